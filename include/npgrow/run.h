@@ -1,0 +1,48 @@
+/* npgrow/run.h: a complete particle run into a result directory (what `npgrow run` does).
+ *
+ * Writes moments.csv, histogram.csv, growth_rate.csv, trajectories.csv and run.yaml into a
+ * temporary sibling directory and renames it to `outdir` at the end, so an interrupted or failed
+ * run never looks complete. See README.md for the file formats.
+ */
+#ifndef NPGROW_RUN_H
+#define NPGROW_RUN_H
+
+#include <stdint.h>
+
+#include "npgrow/config.h"
+#include "npgrow/engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct npg_run_options {
+    const char *outdir;          /* result directory (created) */
+    int force;                   /* replace a non-empty outdir */
+    int quiet;                   /* no progress on stderr */
+    npg_ensemble_options ens;    /* backend, threads, device */
+} npg_run_options;
+
+typedef struct npg_run_summary {
+    double wall_s;
+    uint64_t events;
+    double events_per_s;
+    int interrupted;             /* SIGINT: status interrupted, exit 130 */
+} npg_run_summary;
+
+/* Returns 0 on success, 130 if interrupted (results written with status: interrupted),
+ * NPG_EXIT_USAGE for bad input, 1 for other failures; err holds the message. */
+int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *sum, char *err,
+            size_t errlen);
+
+/* Shared by writers of run.yaml (run and me): open DIR.tmp-XXXX beside outdir after checking
+ * outdir is absent or empty (or force), and finally rename it into place. */
+int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen, char *err,
+                     size_t errlen);
+int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPGROW_RUN_H */
