@@ -1,12 +1,156 @@
-/* cmd_run.c: `npgrow run` (placeholder until implemented). */
+/* cmd_run.c: `npgrow run CONFIG [options]`: argument parsing over npg_run (run.c). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "npgrow/run.h"
+
+static const char *run_usage =
+    "usage: npgrow run CONFIG [-o DIR] [--particles N] [--seed S] [--threads T]\n"
+    "                  [--backend auto|cpu|cuda] [--device K] [--t-end T] [--force] [--quiet]\n";
+
+/* Strict unsigned parse: the whole string, base 10, within [lo, hi]. */
+static int parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
+                     unsigned long long *out)
+{
+    if (!s || !*s || *s == '-')
+        return 1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return 1;
+    *out = v;
+    return 0;
+}
+
+static int parse_pos_double(const char *s, double *out)
+{
+    if (!s || !*s)
+        return 1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v > 0.0) || v > 1e300)
+        return 1;
+    *out = v;
+    return 0;
+}
+
+/* Default result directory: runs/<config file stem>. */
+static void default_outdir(const char *config, char *out, size_t len)
+{
+    const char *base = strrchr(config, '/');
+    base = base ? base + 1 : config;
+    size_t stem = strcspn(base, ".");
+    snprintf(out, len, "runs/%.*s", (int)stem, base);
+}
 
 int npg_cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "npgrow run: not implemented yet\n");
-    return 2;
+    const char *config = NULL, *outdir = NULL, *backend = "cpu";
+    unsigned long long particles = 0, seed = 0, threads = 0, device = 0;
+    int have_particles = 0, have_seed = 0, force = 0, quiet = 0;
+    double t_end = 0.0;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            bad = !v;
+            outdir = v;
+            ++i;
+        } else if (!strcmp(a, "--particles")) {
+            bad = parse_u64(v, 1, 4000000000ULL, &particles);
+            have_particles = 1;
+            ++i;
+        } else if (!strcmp(a, "--seed")) {
+            bad = parse_u64(v, 0, 4294967295ULL, &seed);
+            have_seed = 1;
+            ++i;
+        } else if (!strcmp(a, "--threads")) {
+            bad = parse_u64(v, 1, 1024, &threads);
+            ++i;
+        } else if (!strcmp(a, "--device")) {
+            bad = parse_u64(v, 0, 1024, &device);
+            ++i;
+        } else if (!strcmp(a, "--backend")) {
+            bad = !v || (strcmp(v, "auto") && strcmp(v, "cpu") && strcmp(v, "cuda"));
+            backend = v;
+            ++i;
+        } else if (!strcmp(a, "--t-end")) {
+            bad = parse_pos_double(v, &t_end);
+            ++i;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(run_usage, stdout);
+            return 0;
+        } else if (a[0] == '-' || config) {
+            fprintf(stderr, "npgrow run: unexpected argument '%s'\n%s", a, run_usage);
+            return NPG_EXIT_USAGE;
+        } else {
+            config = a;
+        }
+        if (bad) {
+            fprintf(stderr, "npgrow run: %s: invalid value '%s'%s\n%s", a, v ? v : "(missing)",
+                    !strcmp(a, "--particles")  ? " (integer 1 .. 4e9)"
+                    : !strcmp(a, "--seed")     ? " (integer 0 .. 4294967295)"
+                    : !strcmp(a, "--threads")  ? " (integer 1 .. 1024)"
+                    : !strcmp(a, "--backend")  ? " (auto, cpu or cuda)"
+                    : !strcmp(a, "--t-end")    ? " (positive number, config time unit)"
+                                               : "",
+                    run_usage);
+            return NPG_EXIT_USAGE;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "npgrow run: missing CONFIG\n%s", run_usage);
+        return NPG_EXIT_USAGE;
+    }
+    npg_config cfg;
+    char err[2048];
+    int rc = npg_config_load(config, &cfg, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "npgrow run: %s\n", err);
+        npg_config_free(&cfg);
+        return NPG_EXIT_USAGE;
+    }
+    if (have_particles)
+        cfg.particles = particles;
+    if (have_seed)
+        cfg.seed = (uint32_t)seed;
+    if (t_end > 0.0) {
+        cfg.t_end = t_end;
+        if (cfg.output_every > t_end)
+            cfg.output_every = t_end;
+    }
+    char outbuf[1024];
+    if (!outdir) {
+        default_outdir(config, outbuf, sizeof outbuf);
+        outdir = outbuf;
+    }
+    npg_run_options o;
+    memset(&o, 0, sizeof o);
+    o.outdir = outdir;
+    o.force = force;
+    o.quiet = quiet;
+    o.ens.backend = backend;
+    o.ens.threads = (int)threads;
+    o.ens.device = (int)device;
+    npg_run_summary sum;
+    rc = npg_run(&cfg, &o, &sum, err, sizeof err);
+    if (rc && rc != 130) {
+        fprintf(stderr, "npgrow run: %s\n", err);
+    } else if (!quiet) {
+        fprintf(stderr, "npgrow run: %s: %llu events in %.2f s (%.3g events/s); results in %s/\n",
+                rc == 130 ? "interrupted" : "complete", (unsigned long long)sum.events,
+                sum.wall_s, sum.events_per_s, outdir);
+    }
+    npg_config_free(&cfg);
+    return rc;
 }

@@ -61,7 +61,11 @@ typedef struct npg_supply_state {
     uint64_t intervals;    /* synchronization intervals done */
     uint64_t rejected;     /* intervals redone with a shorter step (closed/precursor) */
     double advance_wall_s; /* wall time spent advancing particles [s] */
+    double s_integral;     /* integral of S dt since the start [time unit] */
 } npg_supply_state;
+
+/* Stop advancing (return 130 after the current interval) once *flag becomes non-zero. */
+void npg_ensemble_set_interrupt(npg_ensemble *e, const volatile int *flag);
 
 void npg_ensemble_state(const npg_ensemble *e, npg_supply_state *st);
 const npg_backend *npg_ensemble_backend(const npg_ensemble *e);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "npgrow/config.h"
+#include "npgrow/rates.h"
 
 #ifdef __cplusplus
 extern "C" {

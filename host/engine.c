@@ -1,0 +1,409 @@
+/* engine.c: the particle ensemble: rate table, supply state and synchronization intervals.
+ *
+ * Between intervals the host owns the supply: S(t) from the schedule, or the free-monomer
+ * balance of a closed volume (plus a precursor pool). Inside an interval every particle runs
+ * its own exact SSA on the backend. Monomer bookkeeping is in integers:
+ *     total = free + bound + precursor   (exact at every interval boundary)
+ * It deliberately writes no files: run.c does output.
+ */
+/* clock_gettime */
+#define _POSIX_C_SOURCE 200809L
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "npgrow/engine.h"
+#include "npgrow/observe.h"
+
+struct npg_ensemble {
+    const npg_config *cfg;
+    npg_backend be;
+    npg_rate_pair *table; /* [n_table] host copy */
+    npg_rates rates;
+    double t;             /* [time unit] */
+    uint64_t step;        /* next synchronization-step index (Philox counter) */
+    int closed;           /* closed or precursor supply */
+    double vrho;          /* V rho_1inf: free monomers at S = 1 */
+    int64_t total, bound, precursor;
+    uint64_t alive, events, intervals, rejected;
+    double dt_next;       /* closed: next interval length [time unit] */
+    double s_integral;    /* integral of S dt since the start [time unit] */
+    double wall;          /* [s] spent in backend advance */
+    const volatile int *interrupt;
+};
+
+/* ---- Philox as a GSL generator, so GSL's binomial sampler draws from our counter streams --- */
+typedef struct philox_gsl_state {
+    npg_u32x2 key;
+    uint64_t step;
+    uint32_t draw;
+    npg_u32x4 blk;
+    int used;
+} philox_gsl_state;
+
+static void philox_gsl_set(void *vs, unsigned long seed)
+{
+    philox_gsl_state *s = vs;
+    memset(s, 0, sizeof *s);
+    s->key = npg_philox_key((uint32_t)seed, 0xffffffffu);
+    s->used = 4;
+}
+
+static unsigned long philox_gsl_get(void *vs)
+{
+    philox_gsl_state *s = vs;
+    if (s->used == 4) {
+        s->blk = npg_philox4x32_10(npg_philox_counter(s->draw++, s->step, NPG_STREAM_SUPPLY),
+                                   s->key);
+        s->used = 0;
+    }
+    uint32_t w[4] = {s->blk.x, s->blk.y, s->blk.z, s->blk.w};
+    return w[s->used++];
+}
+
+static double philox_gsl_get_double(void *vs) { return npg_u01_closed0(philox_gsl_get(vs)); }
+
+static const gsl_rng_type philox_gsl_type = {"npg_philox4x32_10", 0xffffffffUL, 0,
+                                             sizeof(philox_gsl_state), philox_gsl_set,
+                                             philox_gsl_get, philox_gsl_get_double};
+
+/* Precursor units converted in an interval of length dt starting at sync step `step`:
+ * Binomial(P, 1 - exp(-k_p dt)), drawn from the (seed, supply) stream of that step. */
+static int64_t precursor_draw(const npg_ensemble *e, double dt, uint64_t step)
+{
+    if (e->precursor <= 0 || e->cfg->k_p <= 0.0)
+        return 0;
+    gsl_rng *r = gsl_rng_alloc(&philox_gsl_type);
+    if (!r)
+        return -1;
+    gsl_rng_set(r, e->cfg->seed);
+    ((philox_gsl_state *)r->state)->step = step;
+    double p = -expm1(-e->cfg->k_p * dt);
+    int64_t x = 0, left = e->precursor;
+    /* gsl_ran_binomial takes an unsigned int count: draw in chunks for larger pools. */
+    while (left > 0) {
+        unsigned int chunk = left > 2000000000 ? 2000000000u : (unsigned int)left;
+        x += gsl_ran_binomial(r, p, chunk);
+        left -= chunk;
+    }
+    gsl_rng_free(r);
+    return x;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double ensemble_S(const npg_ensemble *e, double t)
+{
+    if (!e->closed)
+        return npg_config_schedule_s(e->cfg, t);
+    int64_t free_m = e->total - e->bound - e->precursor;
+    return (double)free_m / e->vrho;
+}
+
+void npg_reduction_free(npg_reduction *r)
+{
+    free(r->count);
+    free(r->prev_count);
+    free(r->sum_dn);
+    memset(r, 0, sizeof *r);
+}
+
+int npg_ensemble_reduce(npg_ensemble *e, npg_reduction *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    uint32_t max_n = 0;
+    if (e->be.max_n(&e->be, &max_n, err, errlen))
+        return 1;
+    r->len = (max_n < 2 ? 2 : max_n) + 1;
+    r->count = calloc(r->len, sizeof *r->count);
+    r->prev_count = calloc(r->len, sizeof *r->prev_count);
+    r->sum_dn = calloc(r->len, sizeof *r->sum_dn);
+    if (!r->count || !r->prev_count || !r->sum_dn) {
+        npg_reduction_free(r);
+        snprintf(err, errlen, "out of memory for a histogram of %u sizes", max_n + 1);
+        return 1;
+    }
+    if (e->be.reduce(&e->be, r, err, errlen)) {
+        npg_reduction_free(r);
+        return 1;
+    }
+    return 0;
+}
+
+/* Net free-monomer consumption rate at the current state [monomers per time unit]:
+ * sum over particles of S A_n - k^d_n, minus the precursor supply. Used to size the first
+ * closed-mode interval; later intervals adapt from what they observed. */
+static int closed_rate(npg_ensemble *e, double *rate, char *err, size_t errlen)
+{
+    npg_reduction r;
+    if (npg_ensemble_reduce(e, &r, err, errlen))
+        return 1;
+    double S = ensemble_S(e, e->t), sum = 0.0;
+    for (uint32_t n = 2; n < r.len; ++n)
+        if (r.count[n]) {
+            npg_rate_pair p = npg_rates_at(&e->rates, n);
+            sum += (double)r.count[n] * (S * p.assoc + p.dissoc);
+        }
+    npg_reduction_free(&r);
+    /* Gross event rate (not net) bounds the change from fluctuations too. */
+    *rate = sum + e->cfg->k_p * (double)e->precursor;
+    return 0;
+}
+
+int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ensemble_options *o,
+                        char *err, size_t errlen)
+{
+    *out = NULL;
+    npg_ensemble_options def = {0};
+    if (!o)
+        o = &def;
+    npg_ensemble *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    e->cfg = cfg;
+    e->closed = cfg->supply != NPG_SUPPLY_SCHEDULE;
+    uint32_t nt = o->rate_table ? o->rate_table_len : (cfg->n_table ? cfg->n_table : 65536u);
+    e->table = malloc((size_t)nt * sizeof *e->table);
+    if (!e->table) {
+        free(e);
+        snprintf(err, errlen, "out of memory for the rate table");
+        return 1;
+    }
+    if (o->rate_table)
+        memcpy(e->table, o->rate_table, (size_t)nt * sizeof *e->table);
+    else
+        npg_rates_fill(e->table, nt, &cfg->model);
+    e->rates.model = cfg->model;
+    e->rates.table = e->table;
+    e->rates.n_table = nt;
+
+    npg_backend_setup s;
+    memset(&s, 0, sizeof s);
+    s.count = cfg->particles;
+    s.seed = cfg->seed;
+    s.table = e->table;
+    s.n_table = nt;
+    s.model = cfg->model;
+    s.need_save = e->closed;
+    s.threads = o->threads;
+    s.device = o->device;
+    double *cdf = NULL;
+    if (npg_config_init_view(cfg, &s.init, &cdf, err, errlen)) {
+        free(e->table);
+        free(e);
+        return NPG_EXIT_USAGE;
+    }
+    const char *want = o->backend ? o->backend : "cpu";
+    int rc;
+    char why[256] = "";
+    if (!strcmp(want, "cuda")) {
+        rc = npg_backend_cuda_create(&e->be, &s, err, errlen);
+    } else if (!strcmp(want, "auto") && npg_backend_cuda_available(why, sizeof why)) {
+        rc = npg_backend_cuda_create(&e->be, &s, err, errlen);
+    } else if (!strcmp(want, "cpu") || !strcmp(want, "auto")) {
+        if (!strcmp(want, "auto"))
+            fprintf(stderr, "npgrow: no usable GPU (%s); using the CPU backend\n", why);
+        rc = npg_backend_cpu_create(&e->be, &s, err, errlen);
+    } else {
+        snprintf(err, errlen, "--backend: '%s': allowed values are auto, cpu, cuda", want);
+        rc = NPG_EXIT_USAGE;
+    }
+    free(cdf);
+    if (rc) {
+        if (e->be.destroy)
+            e->be.destroy(&e->be);
+        free(e->table);
+        free(e);
+        return rc == NPG_EXIT_USAGE ? NPG_EXIT_USAGE : 1;
+    }
+    *out = e;
+
+    /* Initial bookkeeping from an exact reduction. */
+    npg_reduction r;
+    if (npg_ensemble_reduce(e, &r, err, errlen)) {
+        npg_ensemble_destroy(e);
+        *out = NULL;
+        return 1;
+    }
+    for (uint32_t n = 2; n < r.len; ++n) {
+        e->alive += r.count[n];
+        e->bound += (int64_t)r.count[n] * n;
+    }
+    npg_reduction_free(&r);
+    if (e->closed) {
+        double V = cfg->volume_nm3 > 0 ? cfg->volume_nm3
+                                       : (double)cfg->particles / cfg->particle_density_nm3;
+        e->vrho = V * cfg->solubility_nm3;
+        int64_t free0 = llround(cfg->initial_supersaturation * e->vrho);
+        e->precursor = cfg->supply == NPG_SUPPLY_PRECURSOR ? llround(cfg->precursor_nm3 * V) : 0;
+        e->total = free0 + e->bound + e->precursor;
+        double rate;
+        if (closed_rate(e, &rate, err, errlen)) {
+            npg_ensemble_destroy(e);
+            *out = NULL;
+            return 1;
+        }
+        double allowed = fmax(cfg->tolerance * (double)free0, 10.0);
+        e->dt_next = rate > 0 ? 0.5 * allowed / rate : cfg->output_every;
+        if (e->dt_next > cfg->output_every)
+            e->dt_next = cfg->output_every;
+    }
+    return 0;
+}
+
+void npg_ensemble_destroy(npg_ensemble *e)
+{
+    if (!e)
+        return;
+    if (e->be.destroy)
+        e->be.destroy(&e->be);
+    free(e->table);
+    free(e);
+}
+
+void npg_ensemble_set_interrupt(npg_ensemble *e, const volatile int *flag) { e->interrupt = flag; }
+
+static int run_interval(npg_ensemble *e, double dt, double s0, double s1, npg_advance_stats *st,
+                        char *err, size_t errlen)
+{
+    npg_interval iv;
+    iv.dt = dt;
+    iv.s0 = s0;
+    iv.s1 = s1;
+    iv.step = e->step++;
+    iv.seed = e->cfg->seed;
+    double w0 = now_s();
+    int rc = e->be.advance(&e->be, &iv, st, err, errlen);
+    e->wall += now_s() - w0;
+    e->intervals += 1;
+    return rc;
+}
+
+/* Schedule mode: intervals end at the target or at the next schedule breakpoint, so S is
+ * linear inside each one. */
+static int advance_schedule(npg_ensemble *e, double target, char *err, size_t errlen)
+{
+    const npg_config *c = e->cfg;
+    while (e->t < target) {
+        double t1 = target;
+        for (size_t i = 0; i < c->schedule_len; ++i)
+            if (c->schedule_t[i] > e->t && c->schedule_t[i] < t1)
+                t1 = c->schedule_t[i];
+        double s0 = npg_config_schedule_s(c, e->t), s1 = npg_config_schedule_s(c, t1);
+        npg_advance_stats st;
+        if (run_interval(e, t1 - e->t, s0, s1, &st, err, errlen))
+            return 1;
+        e->events += st.events;
+        e->alive = st.alive;
+        e->bound = (int64_t)st.bound;
+        e->s_integral += 0.5 * (s0 + s1) * (t1 - e->t);
+        e->t = t1;
+        if (e->interrupt && *e->interrupt)
+            return 130;
+    }
+    return 0;
+}
+
+/* Closed/precursor mode: S constant inside an interval; an interval whose free-monomer change
+ * exceeds the tolerance (or drives free monomers negative) is undone and redone at half the
+ * length with fresh random numbers (a new step index, so no outcome is conditioned on). */
+static int advance_closed(npg_ensemble *e, double target, char *err, size_t errlen)
+{
+    const npg_config *c = e->cfg;
+    const double dt_min = 1e-12 * (c->output_every > 0 ? c->output_every : 1.0);
+    while (e->t < target) {
+        int64_t free0 = e->total - e->bound - e->precursor;
+        double S = (double)free0 / e->vrho;
+        double allowed = fmax(c->tolerance * (double)free0, 10.0);
+        double dt = fmin(e->dt_next, target - e->t);
+        if (e->be.save(&e->be, err, errlen))
+            return 1;
+        for (;;) {
+            uint64_t step = e->step;
+            npg_advance_stats st;
+            if (run_interval(e, dt, S, S, &st, err, errlen))
+                return 1;
+            int64_t conv = precursor_draw(e, dt, step);
+            if (conv < 0) {
+                snprintf(err, errlen, "out of memory in the precursor sampler");
+                return 1;
+            }
+            int64_t precursor1 = e->precursor - conv;
+            int64_t free1 = e->total - (int64_t)st.bound - precursor1;
+            double change = fabs((double)(free1 - free0));
+            if ((free1 >= 0 && change <= allowed) || dt <= dt_min) {
+                e->events += st.events;
+                e->alive = st.alive;
+                e->bound = (int64_t)st.bound;
+                e->precursor = precursor1;
+                e->s_integral += S * dt;
+                e->t = (dt == target - e->t) ? target : e->t + dt;
+                /* Aim the next interval at half the tolerance. */
+                double grow = change > 0 ? 0.5 * allowed / change : 2.0;
+                e->dt_next = dt * fmin(2.0, fmax(0.5, grow));
+                if (e->dt_next > c->output_every)
+                    e->dt_next = c->output_every;
+                break;
+            }
+            e->rejected += 1;
+            if (e->be.restore(&e->be, err, errlen))
+                return 1;
+            dt *= 0.5;
+        }
+        if (e->interrupt && *e->interrupt)
+            return 130;
+    }
+    return 0;
+}
+
+int npg_ensemble_advance_to(npg_ensemble *e, double t, char *err, size_t errlen)
+{
+    if (t < e->t) {
+        snprintf(err, errlen, "cannot advance backwards (now %g, asked %g)", e->t, t);
+        return 1;
+    }
+    return e->closed ? advance_closed(e, t, err, errlen) : advance_schedule(e, t, err, errlen);
+}
+
+int npg_ensemble_mark(npg_ensemble *e, char *err, size_t errlen)
+{
+    return e->be.mark(&e->be, err, errlen);
+}
+
+int npg_ensemble_sample(npg_ensemble *e, const uint64_t *ids, size_t k, uint32_t *n_out, char *err,
+                        size_t errlen)
+{
+    return e->be.sample(&e->be, ids, k, n_out, err, errlen);
+}
+
+void npg_ensemble_state(const npg_ensemble *e, npg_supply_state *st)
+{
+    memset(st, 0, sizeof *st);
+    st->t = e->t;
+    st->S = ensemble_S(e, e->t);
+    st->total = e->total;
+    st->free_monomers = e->closed ? e->total - e->bound - e->precursor : 0;
+    st->bound = e->bound;
+    st->precursor = e->precursor;
+    st->alive = e->alive;
+    st->events = e->events;
+    st->intervals = e->intervals;
+    st->rejected = e->rejected;
+    st->advance_wall_s = e->wall;
+    st->s_integral = e->s_integral;
+}
+
+const npg_backend *npg_ensemble_backend(const npg_ensemble *e) { return &e->be; }
+const npg_rates *npg_ensemble_rates(const npg_ensemble *e) { return &e->rates; }

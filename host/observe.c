@@ -1,0 +1,225 @@
+/* observe.c: moments, histogram bins, growth-rate bins and the shared CSV writers.
+ *
+ * Inputs are (expected) counts per size, so the particle engine (exact integer counts) and the
+ * master equation (real-valued counts) go through the same code. Sums run in increasing n with
+ * Neumaier compensation; nothing here depends on how the counts were produced.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npgrow/observe.h"
+
+/* Neumaier-compensated accumulator. */
+typedef struct ksum {
+    double s, c;
+} ksum;
+
+static void ksum_add(ksum *k, double x)
+{
+    double t = k->s + x;
+    if (fabs(k->s) >= fabs(x))
+        k->c += (k->s - t) + x;
+    else
+        k->c += (x - t) + k->s;
+    k->s = t;
+}
+
+static double ksum_get(const ksum *k) { return k->s + k->c; }
+
+void npg_moments_compute(const double *count, uint32_t len, double sigma_s, npg_moments *out)
+{
+    memset(out, 0, sizeof *out);
+    ksum n0 = {0, 0}, mq[NPG_MOMENTS + 1], r1 = {0, 0};
+    memset(mq, 0, sizeof mq);
+    for (uint32_t n = 2; n < len; ++n) {
+        double c = count[n];
+        if (c == 0.0)
+            continue;
+        ksum_add(&n0, c);
+        double p = c;
+        for (int q = 1; q <= NPG_MOMENTS; ++q) {
+            p *= (double)n;
+            ksum_add(&mq[q], p);
+        }
+        ksum_add(&r1, c * sigma_s * cbrt((double)n));
+    }
+    double N = ksum_get(&n0);
+    out->particles = N;
+    if (N <= 0.0) {
+        for (int q = 1; q <= NPG_MOMENTS; ++q)
+            out->m[q] = NAN;
+        out->mean_n = out->var_n = out->mean_r_nm = out->var_r_nm2 = NAN;
+        return;
+    }
+    for (int q = 1; q <= NPG_MOMENTS; ++q)
+        out->m[q] = ksum_get(&mq[q]) / N;
+    out->mean_n = out->m[1];
+    out->mean_r_nm = ksum_get(&r1) / N;
+    /* Second pass for the variances: centred sums do not cancel catastrophically. */
+    ksum vn = {0, 0}, vr = {0, 0};
+    for (uint32_t n = 2; n < len; ++n) {
+        double c = count[n];
+        if (c == 0.0)
+            continue;
+        double dn = (double)n - out->mean_n;
+        double dr = sigma_s * cbrt((double)n) - out->mean_r_nm;
+        ksum_add(&vn, c * dn * dn);
+        ksum_add(&vr, c * dr * dr);
+    }
+    out->var_n = ksum_get(&vn) / N;
+    out->var_r_nm2 = ksum_get(&vr) / N;
+}
+
+void npg_hist_bin(const npg_config *cfg, uint32_t n, uint32_t *lo, uint32_t *hi)
+{
+    if (cfg->hist_log_ratio > 1.0) {
+        /* Edges e_0 = 2, e_{j+1} = max(e_j + 1, ceil(e_j * ratio)); bins [e_j, e_{j+1} - 1]. */
+        uint32_t e = 2;
+        for (;;) {
+            double nx = ceil((double)e * cfg->hist_log_ratio);
+            uint32_t next = nx > (double)e + 1.0 ? (nx > 4e9 ? 4000000000u : (uint32_t)nx) : e + 1;
+            if (n < next || next <= e) {
+                *lo = e;
+                *hi = next - 1;
+                return;
+            }
+            e = next;
+        }
+    }
+    uint32_t w = cfg->hist_bin_width ? cfg->hist_bin_width : 50;
+    *lo = (n / w) * w;
+    *hi = *lo + w - 1;
+}
+
+int npg_observer_open(npg_observer *o, const npg_config *cfg, const npg_rates *rates,
+                      const char *dir, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->cfg = cfg;
+    o->rates = rates;
+    if (npg_landscape_init(&o->land, &cfg->model, cfg->n_table ? cfg->n_table : 65536u)) {
+        snprintf(err, errlen, "out of memory for the chemical-potential table");
+        return 1;
+    }
+    const char *names[3] = {"moments.csv", "histogram.csv", "growth_rate.csv"};
+    const char *heads[3] = {NPG_MOMENTS_HEADER, NPG_HISTOGRAM_HEADER, NPG_GROWTH_HEADER};
+    FILE **files[3] = {&o->moments, &o->histogram, &o->growth};
+    for (int i = 0; i < 3; ++i) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        *files[i] = fopen(path, "w");
+        if (!*files[i]) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            npg_observer_close(o);
+            return 1;
+        }
+        fprintf(*files[i], "%s\n", heads[i]);
+    }
+    return 0;
+}
+
+static void put_opt(FILE *f, double v, const char *fmt)
+{
+    fputc(',', f);
+    if (!isnan(v))
+        fprintf(f, fmt, v);
+}
+
+int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t errlen)
+{
+    const npg_config *cfg = o->cfg;
+    npg_moments m;
+    npg_moments_compute(s->count, s->len, cfg->model.sigma_s, &m);
+    uint32_t ns = 0, ns2 = 0;
+    const char *phase = npg_landscape_phase(&o->land, s->S, &ns, &ns2);
+    FILE *f = o->moments;
+    fprintf(f, "%.10g,%.15g,%.12g,%.15g,%.15g", s->t, m.particles,
+            s->particles0 > 0 ? m.particles / s->particles0 : NAN, m.mean_n, m.var_n);
+    for (int q = 1; q <= NPG_MOMENTS; ++q)
+        fprintf(f, ",%.15g", m.m[q]);
+    fprintf(f, ",%.15g,%.15g,%.12g,%.12g,%.12g,%s", m.mean_r_nm, m.var_r_nm2, s->S, log(s->S),
+            o->land.mu_max, phase);
+    if (ns)
+        fprintf(f, ",%u,%u", ns, ns2);
+    else
+        fputs(",,", f);
+    put_opt(f, s->free_monomers, "%.0f");
+    put_opt(f, s->precursor, "%.0f");
+    put_opt(f, s->events, "%.0f");
+    fputc('\n', f);
+
+    /* Histogram: every bin from the first to the last occupied one. */
+    uint32_t first = 0, last = 0;
+    for (uint32_t n = 2; n < s->len; ++n)
+        if (s->count[n] > 0.0) {
+            if (!first)
+                first = n;
+            last = n;
+        }
+    if (first) {
+        uint32_t lo, hi;
+        npg_hist_bin(cfg, first, &lo, &hi);
+        while (lo <= last) {
+            ksum c = {0, 0};
+            for (uint32_t n = lo < 2 ? 2 : lo; n <= hi && n < s->len; ++n)
+                ksum_add(&c, s->count[n]);
+            double cv = ksum_get(&c);
+            fprintf(o->histogram, "%.10g,%u,%u,%.15g,%.12g\n", s->t, lo, hi, cv,
+                    m.particles > 0 ? cv / m.particles : 0.0);
+            if (hi >= s->len - 1)
+                break;
+            npg_hist_bin(cfg, hi + 1, &lo, &hi);
+        }
+    }
+
+    /* Growth rate over the last output interval, binned by the size at its start. */
+    if (s->prev_count && s->dt_out > 0.0) {
+        uint32_t lo = 0, hi = 0;
+        ksum np = {0, 0}, dn = {0, 0}, jm = {0, 0};
+        for (uint32_t n = 2; n < s->len; ++n) {
+            if (n > hi) {
+                if (ksum_get(&np) > 0.0) {
+                    double P = ksum_get(&np);
+                    fprintf(o->growth, "%.10g,%u,%u,%.15g,%.12g,%.12g\n", s->t, lo, hi, P,
+                            ksum_get(&dn) / (P * s->dt_out), ksum_get(&jm) / P);
+                }
+                npg_hist_bin(cfg, n, &lo, &hi);
+                np = dn = jm = (ksum){0, 0};
+            }
+            double c = s->prev_count[n];
+            if (c == 0.0)
+                continue;
+            npg_rate_pair r = npg_rates_at(o->rates, n);
+            ksum_add(&np, c);
+            ksum_add(&dn, s->sum_dn[n]);
+            ksum_add(&jm, c * (s->s_mean * r.assoc - r.dissoc));
+        }
+        if (ksum_get(&np) > 0.0) {
+            double P = ksum_get(&np);
+            fprintf(o->growth, "%.10g,%u,%u,%.15g,%.12g,%.12g\n", s->t, lo, hi, P,
+                    ksum_get(&dn) / (P * s->dt_out), ksum_get(&jm) / P);
+        }
+    }
+    if (ferror(o->moments) || ferror(o->histogram) || ferror(o->growth)) {
+        snprintf(err, errlen, "write error: %s", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int npg_observer_close(npg_observer *o)
+{
+    int bad = 0;
+    FILE **files[3] = {&o->moments, &o->histogram, &o->growth};
+    for (int i = 0; i < 3; ++i)
+        if (*files[i]) {
+            bad |= ferror(*files[i]) != 0;
+            bad |= fclose(*files[i]) != 0;
+            *files[i] = NULL;
+        }
+    npg_landscape_free(&o->land);
+    return bad;
+}

@@ -1,0 +1,393 @@
+/* run.c: a complete particle run into a result directory, with progress and SIGINT handling.
+ *
+ * Everything is written into DIR.tmp-PID beside DIR and renamed at the end, so a crash never
+ * leaves something that looks like a finished result; an interrupted run is renamed too but
+ * says `status: interrupted` in run.yaml.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "npgrow/observe.h"
+#include "npgrow/run.h"
+
+static volatile int g_interrupted = 0;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int remove_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb))
+        return errno == ENOENT ? 0 : -1;
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d)
+            return -1;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            char sub[4096];
+            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+            remove_tree(sub);
+        }
+        closedir(d);
+        return rmdir(path);
+    }
+    return unlink(path);
+}
+
+static int dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    int empty = 1;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            empty = 0;
+            break;
+        }
+    closedir(d);
+    return empty;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; ++p)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen, char *err,
+                     size_t errlen)
+{
+    struct stat sb;
+    if (!stat(outdir, &sb)) {
+        if (!S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen, "%s: exists and is not a directory", outdir);
+            return NPG_EXIT_USAGE;
+        }
+        if (!dir_is_empty(outdir) && !force) {
+            snprintf(err, errlen, "%s: directory is not empty (use --force to replace it)",
+                     outdir);
+            return NPG_EXIT_USAGE;
+        }
+    }
+    snprintf(tmpdir, tmplen, "%s.tmp-%ld", outdir, (long)getpid());
+    remove_tree(tmpdir);
+    if (mkdir_p(tmpdir)) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmpdir, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t errlen)
+{
+    if (remove_tree(outdir)) {
+        snprintf(err, errlen, "%s: cannot replace: %s", outdir, strerror(errno));
+        return 1;
+    }
+    if (rename(tmpdir, outdir)) {
+        snprintf(err, errlen, "rename %s -> %s: %s", tmpdir, outdir, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* Progress on stderr: a live line on a terminal, a plain line every 5 s otherwise. */
+typedef struct progress {
+    int quiet, tty;
+    double start, last;
+} progress;
+
+static void progress_show(progress *p, const npg_config *cfg, const npg_supply_state *st, int done)
+{
+    if (p->quiet)
+        return;
+    double now = now_s();
+    if (!done && now - p->last < (p->tty ? 0.2 : 5.0))
+        return;
+    p->last = now;
+    double frac = cfg->t_end > 0 ? st->t / cfg->t_end : 1.0;
+    double el = now - p->start;
+    double eps = st->advance_wall_s > 0 ? (double)st->events / st->advance_wall_s : 0.0;
+    double eta = frac > 0 ? el * (1.0 - frac) / frac : 0.0;
+    fprintf(stderr, "%st = %.4g / %g %s  %5.1f%%  %.3g events/s  S = %.4g  alive %llu  ETA %.0f s%s",
+            p->tty ? "\r" : "", st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, eps, st->S,
+            (unsigned long long)st->alive, eta, p->tty ? "   " : "\n");
+    if (p->tty && done)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ensemble *e,
+                          double wall, const char *status)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    npg_supply_state st;
+    npg_ensemble_state(e, &st);
+    const npg_backend *b = npg_ensemble_backend(e);
+    fprintf(f, "# npgrow particle run (npgrow run)\n");
+    fprintf(f, "producer: run\n");
+    fprintf(f, "npgrow_version: \"%s\"\n", NPGROW_VERSION);
+    fprintf(f, "git_commit: \"%s\"\n", NPGROW_GIT_COMMIT);
+    fprintf(f, "status: %s\n", status);
+    fprintf(f, "particles: %llu\n", (unsigned long long)cfg->particles);
+    fprintf(f, "seed: %u\n", cfg->seed);
+    fprintf(f, "backend: %s\n", b->name);
+    fprintf(f, "device: \"%s\"\n", b->device_name);
+    fprintf(f, "threads: %d\n", b->threads);
+    fprintf(f, "time_unit: %s\n", cfg->time_unit);
+    fprintf(f, "t_reached: %.17g  # [%s]\n", st.t, cfg->time_unit);
+    fprintf(f, "wall_s: %.6g  # [s] whole run\n", wall);
+    fprintf(f, "advance_wall_s: %.6g  # [s] advancing particles\n", st.advance_wall_s);
+    fprintf(f, "events: %llu  # accepted association + dissociation events\n",
+            (unsigned long long)st.events);
+    fprintf(f, "events_per_s: %.6g  # events / advance_wall_s\n",
+            st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0);
+    fprintf(f, "bytes_per_particle: %g\n", b->bytes_per_particle);
+    fprintf(f, "sync_intervals: %llu\n", (unsigned long long)st.intervals);
+    fprintf(f, "rejected_intervals: %llu\n", (unsigned long long)st.rejected);
+    if (cfg->supply != NPG_SUPPLY_SCHEDULE)
+        fprintf(f, "total_monomers: %lld\n", (long long)st.total);
+    fprintf(f, "config:\n");
+    npg_config_write_yaml(f, cfg, 2);
+    int bad = ferror(f);
+    bad |= fclose(f);
+    return bad;
+}
+
+/* Trajectory sample: ids spread evenly over the ensemble (particles are i.i.d., so any fixed
+ * set is a random sample). */
+static void trajectory_ids(uint64_t particles, uint32_t k, uint64_t *ids)
+{
+    for (uint32_t j = 0; j < k; ++j)
+        ids[j] = (uint64_t)(((double)j + 0.5) * (double)particles / (double)k);
+}
+
+static int write_trajectories(FILE *f, npg_ensemble *e, const npg_config *cfg, double t,
+                              const uint64_t *ids, uint32_t *n, uint32_t k, char *err,
+                              size_t errlen)
+{
+    if (!k)
+        return 0;
+    if (npg_ensemble_sample(e, ids, k, n, err, errlen))
+        return 1;
+    for (uint32_t j = 0; j < k; ++j)
+        if (n[j] >= 2)
+            fprintf(f, "%.10g,%llu,%u,%.8g\n", t, (unsigned long long)ids[j], n[j],
+                    npg_model_radius(&cfg->model, n[j]));
+    return 0;
+}
+
+static int snapshot(npg_observer *obs, npg_ensemble *e, const npg_config *cfg, double dt_out,
+                    double s_mean, int growth, char *err, size_t errlen)
+{
+    npg_reduction r;
+    if (npg_ensemble_reduce(e, &r, err, errlen))
+        return 1;
+    double *cnt = malloc(r.len * sizeof *cnt), *pc = malloc(r.len * sizeof *pc),
+           *sd = malloc(r.len * sizeof *sd);
+    if (!cnt || !pc || !sd) {
+        free(cnt);
+        free(pc);
+        free(sd);
+        npg_reduction_free(&r);
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    for (uint32_t n = 0; n < r.len; ++n) {
+        cnt[n] = (double)r.count[n];
+        pc[n] = (double)r.prev_count[n];
+        sd[n] = (double)r.sum_dn[n];
+    }
+    npg_supply_state st;
+    npg_ensemble_state(e, &st);
+    int closed = cfg->supply != NPG_SUPPLY_SCHEDULE;
+    npg_snapshot s;
+    memset(&s, 0, sizeof s);
+    s.t = st.t;
+    s.count = cnt;
+    s.len = r.len;
+    s.particles0 = (double)cfg->particles;
+    s.S = st.S;
+    s.free_monomers = closed ? (double)st.free_monomers : NAN;
+    s.precursor = cfg->supply == NPG_SUPPLY_PRECURSOR ? (double)st.precursor : NAN;
+    s.events = (double)st.events;
+    s.prev_count = growth ? pc : NULL;
+    s.sum_dn = sd;
+    s.dt_out = dt_out;
+    s.s_mean = s_mean;
+    int rc = npg_observer_write(obs, &s, err, errlen);
+    free(cnt);
+    free(pc);
+    free(sd);
+    npg_reduction_free(&r);
+    return rc;
+}
+
+int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *sum, char *err,
+            size_t errlen)
+{
+    memset(sum, 0, sizeof *sum);
+    double t_start = now_s();
+    char tmp[4096];
+    int rc = npg_outdir_begin(o->outdir, o->force, tmp, sizeof tmp, err, errlen);
+    if (rc)
+        return rc;
+    npg_ensemble *e = NULL;
+    npg_observer obs;
+    memset(&obs, 0, sizeof obs);
+    FILE *traj = NULL;
+    uint64_t *ids = NULL;
+    uint32_t *nbuf = NULL;
+    int status = 0;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    g_interrupted = 0;
+    sigaction(SIGINT, &sa, &old_sa);
+
+    rc = npg_ensemble_create(&e, cfg, &o->ens, err, errlen);
+    if (rc) {
+        status = rc;
+        goto fail;
+    }
+    npg_ensemble_set_interrupt(e, &g_interrupted);
+    if (npg_observer_open(&obs, cfg, npg_ensemble_rates(e), tmp, err, errlen)) {
+        status = 1;
+        goto fail;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/trajectories.csv", tmp);
+    traj = fopen(path, "w");
+    uint32_t k = cfg->trajectories;
+    if ((uint64_t)k > cfg->particles)
+        k = (uint32_t)cfg->particles;
+    ids = malloc((k ? k : 1) * sizeof *ids);
+    nbuf = malloc((k ? k : 1) * sizeof *nbuf);
+    if (!traj || !ids || !nbuf) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        status = 1;
+        goto fail;
+    }
+    fprintf(traj, "%s\n", NPG_TRAJECTORY_HEADER);
+    trajectory_ids(cfg->particles, k, ids);
+
+    progress pr = {o->quiet, isatty(2), now_s(), 0.0};
+    if (snapshot(&obs, e, cfg, 0.0, 0.0, 0, err, errlen) ||
+        write_trajectories(traj, e, cfg, 0.0, ids, nbuf, k, err, errlen) ||
+        npg_ensemble_mark(e, err, errlen)) {
+        status = 1;
+        goto fail;
+    }
+    int interrupted = 0;
+    double t_prev = 0.0, s_int_prev = 0.0;
+    npg_supply_state st;
+    for (uint64_t j = 1; !interrupted; ++j) {
+        double t_out = fmin((double)j * cfg->output_every, cfg->t_end);
+        /* Advance in pieces so progress shows during long output intervals. */
+        for (;;) {
+            npg_ensemble_state(e, &st);
+            if (st.t >= t_out)
+                break;
+            double piece = fmin(t_out, st.t + cfg->output_every / 8.0);
+            rc = npg_ensemble_advance_to(e, piece, err, errlen);
+            npg_ensemble_state(e, &st);
+            progress_show(&pr, cfg, &st, 0);
+            if (rc == 130) {
+                interrupted = 1;
+                break;
+            }
+            if (rc) {
+                status = 1;
+                goto fail;
+            }
+        }
+        npg_ensemble_state(e, &st);
+        double dt_out = st.t - t_prev;
+        double s_mean = dt_out > 0 ? (st.s_integral - s_int_prev) / dt_out : st.S;
+        if (dt_out > 0 &&
+            (snapshot(&obs, e, cfg, dt_out, s_mean, 1, err, errlen) ||
+             write_trajectories(traj, e, cfg, st.t, ids, nbuf, k, err, errlen) ||
+             npg_ensemble_mark(e, err, errlen))) {
+            status = 1;
+            goto fail;
+        }
+        s_int_prev = st.s_integral;
+        t_prev = st.t;
+        if (t_out >= cfg->t_end)
+            break;
+    }
+    npg_ensemble_state(e, &st);
+    progress_show(&pr, cfg, &st, 1);
+    int bad = npg_observer_close(&obs);
+    bad |= ferror(traj) != 0;
+    bad |= fclose(traj) != 0;
+    traj = NULL;
+    sum->wall_s = now_s() - t_start;
+    sum->events = st.events;
+    sum->events_per_s = st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0;
+    sum->interrupted = interrupted;
+    if (bad || write_run_yaml(tmp, cfg, e, sum->wall_s, interrupted ? "interrupted" : "complete")) {
+        snprintf(err, errlen, "%s: write error", tmp);
+        status = 1;
+        goto fail;
+    }
+    if (npg_outdir_commit(tmp, o->outdir, err, errlen)) {
+        status = 1;
+        goto fail;
+    }
+    npg_ensemble_destroy(e);
+    free(ids);
+    free(nbuf);
+    sigaction(SIGINT, &old_sa, NULL);
+    return interrupted ? 130 : 0;
+
+fail:
+    npg_observer_close(&obs);
+    if (traj)
+        fclose(traj);
+    npg_ensemble_destroy(e);
+    free(ids);
+    free(nbuf);
+    remove_tree(tmp);
+    sigaction(SIGINT, &old_sa, NULL);
+    return status ? status : 1;
+}
