@@ -2,9 +2,11 @@
  *
  * The counter/key layout is cuRAND's curandStatePhilox4_32_10_t: a 128-bit counter (x,y,z,w)
  * and a 64-bit key (x = low word of the seed, y = high word). cuRAND's host generator with
- * seed s emits philox(counter = 0, key = s), then counter 1, ... so our streams can be checked
- * against it. npgrow keys each particle by (seed, particle id) and puts (draw, step, purpose)
- * in the counter (see npg_stream below); nothing is keyed on thread or block index.
+ * seed s emits philox(counter = 0, key = s) first; its next 4-word blocks are cuRAND
+ * subsequences j = 1, 2, ... in the counter's high half, (0, 0, j, 0), not counter x = 1, 2
+ * (pinned down in tests/test_philox.cpp). npgrow keys each particle by (seed, particle id)
+ * and puts (draw, step, purpose) in the counter (see npg_stream below); nothing is keyed on
+ * thread or block index.
  */
 #ifndef NPGROW_PHILOX_H
 #define NPGROW_PHILOX_H
