@@ -1,0 +1,465 @@
+// test_config.cpp: the YAML configuration layer (host/config.c).
+//
+// Every shipped config loads with the Table-1 numbers of model.md 1.8; presets and inline
+// overrides combine; each bad fixture in tests/data/config/ fails with exit status 2 and a
+// "file:line:column: key: value: ..." message; schedule interpolation, the lognormal init view
+// and the YAML writer's round trip are checked exactly.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+
+#include "npgrow/config.h"
+
+namespace
+{
+
+const std::string kSrc = NPGROW_SOURCE_DIR;
+const std::string kData = kSrc + "/tests/data/config/";
+
+struct Loaded {
+    npg_config cfg;
+    int rc;
+    std::string err;
+    explicit Loaded(const std::string &path)
+    {
+        char buf[2048];
+        rc = npg_config_load(path.c_str(), &cfg, buf, sizeof buf);
+        err = buf;
+    }
+    ~Loaded() { npg_config_free(&cfg); }
+};
+
+struct Table1 {
+    const char *file;
+    double def, dee, ap, lam, K, delta, sigma;
+    const char *unit;
+};
+
+// model.md 1.8 (Table 1) and 1.7 (sigma_s; iron oxide and CdSe: middle of the fit bounds).
+const Table1 kTable1[] = {
+    {"pt-acac", 3.04, -1.35, 6.50, 0.171, 1.40, 1.76, 0.155672, "s"},
+    {"pt-cod", 3.04, -1.35, 6.50, 0.171, 1.40, 1.62, 0.155672, "s"},
+    {"pt-exsitu", 3.46, -3.07, 7.13, 3.11e-2, 4.72e-2, 1.73, 0.155672, "min"},
+    {"au", 5.45, -4.06, 8.72, 0.424, 2.43, 1.70, 0.159342, "s"},
+    {"iron-oxide", 2.08, -3.17, 4.06, 6.45e-2, 3.98e-3, 1.67, 0.35, "min"},
+    {"cdse", 1.24, -1.66, 4.17, 5.03e-2, 7.68e-3, 1.70, 0.25, "min"},
+    {"pt-acac-closed", 3.04, -1.35, 6.50, 0.171, 1.40, 1.76, 0.155672, "s"},
+    {"pt-acac-precursor", 3.04, -1.35, 6.50, 0.171, 1.40, 1.76, 0.155672, "s"},
+};
+
+void expect_table1(const npg_config &c, const Table1 &t)
+{
+    EXPECT_EQ(c.model.d_eps_f, t.def) << t.file;
+    EXPECT_EQ(c.model.d_eps_e, t.dee) << t.file;
+    EXPECT_EQ(c.model.ap, t.ap) << t.file;
+    EXPECT_EQ(c.model.lam, t.lam) << t.file;
+    EXPECT_EQ(c.model.K, t.K) << t.file;
+    EXPECT_EQ(c.model.delta, t.delta) << t.file;
+    EXPECT_EQ(c.model.sigma_s, t.sigma) << t.file;
+    EXPECT_STREQ(c.time_unit, t.unit) << t.file;
+}
+
+} // namespace
+
+TEST(Config, EveryShippedConfigLoadsWithTable1Values)
+{
+    for (const Table1 &t : kTable1) {
+        Loaded l(kSrc + "/configs/" + t.file + ".yaml");
+        ASSERT_EQ(l.rc, 0) << l.err;
+        expect_table1(l.cfg, t);
+        EXPECT_STREQ(l.cfg.name, t.file);
+        EXPECT_GE(l.cfg.particles, 10000u);
+        EXPECT_GT(l.cfg.t_end, 0.0);
+        EXPECT_EQ(l.cfg.init_kind, NPG_INIT_LOGNORMAL_R) << t.file;
+    }
+}
+
+TEST(Config, DemoIsMultiphasic)
+{
+    Loaded l(kSrc + "/configs/pt-acac.yaml");
+    ASSERT_EQ(l.rc, 0) << l.err;
+    const npg_config &c = l.cfg;
+    EXPECT_EQ(c.supply, NPG_SUPPLY_SCHEDULE);
+    EXPECT_EQ(c.particles, 100000u);
+    EXPECT_EQ(c.t_end, 180.0);
+    EXPECT_LE(c.output_every, 2.0);
+    // max mu_n over n >= 20 (model.md 1.8): the demo must cross it both ways.
+    double mu_max = -1e300;
+    for (int n = 20; n <= 100000; ++n)
+        mu_max = std::fmax(mu_max, npg_model_mu(&c.model, n));
+    EXPECT_NEAR(mu_max, 0.913871, 1e-6); // the number documented in pt-acac.yaml
+    int phase_changes = 0, last = -1;
+    bool saw_super = false;
+    for (double t = 0.0; t <= c.t_end; t += 0.5) {
+        double ls = std::log(npg_config_schedule_s(&c, t));
+        int ph = ls > mu_max ? 2 : (ls > 0.0 ? 1 : 0);
+        saw_super |= ph == 1;
+        if (last >= 0 && ph != last)
+            ++phase_changes;
+        last = ph;
+    }
+    EXPECT_TRUE(saw_super);
+    EXPECT_EQ(phase_changes, 2); // hyper -> super -> hyper
+    EXPECT_EQ(npg_config_schedule_s(&c, 0.0), 3.5);
+    EXPECT_EQ(npg_config_schedule_s(&c, 75.0), 2.0);
+    EXPECT_EQ(npg_config_schedule_s(&c, 180.0), 3.5);
+}
+
+TEST(Config, ClosedAndPrecursorPresetsResolve)
+{
+    Loaded c(kSrc + "/configs/pt-acac-closed.yaml");
+    ASSERT_EQ(c.rc, 0) << c.err;
+    EXPECT_STREQ(c.cfg.preset, "pt-acac");
+    EXPECT_EQ(c.cfg.supply, NPG_SUPPLY_CLOSED);
+    EXPECT_EQ(c.cfg.particle_density_nm3, 1e-6);
+    EXPECT_EQ(c.cfg.volume_nm3, 0.0);
+    EXPECT_EQ(c.cfg.solubility_nm3, 5e-4);
+    EXPECT_EQ(c.cfg.initial_supersaturation, 4.0);
+    EXPECT_EQ(c.cfg.tolerance, 0.01);
+    EXPECT_EQ(c.cfg.schedule_len, 0u);
+    EXPECT_EQ(npg_config_schedule_s(&c.cfg, 50.0), 4.0); // non-schedule: S at t = 0
+
+    Loaded p(kSrc + "/configs/pt-acac-precursor.yaml");
+    ASSERT_EQ(p.rc, 0) << p.err;
+    EXPECT_EQ(p.cfg.supply, NPG_SUPPLY_PRECURSOR);
+    EXPECT_EQ(p.cfg.precursor_nm3, 2e-3);
+    EXPECT_EQ(p.cfg.k_p, 0.02);
+}
+
+TEST(Config, PresetWithInlineOverrides)
+{
+    Loaded l(kData + "good_override.yaml");
+    ASSERT_EQ(l.rc, 0) << l.err;
+    const npg_config &c = l.cfg;
+    EXPECT_STREQ(c.preset, "pt-acac");
+    EXPECT_STREQ(c.name, "pt-acac");  // the preset's own name, not overridden
+    EXPECT_EQ(c.model.delta, 1.5);    // inline
+    EXPECT_EQ(c.model.K, 2.0);        // inline
+    EXPECT_EQ(c.model.d_eps_f, 3.04); // from the preset
+    EXPECT_EQ(c.model.sigma_s, 0.155672);
+    EXPECT_STREQ(c.time_unit, "s");
+    EXPECT_EQ(c.supply, NPG_SUPPLY_PRECURSOR);
+    EXPECT_EQ(c.volume_nm3, 1e11);
+    EXPECT_EQ(c.k_p, 0.05);
+    EXPECT_EQ(c.init_kind, NPG_INIT_NORMAL_R);
+    EXPECT_EQ(c.seed, 4294967295u);
+    EXPECT_EQ(c.n_table, 4096u);
+    EXPECT_EQ(c.hist_bin_width, 0u);
+    EXPECT_EQ(c.hist_log_ratio, 1.1);
+    EXPECT_EQ(c.trajectories, 0u);
+    EXPECT_EQ(c.me_n_max, 30000u);
+}
+
+TEST(Config, PresetNextToTheConfigWinsAndDefaultsApply)
+{
+    Loaded l(kData + "good_local_preset.yaml");
+    ASSERT_EQ(l.rc, 0) << l.err;
+    EXPECT_STREQ(l.cfg.preset, "local-sys");
+    EXPECT_STREQ(l.cfg.name, "local");
+    EXPECT_EQ(l.cfg.model.d_eps_f, 1.0);
+    EXPECT_EQ(l.cfg.model.sigma_s, 0.2);
+    EXPECT_STREQ(l.cfg.time_unit, "min");
+    // defaults of the optional keys and sections
+    EXPECT_EQ(l.cfg.n_table, 65536u);
+    EXPECT_EQ(l.cfg.hist_bin_width, 50u);
+    EXPECT_EQ(l.cfg.hist_log_ratio, 0.0);
+    EXPECT_EQ(l.cfg.trajectories, 200u);
+    EXPECT_EQ(l.cfg.me_n_max, 0u);
+    EXPECT_EQ(l.cfg.seed, 7u);
+
+    Loaded g(kData + "good_inline.yaml");
+    ASSERT_EQ(g.rc, 0) << g.err;
+    EXPECT_STREQ(g.cfg.preset, "");
+    EXPECT_STREQ(g.cfg.name, "good_inline"); // the file stem
+    EXPECT_EQ(g.cfg.init_kind, NPG_INIT_MONODISPERSE);
+    EXPECT_EQ(g.cfg.init_n, 300u);
+}
+
+namespace
+{
+struct BadCase {
+    const char *file;
+    const char *where; // "file:line:column: key: value:"
+    const char *what;  // a piece of "what is allowed"
+};
+
+const BadCase kBad[] = {
+    {"bad_unknown_key.yaml", "bad_unknown_key.yaml:9:3: system.d_eps_x: 1:", "unknown key"},
+    {"bad_missing_key.yaml", "bad_missing_key.yaml:15:1: run.t_end: (missing):", "required"},
+    {"bad_wrong_type.yaml", "bad_wrong_type.yaml:7:18: system.kappa_rho_inf: fast:", "wrong type"},
+    {"bad_quoted_number.yaml",
+     "bad_quoted_number.yaml:7:18: system.kappa_rho_inf: 1.40:", "quoted string"},
+    {"bad_delta.yaml", "bad_delta.yaml:8:10: system.delta: 2.5:", "[1, 2]"},
+    {"bad_delta_low.yaml", "bad_delta_low.yaml:8:10: system.delta: 0.5:", "negative"},
+    {"bad_sigma.yaml", "bad_sigma.yaml:9:15: system.sigma_s_nm: 0:", "> 0"},
+    {"bad_negative_rate.yaml",
+     "bad_negative_rate.yaml:6:23: system.kappa_sigma_over_D: -0.1:", ">= 0"},
+    {"bad_ap.yaml", "bad_ap.yaml:5:17: system.alpha_plus_4: 3.9:", ">= 4"},
+    {"bad_schedule_order.yaml",
+     "bad_schedule_order.yaml:13:43: supply.supersaturation[2][0]: 10:", "strictly increasing"},
+    {"bad_negative_s.yaml",
+     "bad_negative_s.yaml:13:35: supply.supersaturation[1][1]: -2:", "S >= 0"},
+    {"bad_schedule_pair.yaml",
+     "bad_schedule_pair.yaml:13:31: supply.supersaturation[1]: (a sequence):", "[t, S]"},
+    {"bad_enum.yaml", "bad_enum.yaml:12:9: supply.mode: open:", "schedule closed precursor"},
+    {"bad_time_unit.yaml", "bad_time_unit.yaml:10:14: system.time_unit: h:", "s min"},
+    {"bad_missing_file.yaml",
+     "bad_missing_file.yaml:14:34: initial.file: nope.csv:", "cannot open"},
+    {"bad_syntax.yaml", "bad_syntax.yaml:14:1: (syntax):", "valid YAML"},
+    {"bad_missing_preset.yaml",
+     "bad_missing_preset.yaml:3:11: system.preset: nosuch:", "nosuch.yaml"},
+    {"bad_preset_value.yaml", "preset_bad_inner.yaml:7:18: system.kappa_rho_inf: -1:", ">= 0"},
+    {"bad_both_volume.yaml",
+     "bad_both_volume.yaml:14:25: supply.particle_density_nm3: 1.0e-6:", "exactly one"},
+    {"bad_unused_key.yaml",
+     "bad_unused_key.yaml:13:19: supply.solubility_nm3: 5.0e-4:", "not used with mode: schedule"},
+    {"bad_output_every.yaml", "bad_output_every.yaml:15:49: run.output_every: 20:", "<= t_end"},
+    {"bad_particles_fraction.yaml",
+     "bad_particles_fraction.yaml:15:18: run.particles: 1.5:", "integer"},
+    {"bad_seed.yaml", "bad_seed.yaml:15:58: run.seed: 4294967296:", "2^32 - 1"},
+    {"bad_duplicate.yaml", "bad_duplicate.yaml:9:3: system.delta: 1.5:", "duplicate key"},
+    {"bad_missing_section.yaml",
+     "bad_missing_section.yaml:2:1: run: (missing):", "required section"},
+    {"bad_unknown_section.yaml",
+     "bad_unknown_section.yaml:15:1: plot: (a mapping):", "unknown key"},
+    {"bad_tiny_particles.yaml",
+     "bad_tiny_particles.yaml:14:39: initial.mean_r_nm: 0.05:", "P(2 <= n < 4e9)"},
+    {"bad_monodisperse_n1.yaml", "bad_monodisperse_n1.yaml:14:34: initial.n: 1:", ">= 2"},
+    {"bad_hist_header.yaml", "bad_header.csv:1:1: initial.file: size,weight:", "n,count"},
+    {"bad_hist_order.yaml", "bad_order.csv:4:1: initial.file: 200:", "strictly increasing"},
+    {"bad_bins.yaml", "bad_bins.yaml:15:56: output.histogram_log_ratio: 1.2:", "one of the two"},
+};
+} // namespace
+
+TEST(Config, BadConfigsGiveExitStatus2AndAPreciseMessage)
+{
+    for (const BadCase &b : kBad) {
+        Loaded l(kData + b.file);
+        EXPECT_EQ(l.rc, NPG_EXIT_USAGE) << b.file;
+        EXPECT_NE(l.err.find(b.where), std::string::npos) << b.file << ": " << l.err;
+        EXPECT_NE(l.err.find(b.what), std::string::npos) << b.file << ": " << l.err;
+        EXPECT_EQ(l.err.find('\n'), std::string::npos) << "one line: " << l.err;
+        EXPECT_EQ(l.cfg.schedule_t, nullptr) << "arrays freed on error: " << b.file;
+        EXPECT_EQ(l.cfg.init_sizes, nullptr) << "arrays freed on error: " << b.file;
+    }
+}
+
+TEST(Config, MissingConfigFile)
+{
+    Loaded l(kData + "does_not_exist.yaml");
+    EXPECT_EQ(l.rc, NPG_EXIT_USAGE);
+    EXPECT_NE(l.err.find("does_not_exist.yaml:1:1: (file):"), std::string::npos) << l.err;
+    EXPECT_NE(l.err.find("cannot open"), std::string::npos) << l.err;
+}
+
+TEST(Config, ScheduleInterpolation)
+{
+    npg_config c;
+    memset(&c, 0, sizeof c);
+    double t[] = {0.0, 10.0, 30.0};
+    double s[] = {4.0, 2.0, 3.0};
+    c.supply = NPG_SUPPLY_SCHEDULE;
+    c.schedule_len = 3;
+    c.schedule_t = t;
+    c.schedule_s = s;
+    EXPECT_EQ(npg_config_schedule_s(&c, -5.0), 4.0); // constant before the first point
+    EXPECT_EQ(npg_config_schedule_s(&c, 0.0), 4.0);
+    EXPECT_DOUBLE_EQ(npg_config_schedule_s(&c, 2.5), 3.5);
+    EXPECT_EQ(npg_config_schedule_s(&c, 10.0), 2.0);
+    EXPECT_DOUBLE_EQ(npg_config_schedule_s(&c, 20.0), 2.5);
+    EXPECT_DOUBLE_EQ(npg_config_schedule_s(&c, 25.0), 2.75);
+    EXPECT_EQ(npg_config_schedule_s(&c, 30.0), 3.0);
+    EXPECT_EQ(npg_config_schedule_s(&c, 1e9), 3.0); // constant after the last point
+    c.schedule_len = 1;
+    EXPECT_EQ(npg_config_schedule_s(&c, -1.0), 4.0);
+    EXPECT_EQ(npg_config_schedule_s(&c, 1.0), 4.0);
+    c.supply = NPG_SUPPLY_CLOSED;
+    c.initial_supersaturation = 1.7;
+    EXPECT_EQ(npg_config_schedule_s(&c, 5.0), 1.7);
+}
+
+TEST(Config, InitViewLognormalHasTheRequestedMeanAndSd)
+{
+    Loaded l(kSrc + "/configs/pt-acac.yaml");
+    ASSERT_EQ(l.rc, 0) << l.err;
+    npg_init_view v;
+    double *cdf = nullptr;
+    char err[256];
+    ASSERT_EQ(npg_config_init_view(&l.cfg, &v, &cdf, err, sizeof err), 0);
+    EXPECT_EQ(cdf, nullptr);
+    EXPECT_EQ(v.kind, NPG_INIT_LOGNORMAL_R);
+    EXPECT_EQ(v.sigma_s, l.cfg.model.sigma_s);
+    // E r = exp(mu + s^2/2), Var r = (exp(s^2) - 1) exp(2 mu + s^2)
+    double mean = std::exp(v.loc + 0.5 * v.scale * v.scale);
+    double var = std::expm1(v.scale * v.scale) * std::exp(2.0 * v.loc + v.scale * v.scale);
+    EXPECT_NEAR(mean, 1.058, 1e-14);
+    EXPECT_NEAR(std::sqrt(var), 0.230, 1e-14);
+
+    Loaded n(kData + "good_override.yaml"); // normal: loc/scale are the mean and sd
+    ASSERT_EQ(n.rc, 0) << n.err;
+    ASSERT_EQ(npg_config_init_view(&n.cfg, &v, &cdf, err, sizeof err), 0);
+    EXPECT_EQ(v.kind, NPG_INIT_NORMAL_R);
+    EXPECT_EQ(v.loc, 1.2);
+    EXPECT_EQ(v.scale, 0.2);
+}
+
+TEST(Config, InitViewHistogramCdf)
+{
+    Loaded l(kData + "good_histogram.yaml");
+    ASSERT_EQ(l.rc, 0) << l.err;
+    ASSERT_EQ(l.cfg.init_table_len, 5u);
+    EXPECT_EQ(l.cfg.init_sizes[0], 100u);
+    EXPECT_EQ(l.cfg.init_sizes[4], 500u);
+    EXPECT_EQ(l.cfg.init_file[0], '/'); // resolved to an absolute path
+    npg_init_view v;
+    double *cdf = nullptr;
+    char err[256];
+    ASSERT_EQ(npg_config_init_view(&l.cfg, &v, &cdf, err, sizeof err), 0) << err;
+    ASSERT_NE(cdf, nullptr);
+    EXPECT_EQ(v.kind, NPG_INIT_HISTOGRAM);
+    EXPECT_EQ(v.table_len, 5u);
+    EXPECT_EQ(v.sizes, l.cfg.init_sizes);
+    EXPECT_DOUBLE_EQ(cdf[0], 1.0 / 8.0);
+    EXPECT_DOUBLE_EQ(cdf[1], 4.0 / 8.0);
+    EXPECT_DOUBLE_EQ(cdf[2], 4.0 / 8.0);
+    EXPECT_EQ(cdf[3], 1.0); // exactly 1 from the last positive count on
+    EXPECT_EQ(cdf[4], 1.0);
+    // the sampler then never lands on zero-count rows
+    for (uint32_t id = 0; id < 2000; ++id) {
+        uint32_t n = npg_init_sample(&v, 3u, id);
+        EXPECT_TRUE(n == 100u || n == 200u || n == 400u) << n;
+    }
+    free(cdf);
+}
+
+namespace
+{
+void expect_same(const npg_config &a, const npg_config &b)
+{
+    EXPECT_STREQ(a.name, b.name);
+    EXPECT_EQ(a.model.d_eps_f, b.model.d_eps_f);
+    EXPECT_EQ(a.model.d_eps_e, b.model.d_eps_e);
+    EXPECT_EQ(a.model.ap, b.model.ap);
+    EXPECT_EQ(a.model.K, b.model.K);
+    EXPECT_EQ(a.model.lam, b.model.lam);
+    EXPECT_EQ(a.model.sigma_s, b.model.sigma_s);
+    EXPECT_EQ(a.model.delta, b.model.delta);
+    EXPECT_STREQ(a.time_unit, b.time_unit);
+    EXPECT_EQ(a.supply, b.supply);
+    ASSERT_EQ(a.schedule_len, b.schedule_len);
+    for (size_t i = 0; i < a.schedule_len; ++i) {
+        EXPECT_EQ(a.schedule_t[i], b.schedule_t[i]);
+        EXPECT_EQ(a.schedule_s[i], b.schedule_s[i]);
+    }
+    EXPECT_EQ(a.volume_nm3, b.volume_nm3);
+    EXPECT_EQ(a.particle_density_nm3, b.particle_density_nm3);
+    EXPECT_EQ(a.solubility_nm3, b.solubility_nm3);
+    EXPECT_EQ(a.initial_supersaturation, b.initial_supersaturation);
+    EXPECT_EQ(a.precursor_nm3, b.precursor_nm3);
+    EXPECT_EQ(a.k_p, b.k_p);
+    EXPECT_EQ(a.tolerance, b.tolerance);
+    EXPECT_EQ(a.init_kind, b.init_kind);
+    EXPECT_EQ(a.init_n, b.init_n);
+    EXPECT_EQ(a.init_mean_r_nm, b.init_mean_r_nm);
+    EXPECT_EQ(a.init_sd_r_nm, b.init_sd_r_nm);
+    EXPECT_STREQ(a.init_file, b.init_file);
+    ASSERT_EQ(a.init_table_len, b.init_table_len);
+    for (size_t i = 0; i < a.init_table_len; ++i) {
+        EXPECT_EQ(a.init_sizes[i], b.init_sizes[i]);
+        EXPECT_EQ(a.init_counts[i], b.init_counts[i]);
+    }
+    EXPECT_EQ(a.particles, b.particles);
+    EXPECT_EQ(a.t_end, b.t_end);
+    EXPECT_EQ(a.output_every, b.output_every);
+    EXPECT_EQ(a.seed, b.seed);
+    EXPECT_EQ(a.n_table, b.n_table);
+    EXPECT_EQ(a.hist_bin_width, b.hist_bin_width);
+    EXPECT_EQ(a.hist_log_ratio, b.hist_log_ratio);
+    EXPECT_EQ(a.trajectories, b.trajectories);
+    EXPECT_EQ(a.me_n_max, b.me_n_max);
+}
+} // namespace
+
+TEST(Config, WriteYamlRoundTrips)
+{
+    const std::string files[] = {
+        kSrc + "/configs/pt-acac.yaml",
+        kSrc + "/configs/pt-acac-closed.yaml",
+        kSrc + "/configs/pt-acac-precursor.yaml",
+        kSrc + "/configs/iron-oxide.yaml",
+        kData + "good_override.yaml",
+        kData + "good_histogram.yaml",
+        kData + "good_inline.yaml",
+    };
+    for (const std::string &f : files) {
+        Loaded a(f);
+        ASSERT_EQ(a.rc, 0) << a.err;
+        // Awkward doubles must survive too.
+        a.cfg.model.sigma_s = 0.1 + 0.2;
+        a.cfg.t_end = 1.0 / 3.0 * 540.0;
+        char tmpl[] = "/tmp/npg_config_rt_XXXXXX.yaml";
+        int fd = mkstemps(tmpl, 5);
+        ASSERT_GE(fd, 0);
+        FILE *out = fdopen(fd, "w");
+        ASSERT_NE(out, nullptr);
+        npg_config_write_yaml(out, &a.cfg, 0);
+        fclose(out);
+        Loaded b(tmpl);
+        ASSERT_EQ(b.rc, 0) << f << " -> " << tmpl << ": " << b.err;
+        SCOPED_TRACE(f);
+        expect_same(a.cfg, b.cfg);
+        remove(tmpl);
+    }
+}
+
+TEST(Config, WriteYamlIndents)
+{
+    Loaded a(kSrc + "/configs/pt-acac.yaml");
+    ASSERT_EQ(a.rc, 0) << a.err;
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ASSERT_NE(f, nullptr);
+    npg_config_write_yaml(f, &a.cfg, 4);
+    fclose(f);
+    std::string s(buf, len);
+    free(buf);
+    EXPECT_NE(s.find("\n    system:\n"), std::string::npos) << s;
+    EXPECT_NE(s.find("\n      d_eps_f: 3.04  # [kT]"), std::string::npos) << s;
+    EXPECT_NE(s.find("kappa_rho_inf: 1.4  # [nm^-2 s^-1]"), std::string::npos) << s;
+    // every line is indented by at least 4 spaces
+    size_t pos = 0;
+    while (pos < s.size()) {
+        EXPECT_EQ(s.compare(pos, 4, "    "), 0) << s.substr(pos, 40);
+        pos = s.find('\n', pos);
+        if (pos == std::string::npos)
+            break;
+        ++pos;
+    }
+}
+
+TEST(Config, WarnsAboutStartsBelowN20ButLoads)
+{
+    const char *cases[][2] = {
+        {"warn_small_n.yaml", "warn_small_n.yaml:14:34: initial.n: 10:"},
+        {"warn_small_hist.yaml", "has counts below n = 20 (n = 10)"},
+        {"good_override.yaml", "of 5000 particles) lies below n = 20"},
+    };
+    for (auto &c : cases) {
+        testing::internal::CaptureStderr();
+        Loaded l(kData + c[0]);
+        std::string err = testing::internal::GetCapturedStderr();
+        EXPECT_EQ(l.rc, 0) << l.err;
+        EXPECT_EQ(err.rfind("warning: ", 0), 0u) << err;
+        EXPECT_NE(err.find(c[1]), std::string::npos) << err;
+    }
+    testing::internal::CaptureStderr();
+    Loaded quiet(kData + "good_inline.yaml"); // n = 300: nothing to say
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    EXPECT_EQ(quiet.rc, 0);
+}
