@@ -1,12 +1,122 @@
-/* cmd_me.c: `npgrow me` (placeholder until implemented). */
+/* cmd_me.c: `npgrow me CONFIG [options]`: argument parsing over npg_me_solve (me.c).
+ *
+ * The same config as `npgrow run`; the result directory holds the same files, so `npgrow
+ * compare` and every other reader take either.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "npgrow/me.h"
+
+static const char *me_usage =
+    "usage: npgrow me CONFIG [-o DIR] [--force] [--t-end T] [--particles N] [--n-max N]\n"
+    "                 [--rtol R] [--quiet]\n"
+    "  mean-field master equation of the config's model and supply (SUNDIALS CVODE, BDF);\n"
+    "  default DIR = runs/<config stem>-me\n";
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s)
+        return 1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= lo) || !(v <= hi))
+        return 1;
+    *out = v;
+    return 0;
+}
 
 int npg_cmd_me(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "npgrow me: not implemented yet\n");
-    return 2;
+    const char *config = NULL, *outdir = NULL;
+    int force = 0, quiet = 0;
+    double t_end = 0.0, n_max = 0.0, rtol = 0.0, particles = 0.0;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        const char *allowed = "";
+        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            bad = !v;
+            outdir = v;
+            ++i;
+        } else if (!strcmp(a, "--t-end")) {
+            bad = parse_num(v, 1e-300, 1e300, &t_end);
+            allowed = " (positive number, config time unit)";
+            ++i;
+        } else if (!strcmp(a, "--n-max")) {
+            bad = parse_num(v, 3, 1.6e7, &n_max) || n_max != (double)(uint32_t)n_max;
+            allowed = " (integer 3 .. 16000000)";
+            ++i;
+        } else if (!strcmp(a, "--particles")) {
+            bad = parse_num(v, 1, 4e9, &particles) || particles != (double)(uint64_t)particles;
+            allowed = " (integer 1 .. 4e9)";
+            ++i;
+        } else if (!strcmp(a, "--rtol")) {
+            bad = parse_num(v, 1e-14, 1e-3, &rtol);
+            allowed = " (1e-14 .. 1e-3)";
+            ++i;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(me_usage, stdout);
+            return 0;
+        } else if (a[0] == '-' || config) {
+            fprintf(stderr, "npgrow me: unexpected argument '%s'\n%s", a, me_usage);
+            return NPG_EXIT_USAGE;
+        } else {
+            config = a;
+        }
+        if (bad) {
+            fprintf(stderr, "npgrow me: %s: invalid value '%s'%s\n%s", a, v ? v : "(missing)",
+                    allowed, me_usage);
+            return NPG_EXIT_USAGE;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "npgrow me: missing CONFIG\n%s", me_usage);
+        return NPG_EXIT_USAGE;
+    }
+    npg_config cfg;
+    char err[2048];
+    int rc = npg_config_load(config, &cfg, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "npgrow me: %s\n", err);
+        npg_config_free(&cfg);
+        return rc;
+    }
+    if (t_end > 0.0)
+        cfg.t_end = t_end;
+    if (particles > 0.0)
+        cfg.particles = (uint64_t)particles;
+    char dir[2048];
+    if (!outdir) {
+        const char *base = strrchr(config, '/');
+        base = base ? base + 1 : config;
+        snprintf(dir, sizeof dir, "runs/%.*s-me", (int)strcspn(base, "."), base);
+        outdir = dir;
+    }
+    npg_me_options o;
+    memset(&o, 0, sizeof o);
+    o.n_max = (uint32_t)n_max;
+    o.rtol = rtol;
+    npg_me_summary s;
+    rc = npg_me_solve(&cfg, &o, outdir, force, &s, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "npgrow me: %s\n", err);
+    } else if (!quiet) {
+        fprintf(stderr, "npgrow me: %s: n_max %u, %ld CVODE steps, %.3f s", outdir, s.n_max,
+                s.steps, s.wall_s);
+        if (cfg.supply != NPG_SUPPLY_SCHEDULE)
+            fprintf(stderr, ", monomer conservation %.2e", s.monomer_error);
+        fprintf(stderr, ", particle conservation %.2e\n", s.particle_error);
+    }
+    npg_config_free(&cfg);
+    return rc;
 }

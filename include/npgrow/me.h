@@ -1,0 +1,94 @@
+/* npgrow/me.h: the mean-field master equation of the particle model (what `npgrow me` solves).
+ *
+ * State: N_n(t), the expected number of particles of size n = 2..n_max, under the same rates and
+ * supply modes as the particle engine; a particle at n = 2 that loses a monomer dissolves. The
+ * solver is SUNDIALS CVODE (BDF). It deliberately writes the same files as `npgrow run`
+ * through observe.h and knows nothing about particles or backends.
+ */
+#ifndef NPGROW_ME_H
+#define NPGROW_ME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npgrow/config.h"
+#include "npgrow/rates.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct npg_me_options {
+    uint32_t n_max;  /* truncation; 0 = cfg->me_n_max, and if that is 0 chosen automatically */
+    double rtol;     /* CVODE relative tolerance; 0 = 1e-10 */
+    double atol_rel; /* absolute tolerance on N_n as a fraction of N(0); 0 = 1e-16 */
+    /* Tests may replace the model's rates by any table (entries n >= len use the model). */
+    const npg_rate_pair *rate_table;
+    uint32_t rate_table_len;
+} npg_me_options;
+
+typedef struct npg_me npg_me;
+
+/* Build the initial state (from cfg's initial distribution, cfg->particles particles) and the
+ * integrator. cfg must outlive the solver. Returns 0, NPG_EXIT_USAGE for bad input, 1 else. */
+int npg_me_create(npg_me **me, const npg_config *cfg, const npg_me_options *o, char *err,
+                  size_t errlen);
+void npg_me_destroy(npg_me *me);
+
+/* Integrate to time t (>= current time), stopping at schedule breakpoints on the way. */
+int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen);
+
+typedef struct npg_me_state {
+    double t;              /* [time unit] */
+    const double *count;   /* [len] expected particles of size n (entries 0, 1 are 0) */
+    uint32_t len;          /* n_max + 1 */
+    double S;              /* supersaturation now */
+    double free_monomers;  /* closed/precursor: expected free monomers; NAN in schedule mode */
+    double precursor;      /* precursor mode: expected precursor units; NAN otherwise */
+    double dissolved;      /* expected particles dissolved so far */
+    double particles0;     /* N(0) */
+    double total0;         /* closed/precursor: total monomers at t = 0; NAN in schedule mode */
+    double monomer_error;  /* |free + precursor + bound - total0| / total0 now (0: schedule) */
+    double particle_error; /* |alive + dissolved - N(0)| / N(0) now */
+    double tail;           /* fraction of N(0) in the top sizes near n_max now */
+    long steps, rhs_evals, lin_iters, jac_evals, nonlin_iters, err_fails, prec_evals;
+} npg_me_state;
+
+/* The rates the solver uses (A_n, k^d_n for n <= n_max + 1, unmodified at the top) and its
+ * truncation. */
+const npg_rates *npg_me_rates(const npg_me *me);
+uint32_t npg_me_n_max(const npg_me *me);
+
+/* Current state; count points into the solver (valid until the next call). */
+void npg_me_get(npg_me *me, npg_me_state *st);
+
+/* The automatic truncation for cfg (what npg_me_create uses when no n_max is set). */
+uint32_t npg_me_auto_n_max(const npg_config *cfg, const npg_rates *rates, char *err, size_t errlen);
+
+/* Initial expected counts N_n(0) for n = 0..len-1 (len = returned n0_max + 1, allocated into
+ * *count, caller frees), exactly the particle engine's sampling law (init.h) times particles. */
+int npg_me_initial(const npg_config *cfg, double **count, uint32_t *len, char *err, size_t errlen);
+
+/* Largest tolerated fraction of particles near n_max (the truncation check). */
+#define NPG_ME_TAIL_MAX 1e-12
+
+typedef struct npg_me_summary {
+    uint32_t n_max;
+    long steps, rhs_evals, lin_iters;
+    double wall_s;
+    double monomer_error;  /* max over outputs, closed/precursor (0 in schedule mode) */
+    double particle_error; /* max over outputs */
+    double tail_max;       /* max over outputs */
+    int retries;           /* automatic n_max doublings after a failed truncation check */
+} npg_me_summary;
+
+/* The whole `npgrow me`: outputs at 0, output_every, ..., t_end into outdir (moments.csv,
+ * histogram.csv, growth_rate.csv, run.yaml), through npg_outdir_begin/commit. */
+int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *outdir, int force,
+                 npg_me_summary *sum, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPGROW_ME_H */
