@@ -1,12 +1,232 @@
-/* cmd_validate.c: `npgrow validate` (placeholder until implemented). */
+/* cmd_validate.c: `npgrow validate CONFIG`: a particle run, the master equation of the same
+ * config, and their statistical comparison, in one command.
+ *
+ * DIR/run (npgrow run), DIR/me (npgrow me), DIR/compare.csv. Exit status as `npgrow compare`.
+ * The hidden options --perturb-delta D and --perturb-s F change the model of the particle run
+ * only (delta + D; S, or the initial S of a closed supply, times F): the comparison must then
+ * fail, which is how the tests show that it has power.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
+#include "npgrow/compare.h"
+#include "npgrow/me.h"
+#include "npgrow/run.h"
+
+static const char *validate_usage =
+    "usage: npgrow validate CONFIG [--particles N] [-o DIR] [--seed S] [--threads T]\n"
+    "                       [--backend auto|cpu|cuda] [--t-end T] [--force] [--quiet]\n"
+    "                       [--z-max 3] [--y-max 5] [--alpha 0.001]\n"
+    "  npgrow run into DIR/run, npgrow me into DIR/me, npgrow compare of the two;\n"
+    "  default DIR = runs/<config stem>-validate. Exit 0 pass, 1 fail, 2 bad input.\n";
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s)
+        return 1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= lo) || !(v <= hi))
+        return 1;
+    *out = v;
+    return 0;
+}
+
+static int is_int(double v)
+{
+    return v == (double)(long long)v;
+}
 
 int npg_cmd_validate(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "npgrow validate: not implemented yet\n");
-    return 2;
+    const char *config = NULL, *outdir = NULL, *backend = "cpu";
+    int force = 0, quiet = 0;
+    double particles = 0, seed = -1, threads = 0, t_end = 0, dpert = 0, spert = 1;
+    npg_compare_options co = {3.0, 5.0, 1e-3, 1e-6};
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0, takes = 1;
+        const char *allowed = "";
+        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            bad = !v;
+            outdir = v;
+        } else if (!strcmp(a, "--particles")) {
+            bad = parse_num(v, 1, 4e9, &particles) || !is_int(particles);
+            allowed = " (integer 1 .. 4e9)";
+        } else if (!strcmp(a, "--seed")) {
+            bad = parse_num(v, 0, 4294967295.0, &seed) || !is_int(seed);
+            allowed = " (integer 0 .. 4294967295)";
+        } else if (!strcmp(a, "--threads")) {
+            bad = parse_num(v, 1, 1024, &threads) || !is_int(threads);
+            allowed = " (integer 1 .. 1024)";
+        } else if (!strcmp(a, "--backend")) {
+            bad = !v || (strcmp(v, "auto") && strcmp(v, "cpu") && strcmp(v, "cuda"));
+            backend = v;
+            allowed = " (auto, cpu or cuda)";
+        } else if (!strcmp(a, "--t-end")) {
+            bad = parse_num(v, 1e-300, 1e300, &t_end);
+            allowed = " (positive number, config time unit)";
+        } else if (!strcmp(a, "--z-max")) {
+            bad = parse_num(v, 1e-300, 1e300, &co.z_max);
+        } else if (!strcmp(a, "--y-max")) {
+            bad = parse_num(v, 1e-300, 1e300, &co.y_max);
+        } else if (!strcmp(a, "--alpha")) {
+            bad = parse_num(v, 1e-300, 0.999999, &co.alpha);
+        } else if (!strcmp(a, "--perturb-delta")) {
+            bad = parse_num(v, -1.0, 1.0, &dpert);
+        } else if (!strcmp(a, "--perturb-s")) {
+            bad = parse_num(v, 1e-3, 1e3, &spert);
+        } else {
+            takes = 0;
+            if (!strcmp(a, "--force")) {
+                force = 1;
+            } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+                quiet = 1;
+            } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+                fputs(validate_usage, stdout);
+                return 0;
+            } else if (a[0] == '-' || config) {
+                fprintf(stderr, "npgrow validate: unexpected argument '%s'\n%s", a, validate_usage);
+                return NPG_EXIT_USAGE;
+            } else {
+                config = a;
+            }
+        }
+        if (bad) {
+            fprintf(stderr, "npgrow validate: %s: invalid value '%s'%s\n%s", a, v ? v : "(missing)",
+                    allowed, validate_usage);
+            return NPG_EXIT_USAGE;
+        }
+        i += takes;
+    }
+    if (!config) {
+        fprintf(stderr, "npgrow validate: missing CONFIG\n%s", validate_usage);
+        return NPG_EXIT_USAGE;
+    }
+    npg_config cfg;
+    char err[2048];
+    int rc = npg_config_load(config, &cfg, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "npgrow validate: %s\n", err);
+        npg_config_free(&cfg);
+        return rc;
+    }
+    if (particles > 0)
+        cfg.particles = (uint64_t)particles;
+    if (seed >= 0)
+        cfg.seed = (uint32_t)seed;
+    if (t_end > 0)
+        cfg.t_end = t_end;
+    char dir[1024], rdir[1100], mdir[1100], cpath[1100];
+    if (!outdir) {
+        const char *base = strrchr(config, '/');
+        base = base ? base + 1 : config;
+        snprintf(dir, sizeof dir, "runs/%.*s-validate", (int)strcspn(base, "."), base);
+    } else {
+        snprintf(dir, sizeof dir, "%s", outdir);
+    }
+    snprintf(rdir, sizeof rdir, "%s/run", dir);
+    snprintf(mdir, sizeof mdir, "%s/me", dir);
+    snprintf(cpath, sizeof cpath, "%s/compare.csv", dir);
+    /* Create DIR itself (and parents) so that run and me can place their directories in it. */
+    for (char *p = dir + 1;; ++p) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(dir, 0777) && errno != EEXIST) {
+                fprintf(stderr, "npgrow validate: %s: cannot create: %s\n", dir, strerror(errno));
+                npg_config_free(&cfg);
+                return 1;
+            }
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+
+    /* The particle run, with the hidden perturbation if asked for. */
+    npg_config rcfg = cfg; /* shallow: shares cfg's tables; only the schedule is replaced */
+    double *sched = NULL;
+    rcfg.model.delta += dpert;
+    if (spert != 1.0) {
+        if (cfg.supply == NPG_SUPPLY_SCHEDULE && cfg.schedule_len) {
+            sched = malloc(cfg.schedule_len * sizeof *sched);
+            if (!sched) {
+                npg_config_free(&cfg);
+                return 1;
+            }
+            for (size_t k = 0; k < cfg.schedule_len; ++k)
+                sched[k] = cfg.schedule_s[k] * spert;
+            rcfg.schedule_s = sched;
+        } else {
+            rcfg.initial_supersaturation *= spert;
+        }
+    }
+    if (!quiet && (dpert != 0.0 || spert != 1.0))
+        fprintf(stderr,
+                "npgrow validate: the particle run uses a PERTURBED model (delta %+g, S x %g)\n",
+                dpert, spert);
+    npg_run_options ro;
+    memset(&ro, 0, sizeof ro);
+    ro.outdir = rdir;
+    ro.force = force;
+    ro.quiet = quiet;
+    ro.ens.backend = backend;
+    ro.ens.threads = (int)threads;
+    npg_run_summary rs;
+    memset(&rs, 0, sizeof rs);
+    rc = npg_run(&rcfg, &ro, &rs, err, sizeof err);
+    free(sched);
+    if (rc) {
+        fprintf(stderr, "npgrow validate: run: %s\n", err);
+        npg_config_free(&cfg);
+        return rc == 130 ? 130 : rc == NPG_EXIT_USAGE ? NPG_EXIT_USAGE : 1;
+    }
+
+    npg_me_summary ms;
+    rc = npg_me_solve(&cfg, NULL, mdir, force, &ms, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "npgrow validate: me: %s\n", err);
+        npg_config_free(&cfg);
+        return rc == NPG_EXIT_USAGE ? NPG_EXIT_USAGE : 1;
+    }
+
+    npg_result ra, rb;
+    if ((rc = npg_result_load(rdir, &ra, err, sizeof err))) {
+        fprintf(stderr, "npgrow validate: %s\n", err);
+        npg_config_free(&cfg);
+        return rc;
+    }
+    if ((rc = npg_result_load(mdir, &rb, err, sizeof err))) {
+        fprintf(stderr, "npgrow validate: %s\n", err);
+        npg_result_free(&ra);
+        npg_config_free(&cfg);
+        return rc;
+    }
+    npg_compare_result cr;
+    rc = npg_compare(&ra, &rb, &co, &cr, err, sizeof err);
+    if (!rc && (rc = npg_compare_write_csv(&cr, cpath, err, sizeof err)))
+        rc = NPG_EXIT_USAGE;
+    if (rc) {
+        fprintf(stderr, "npgrow validate: %s\n", err);
+    } else {
+        if (!quiet)
+            npg_compare_print(stdout, &ra, &rb, &co, &cr);
+        printf("validate %s: %llu particles, run %.2f s (%.3g events/s), me %.2f s (n_max %u, %ld "
+               "steps), %s -> %s\n",
+               config, (unsigned long long)cfg.particles, rs.wall_s, rs.events_per_s, ms.wall_s,
+               ms.n_max, ms.steps, cr.pass ? "PASS" : "FAIL", dir);
+        rc = cr.pass ? 0 : 1;
+    }
+    npg_compare_result_free(&cr);
+    npg_result_free(&ra);
+    npg_result_free(&rb);
+    npg_config_free(&cfg);
+    return rc;
 }

@@ -1,0 +1,668 @@
+/* compare.c: read two result directories and compare them statistically (compare.h).
+ *
+ * Statistics follow the DSMTS convention (Evans et al., the discrete stochastic models test
+ * suite): Z = sqrt(N)(xbar - mu)/sigma for the mean, against the deterministic side as the exact
+ * reference; two stochastic sides use the two-sample forms. For the variance DSMTS's
+ * Y = sqrt(N/2)(s^2/sigma^2 - 1) assumes normal data (Var s^2 = 2 sigma^4/N); size distributions
+ * here are skewed (lognormal starts have kurtosis ~16, so that Y has sd ~2.8 and |Y| <= 5 would
+ * fail by chance). The pass test therefore uses Y = (s^2 - sigma^2)/sqrt((mu4 - sigma^4)/N) with
+ * the reference's own fourth central moment; the normal-theory value is reported as Y_normal. The
+ * KS distance is taken between the binned CDFs (conservative for binned data). It deliberately does
+ * not interpolate between output times: only common times count.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <yaml.h>
+
+#include "npgrow/compare.h"
+
+#define BAD 2 /* NPG_EXIT_USAGE */
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+/* Split a CSV line in place on commas (no quoting in npgrow's files); returns the field count. */
+static int split_csv(char *line, char **f, int maxf)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = 0;
+    char *p = line;
+    for (;;) {
+        if (n < maxf)
+            f[n] = p;
+        ++n;
+        char *c = strchr(p, ',');
+        if (!c)
+            break;
+        *c = 0;
+        p = c + 1;
+    }
+    return n;
+}
+
+static int col_index(char **h, int nh, const char *name)
+{
+    for (int i = 0; i < nh; ++i)
+        if (!strcmp(h[i], name))
+            return i;
+    return -1;
+}
+
+static int to_num(const char *s, double *v)
+{
+    char *end;
+    if (!*s) {
+        *v = NAN;
+        return 0;
+    }
+    errno = 0;
+    *v = strtod(s, &end);
+    return *end != 0;
+}
+
+#define MAXF 64
+#define LINE 8192
+
+typedef struct csv {
+    FILE *f;
+    char path[1200];
+    char head[LINE], line[LINE];
+    char *h[MAXF];
+    int nh;
+    long row;
+} csv;
+
+static int csv_open(csv *c, const char *dir, const char *name, char *err, size_t errlen)
+{
+    snprintf(c->path, sizeof c->path, "%s/%s", dir, name);
+    c->f = fopen(c->path, "r");
+    c->row = 1;
+    if (!c->f) {
+        snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
+        return BAD;
+    }
+    if (!fgets(c->head, sizeof c->head, c->f)) {
+        snprintf(err, errlen, "%s: empty file (no header row)", c->path);
+        return BAD;
+    }
+    c->nh = split_csv(c->head, c->h, MAXF);
+    if (c->nh > MAXF)
+        c->nh = MAXF;
+    return 0;
+}
+
+static int need_col(const csv *c, const char *name, int *idx, char *err, size_t errlen)
+{
+    *idx = col_index((char **)c->h, c->nh, name);
+    if (*idx < 0) {
+        snprintf(err, errlen, "%s: missing column '%s'", c->path, name);
+        return BAD;
+    }
+    return 0;
+}
+
+static int grow(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? 2 * *cap : 256;
+    void *q = realloc(*p, nc * elem);
+    if (!q)
+        return 1;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen)
+{
+    csv c;
+    int rc = csv_open(&c, dir, "moments.csv", err, errlen);
+    if (rc) {
+        if (c.f)
+            fclose(c.f);
+        return rc;
+    }
+    int it, ip, iv, im[11];
+    if ((rc = need_col(&c, "t", &it, err, errlen)) ||
+        (rc = need_col(&c, "particles", &ip, err, errlen)) ||
+        (rc = need_col(&c, "var_n", &iv, err, errlen)) ||
+        (rc = need_col(&c, "mean_n", &im[1], err, errlen))) {
+        fclose(c.f);
+        return rc;
+    }
+    for (int q = 2; q <= 10; ++q) {
+        char name[8];
+        snprintf(name, sizeof name, "m%d", q);
+        im[q] = col_index(c.h, c.nh, name); /* optional: NAN when absent */
+    }
+    size_t cap_t = 0, cap_p = 0, cap_m = 0;
+    char *f[MAXF];
+    while (fgets(c.line, sizeof c.line, c.f)) {
+        ++c.row;
+        if (c.line[0] == '\n' || c.line[0] == 0)
+            continue;
+        int nf = split_csv(c.line, f, MAXF);
+        if (nf < c.nh) {
+            snprintf(err, errlen, "%s:%ld: %d fields, the header has %d", c.path, c.row, nf, c.nh);
+            fclose(c.f);
+            return BAD;
+        }
+        size_t i = r->nt;
+        size_t cm = cap_m / 11;
+        if (grow((void **)&r->t, &cap_t, i, sizeof *r->t) ||
+            grow((void **)&r->particles, &cap_p, i, sizeof *r->particles) ||
+            grow((void **)&r->m, &cm, i, 11 * sizeof *r->m)) {
+            snprintf(err, errlen, "out of memory reading %s", c.path);
+            fclose(c.f);
+            return 1;
+        }
+        cap_m = cm * 11;
+        double *m = r->m + 11 * i;
+        int bad = to_num(f[it], &r->t[i]) || to_num(f[ip], &r->particles[i]) ||
+                  to_num(f[iv], &m[0]) || to_num(f[im[1]], &m[1]);
+        for (int q = 2; q <= 10 && !bad; ++q)
+            if (im[q] >= 0)
+                bad = to_num(f[im[q]], &m[q]);
+            else
+                m[q] = NAN;
+        if (bad || isnan(r->t[i])) {
+            snprintf(err, errlen, "%s:%ld: not a number in t, particles, mean_n, var_n or m_q",
+                     c.path, c.row);
+            fclose(c.f);
+            return BAD;
+        }
+        if (i > 0 && !(r->t[i] > r->t[i - 1])) {
+            snprintf(err, errlen, "%s:%ld: times must increase", c.path, c.row);
+            fclose(c.f);
+            return BAD;
+        }
+        r->nt++;
+    }
+    fclose(c.f);
+    if (!r->nt) {
+        snprintf(err, errlen, "%s: no data rows", c.path);
+        return BAD;
+    }
+    return 0;
+}
+
+static int load_histogram(const char *dir, npg_result *r, char *err, size_t errlen)
+{
+    csv c;
+    int rc = csv_open(&c, dir, "histogram.csv", err, errlen);
+    if (rc) {
+        if (c.f)
+            fclose(c.f);
+        return rc;
+    }
+    int it, ilo, ihi, ic;
+    if ((rc = need_col(&c, "t", &it, err, errlen)) ||
+        (rc = need_col(&c, "n_lo", &ilo, err, errlen)) ||
+        (rc = need_col(&c, "n_hi", &ihi, err, errlen)) ||
+        (rc = need_col(&c, "count", &ic, err, errlen))) {
+        fclose(c.f);
+        return rc;
+    }
+    size_t c1 = 0, c2 = 0, c3 = 0, c4 = 0;
+    char *f[MAXF];
+    while (fgets(c.line, sizeof c.line, c.f)) {
+        ++c.row;
+        if (c.line[0] == '\n' || c.line[0] == 0)
+            continue;
+        int nf = split_csv(c.line, f, MAXF);
+        size_t i = r->nh;
+        if (nf < c.nh) {
+            snprintf(err, errlen, "%s:%ld: %d fields, the header has %d", c.path, c.row, nf, c.nh);
+            fclose(c.f);
+            return BAD;
+        }
+        if (grow((void **)&r->ht, &c1, i, sizeof *r->ht) ||
+            grow((void **)&r->lo, &c2, i, sizeof *r->lo) ||
+            grow((void **)&r->hi, &c3, i, sizeof *r->hi) ||
+            grow((void **)&r->count, &c4, i, sizeof *r->count)) {
+            snprintf(err, errlen, "out of memory reading %s", c.path);
+            fclose(c.f);
+            return 1;
+        }
+        double lo, hi;
+        if (to_num(f[it], &r->ht[i]) || to_num(f[ilo], &lo) || to_num(f[ihi], &hi) ||
+            to_num(f[ic], &r->count[i]) || !(lo >= 0) || !(hi >= lo) || hi > 4.3e9 ||
+            !(r->count[i] >= 0.0)) {
+            snprintf(err, errlen, "%s:%ld: bad t, n_lo, n_hi or count", c.path, c.row);
+            fclose(c.f);
+            return BAD;
+        }
+        if (i > 0 &&
+            (r->ht[i] < r->ht[i - 1] || (r->ht[i] == r->ht[i - 1] && lo <= r->hi[i - 1]))) {
+            snprintf(err, errlen, "%s:%ld: rows must be ordered by t, then by increasing bins",
+                     c.path, c.row);
+            fclose(c.f);
+            return BAD;
+        }
+        r->lo[i] = (uint32_t)lo;
+        r->hi[i] = (uint32_t)hi;
+        r->nh++;
+    }
+    fclose(c.f);
+    return 0;
+}
+
+/* Top-level scalar keys of run.yaml: producer, particles. */
+static int load_yaml(const char *dir, npg_result *r, char *err, size_t errlen)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return BAD;
+    }
+    yaml_parser_t p;
+    yaml_document_t d;
+    if (!yaml_parser_initialize(&p)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: cannot start the YAML parser", path);
+        return 1;
+    }
+    yaml_parser_set_input_file(&p, f);
+    int ok = yaml_parser_load(&p, &d);
+    int rc = 0;
+    if (!ok) {
+        snprintf(err, errlen, "%s:%zu: YAML error: %s", path, p.problem_mark.line + 1,
+                 p.problem ? p.problem : "?");
+        rc = BAD;
+    } else {
+        yaml_node_t *root = yaml_document_get_root_node(&d);
+        int has_particles = 0;
+        if (!root || root->type != YAML_MAPPING_NODE) {
+            snprintf(err, errlen, "%s: expected a mapping at the top level", path);
+            rc = BAD;
+        } else {
+            for (yaml_node_pair_t *q = root->data.mapping.pairs.start;
+                 q < root->data.mapping.pairs.top; ++q) {
+                yaml_node_t *k = yaml_document_get_node(&d, q->key);
+                yaml_node_t *v = yaml_document_get_node(&d, q->value);
+                if (!k || k->type != YAML_SCALAR_NODE)
+                    continue;
+                const char *key = (const char *)k->data.scalar.value;
+                if (!strcmp(key, "producer") && v && v->type == YAML_SCALAR_NODE)
+                    snprintf(r->producer, sizeof r->producer, "%s",
+                             (const char *)v->data.scalar.value);
+                else if (!strcmp(key, "particles"))
+                    has_particles = 1;
+            }
+            if (!strcmp(r->producer, "run"))
+                r->stochastic = 1;
+            else if (!strcmp(r->producer, "me"))
+                r->stochastic = 0;
+            else
+                r->stochastic = has_particles;
+        }
+        yaml_document_delete(&d);
+    }
+    yaml_parser_delete(&p);
+    fclose(f);
+    return rc;
+}
+
+void npg_result_free(npg_result *r)
+{
+    free(r->t);
+    free(r->particles);
+    free(r->m);
+    free(r->ht);
+    free(r->lo);
+    free(r->hi);
+    free(r->count);
+    memset(r, 0, sizeof *r);
+}
+
+int npg_result_load(const char *dir, npg_result *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    int rc;
+    if ((rc = load_yaml(dir, r, err, errlen)) || (rc = load_moments(dir, r, err, errlen)) ||
+        (rc = load_histogram(dir, r, err, errlen))) {
+        npg_result_free(r);
+        return rc;
+    }
+    return 0;
+}
+
+/* ---- statistics ---------------------------------------------------------------------------- */
+
+double npg_ks_c(double alpha)
+{
+    return sqrt(-log(0.5 * alpha) / 2.0);
+}
+
+static int same_time(double a, double b)
+{
+    return fabs(a - b) <= 1e-9 * (fabs(a) > 1.0 ? fabs(a) : 1.0);
+}
+
+/* Histogram rows [*first, *end) of r at time t (rows are grouped by t). */
+static void hist_rows(const npg_result *r, double t, size_t *first, size_t *end)
+{
+    size_t lo = 0, hi = r->nh; /* first row with ht >= t (minus tolerance) */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->ht[mid] < t && !same_time(r->ht[mid], t))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t e = lo;
+    while (e < r->nh && same_time(r->ht[e], t))
+        ++e;
+    *first = lo;
+    *end = e;
+}
+
+/* L1 and KS distances between the binned distributions of a and b at time t. Bins present on
+ * both sides must coincide; a bin on one side only must not overlap the other side's bins. */
+static int hist_distance(const npg_result *a, const npg_result *b, double t, double *L1, double *KS,
+                         char *err, size_t errlen)
+{
+    size_t ia, ea, ib, eb;
+    hist_rows(a, t, &ia, &ea);
+    hist_rows(b, t, &ib, &eb);
+    double ta = 0.0, tb = 0.0;
+    for (size_t i = ia; i < ea; ++i)
+        ta += a->count[i];
+    for (size_t i = ib; i < eb; ++i)
+        tb += b->count[i];
+    *L1 = *KS = NAN;
+    if (!(ta > 0.0) || !(tb > 0.0))
+        return 0; /* nothing alive on a side: no distribution to compare */
+    double Fa = 0.0, Fb = 0.0, l1 = 0.0, ks = 0.0;
+    while (ia < ea || ib < eb) {
+        double pa = 0.0, pb = 0.0;
+        if (ia < ea && ib < eb && a->lo[ia] == b->lo[ib]) {
+            if (a->hi[ia] != b->hi[ib]) {
+                snprintf(err, errlen,
+                         "histogram bins differ at t = %g: [%u, %u] in %s, [%u, %u] in %s "
+                         "(use the same bin layout)",
+                         t, a->lo[ia], a->hi[ia], a->dir, b->lo[ib], b->hi[ib], b->dir);
+                return BAD;
+            }
+            pa = a->count[ia++] / ta;
+            pb = b->count[ib++] / tb;
+        } else if (ib >= eb || (ia < ea && a->lo[ia] < b->lo[ib])) {
+            if (ib < eb && a->hi[ia] >= b->lo[ib]) {
+                snprintf(err, errlen, "histogram bins overlap at t = %g: [%u, %u] in %s", t,
+                         a->lo[ia], a->hi[ia], a->dir);
+                return BAD;
+            }
+            pa = a->count[ia++] / ta;
+        } else {
+            if (ia < ea && b->hi[ib] >= a->lo[ia]) {
+                snprintf(err, errlen, "histogram bins overlap at t = %g: [%u, %u] in %s", t,
+                         b->lo[ib], b->hi[ib], b->dir);
+                return BAD;
+            }
+            pb = b->count[ib++] / tb;
+        }
+        Fa += pa;
+        Fb += pb;
+        l1 += fabs(pa - pb);
+        if (fabs(Fa - Fb) > ks)
+            ks = fabs(Fa - Fb);
+    }
+    *L1 = l1;
+    *KS = ks;
+    return 0;
+}
+
+/* Central fourth moment from raw moments m1..m4 (NAN when absent). */
+static double mu4(const double *m)
+{
+    double a = m[1];
+    return m[4] - 4.0 * m[3] * a + 6.0 * m[2] * a * a - 3.0 * a * a * a * a;
+}
+
+/* Variance of the sample variance of N draws: (mu4 - sigma^4)/N; 2 sigma^4/N (the normal
+ * value DSMTS assumes) when mu4 is unknown or not above sigma^4 through rounding. */
+static double var_s2(double m4c, double sig2, double N)
+{
+    if (!(m4c > sig2 * sig2))
+        return 2.0 * sig2 * sig2 / N;
+    return (m4c - sig2 * sig2) / N;
+}
+
+static double rel_diff(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return NAN;
+    return a != 0.0 ? (b - a) / fabs(a) : b - a;
+}
+
+void npg_compare_result_free(npg_compare_result *r)
+{
+    free(r->rows);
+    memset(r, 0, sizeof *r);
+}
+
+int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_options *opt,
+                npg_compare_result *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6};
+    if (opt) {
+        if (opt->z_max > 0.0)
+            o.z_max = opt->z_max;
+        if (opt->y_max > 0.0)
+            o.y_max = opt->y_max;
+        if (opt->alpha > 0.0)
+            o.alpha = opt->alpha;
+        if (opt->rtol > 0.0)
+            o.rtol = opt->rtol;
+    }
+    out->mode = a->stochastic && b->stochastic   ? NPG_COMPARE_TWO_SAMPLE
+                : a->stochastic || b->stochastic ? NPG_COMPARE_ONE_SAMPLE
+                                                 : NPG_COMPARE_DETERMINISTIC;
+    out->reference_is_a = !a->stochastic;
+    out->rows = calloc(a->nt < b->nt ? a->nt : b->nt, sizeof *out->rows);
+    if (!out->rows) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    const double c = npg_ks_c(o.alpha);
+    out->pass = 1;
+    size_t i = 0, j = 0;
+    while (i < a->nt && j < b->nt) {
+        if (!same_time(a->t[i], b->t[j])) {
+            if (a->t[i] < b->t[j])
+                ++i, ++out->only_a;
+            else
+                ++j, ++out->only_b;
+            continue;
+        }
+        npg_compare_row *w = &out->rows[out->n++];
+        const double *ma = a->m + 11 * i, *mb = b->m + 11 * j;
+        w->t = a->t[i];
+        w->n_a = a->particles[i];
+        w->n_b = b->particles[j];
+        w->mean_a = ma[1];
+        w->mean_b = mb[1];
+        w->var_a = ma[0];
+        w->var_b = mb[0];
+        w->rel[0] = NAN;
+        w->rel[1] = rel_diff(ma[1], mb[1]);
+        w->rel[2] = rel_diff(ma[0], mb[0]);
+        for (int q = 3; q <= 10; ++q)
+            w->rel[q] = rel_diff(ma[q], mb[q]);
+        w->Z = w->p_z = w->Y = w->Y_normal = w->KS_crit = NAN;
+        int rc = hist_distance(a, b, w->t, &w->L1, &w->KS, err, errlen);
+        if (rc)
+            return rc;
+        int pass = 1;
+        if (out->mode == NPG_COMPARE_DETERMINISTIC) {
+            pass = fabs(w->rel[1]) <= o.rtol && fabs(w->rel[2]) <= o.rtol;
+        } else if (out->mode == NPG_COMPARE_ONE_SAMPLE) {
+            /* Reference mu, sigma^2 from the deterministic side; the sample variance is the
+             * population variance of the N particles times N/(N - 1). */
+            double N = a->stochastic ? w->n_a : w->n_b;
+            double xbar = a->stochastic ? w->mean_a : w->mean_b;
+            double s2 = a->stochastic ? w->var_a : w->var_b;
+            double mu = a->stochastic ? w->mean_b : w->mean_a;
+            double sig2 = a->stochastic ? w->var_b : w->var_a;
+            if (N >= 2.0) {
+                s2 *= N / (N - 1.0);
+                if (sig2 > 0.0) {
+                    w->Z = sqrt(N) * (xbar - mu) / sqrt(sig2);
+                    w->Y_normal = sqrt(0.5 * N) * (s2 / sig2 - 1.0);
+                    w->Y = (s2 - sig2) / sqrt(var_s2(mu4(a->stochastic ? mb : ma), sig2, N));
+                } else {
+                    /* A point mass (monodisperse start): the mean must match exactly. */
+                    w->Z = xbar == mu ? 0.0 : INFINITY;
+                    w->y_skipped = 1;
+                }
+                w->KS_crit = c / sqrt(N);
+            }
+        } else {
+            double na = w->n_a, nb = w->n_b;
+            if (na >= 2.0 && nb >= 2.0) {
+                double sa = w->var_a * na / (na - 1.0), sb = w->var_b * nb / (nb - 1.0);
+                double se = sqrt(sa / na + sb / nb);
+                if (se > 0.0)
+                    w->Z = (w->mean_b - w->mean_a) / se;
+                else
+                    w->Z = w->mean_a == w->mean_b ? 0.0 : INFINITY;
+                double sy = sqrt(var_s2(mu4(ma), sa, na) + var_s2(mu4(mb), sb, nb));
+                double sn = sqrt(2.0 * sa * sa / na + 2.0 * sb * sb / nb);
+                if (sy > 0.0) {
+                    w->Y = (sb - sa) / sy;
+                    w->Y_normal = (sb - sa) / sn;
+                } else
+                    w->y_skipped = 1;
+                w->KS_crit = c * sqrt((na + nb) / (na * nb));
+            }
+        }
+        if (!isnan(w->Z)) {
+            w->p_z = 2.0 * gsl_cdf_ugaussian_Q(fabs(w->Z));
+            pass &= fabs(w->Z) <= o.z_max;
+        }
+        if (!isnan(w->Y))
+            pass &= fabs(w->Y) <= o.y_max;
+        if (!isnan(w->KS_crit) && !isnan(w->KS))
+            pass &= w->KS < w->KS_crit;
+        out->y_skipped += (size_t)w->y_skipped;
+        w->pass = pass;
+        out->pass &= pass;
+        ++i, ++j;
+    }
+    out->only_a += a->nt - i;
+    out->only_b += b->nt - j;
+    if (!out->n) {
+        snprintf(err, errlen, "%s and %s have no output time in common", a->dir, b->dir);
+        return BAD;
+    }
+    return 0;
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
+
+static const char *mode_name(npg_compare_mode m)
+{
+    return m == NPG_COMPARE_TWO_SAMPLE   ? "two-sample (both stochastic)"
+           : m == NPG_COMPARE_ONE_SAMPLE ? "one-sample (stochastic against deterministic)"
+                                         : "deterministic (relative differences only)";
+}
+
+void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
+                       const npg_compare_options *o, const npg_compare_result *r)
+{
+    double zm = o && o->z_max > 0 ? o->z_max : 3.0, ym = o && o->y_max > 0 ? o->y_max : 5.0;
+    double al = o && o->alpha > 0 ? o->alpha : 1e-3;
+    fprintf(f, "A: %s (%s, %s)\nB: %s (%s, %s)\n", a->dir, a->producer[0] ? a->producer : "?",
+            a->stochastic ? "stochastic" : "deterministic", b->dir,
+            b->producer[0] ? b->producer : "?", b->stochastic ? "stochastic" : "deterministic");
+    fprintf(f, "statistics: %s", mode_name(r->mode));
+    if (r->mode != NPG_COMPARE_DETERMINISTIC)
+        fprintf(f, "; pass: |Z| <= %g, |Y| <= %g, KS < crit (alpha %g)", zm, ym, al);
+    fprintf(f, "\n%10s %12s %12s %10s %10s %10s %10s  %s\n", "t", "rel_mean", "Z", "Y", "L1", "KS",
+            "KS_crit", "pass");
+    for (size_t i = 0; i < r->n; ++i) {
+        const npg_compare_row *w = &r->rows[i];
+        fprintf(f, "%10.4g %12.3e %12.4g %10.4g %10.4g %10.4g %10.4g  %s%s\n", w->t, w->rel[1],
+                w->Z, w->Y, w->L1, w->KS, w->KS_crit, w->pass ? "ok" : "FAIL",
+                w->y_skipped ? " (Y skipped: reference variance 0)" : "");
+    }
+    double zmax = 0.0, ymax = 0.0, ksr = 0.0;
+    size_t fails = 0;
+    for (size_t i = 0; i < r->n; ++i) {
+        const npg_compare_row *w = &r->rows[i];
+        if (fabs(w->Z) > zmax)
+            zmax = fabs(w->Z);
+        if (fabs(w->Y) > ymax)
+            ymax = fabs(w->Y);
+        if (w->KS_crit > 0 && w->KS / w->KS_crit > ksr)
+            ksr = w->KS / w->KS_crit;
+        fails += !w->pass;
+    }
+    fprintf(f,
+            "%zu common times (%zu only in A, %zu only in B); max |Z| %.3g, max |Y| %.3g, "
+            "max KS/crit %.3g; %zu failing",
+            r->n, r->only_a, r->only_b, zmax, ymax, ksr, fails);
+    if (r->y_skipped)
+        fprintf(f, "; Y skipped at %zu time(s) where the reference variance is 0", r->y_skipped);
+    fprintf(f, "\n%s\n", r->pass ? "PASS" : "FAIL");
+}
+
+static void put(FILE *f, double v)
+{
+    if (isnan(v))
+        fputs(",", f);
+    else
+        fprintf(f, ",%.10g", v);
+}
+
+int npg_compare_write_csv(const npg_compare_result *r, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "t,mode,particles_a,particles_b,mean_a,mean_b,rel_mean,var_a,var_b,rel_var");
+    for (int q = 3; q <= 10; ++q)
+        fprintf(f, ",rel_m%d", q);
+    fprintf(f, ",Z,p_z,Y,Y_normal,L1,KS,KS_crit,pass\n");
+    const char *mode = r->mode == NPG_COMPARE_TWO_SAMPLE   ? "two-sample"
+                       : r->mode == NPG_COMPARE_ONE_SAMPLE ? "one-sample"
+                                                           : "deterministic";
+    for (size_t i = 0; i < r->n; ++i) {
+        const npg_compare_row *w = &r->rows[i];
+        fprintf(f, "%.10g,%s", w->t, mode);
+        put(f, w->n_a);
+        put(f, w->n_b);
+        put(f, w->mean_a);
+        put(f, w->mean_b);
+        put(f, w->rel[1]);
+        put(f, w->var_a);
+        put(f, w->var_b);
+        put(f, w->rel[2]);
+        for (int q = 3; q <= 10; ++q)
+            put(f, w->rel[q]);
+        put(f, w->Z);
+        put(f, w->p_z);
+        put(f, w->Y);
+        put(f, w->Y_normal);
+        put(f, w->L1);
+        put(f, w->KS);
+        put(f, w->KS_crit);
+        fprintf(f, ",%d\n", w->pass);
+    }
+    if (ferror(f) | fclose(f)) {
+        snprintf(err, errlen, "%s: write error", path);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* npgrow/compare.h: quantitative comparison of two result directories (`npgrow compare`).
+ *
+ * A result directory holds moments.csv, histogram.csv and run.yaml as `npgrow run` and
+ * `npgrow me` write them (or a user's own files in that format). Per common output time: relative
+ * differences of mean, variance and m3..m10; the DSMTS mean and variance statistics Z and Y where
+ * a side is stochastic; histogram L1 and Kolmogorov-Smirnov distances with the KS critical value.
+ * It deliberately knows nothing about how the results were produced.
+ */
+#ifndef NPGROW_COMPARE_H
+#define NPGROW_COMPARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One result directory, as read. */
+typedef struct npg_result {
+    char dir[1024];
+    char producer[32]; /* run.yaml `producer:` ("run", "me", or "" when absent) */
+    int stochastic;    /* producer run, or (no producer) a top-level `particles:` key */
+    size_t nt;         /* rows of moments.csv (output times) */
+    double *t;         /* [nt] */
+    double *particles; /* [nt] alive particles */
+    double *m;         /* [nt * 11] m[i*11 + q]: q = 1..10 raw moments, m[i*11] = var_n */
+    size_t nh;         /* rows of histogram.csv */
+    double *ht;        /* [nh] */
+    uint32_t *lo, *hi; /* [nh] bin [n_lo, n_hi] */
+    double *count;     /* [nh] */
+} npg_result;
+
+/* Reads dir/{moments.csv,histogram.csv,run.yaml}. Returns 0, or NPG_EXIT_USAGE (2) with a message
+ * naming the file (missing directory, file or column, unparsable value). */
+int npg_result_load(const char *dir, npg_result *r, char *err, size_t errlen);
+void npg_result_free(npg_result *r);
+
+typedef struct npg_compare_options {
+    double z_max; /* |Z| bound (default 3) */
+    double y_max; /* |Y| bound (default 5) */
+    double alpha; /* KS significance (default 0.001) */
+    double rtol;  /* both deterministic: bound on relative mean/variance differences (1e-6) */
+} npg_compare_options;
+
+typedef enum npg_compare_mode {
+    NPG_COMPARE_DETERMINISTIC = 0, /* both sides deterministic: relative differences only */
+    NPG_COMPARE_ONE_SAMPLE = 1,    /* one stochastic side against the deterministic reference */
+    NPG_COMPARE_TWO_SAMPLE = 2     /* both stochastic: two-sample forms */
+} npg_compare_mode;
+
+typedef struct npg_compare_row {
+    double t;
+    double n_a, n_b; /* alive particles */
+    double mean_a, mean_b, var_a, var_b;
+    double rel[11];         /* (B - A)/|A|: rel[1] mean, rel[2] variance, rel[q] m_q, q >= 3 */
+    double Z, p_z;          /* mean statistic, its two-sided normal p-value; NAN: skipped */
+    double Y;               /* variance statistic with the reference's kurtosis (pass test) */
+    double Y_normal;        /* DSMTS normal-theory form sqrt(N/2)(s^2/sigma^2 - 1) */
+    int y_skipped;          /* reference variance 0 (e.g. monodisperse t = 0) */
+    double L1, KS, KS_crit; /* KS_crit NAN in deterministic mode */
+    int pass;
+} npg_compare_row;
+
+typedef struct npg_compare_result {
+    npg_compare_mode mode;
+    int reference_is_a; /* one-sample: which side is the deterministic reference */
+    size_t n;
+    npg_compare_row *rows; /* [n] the common output times */
+    size_t only_a, only_b; /* output times present on one side only (ignored) */
+    size_t y_skipped;
+    int pass;
+} npg_compare_result;
+
+/* Kolmogorov-Smirnov asymptotic constant c(alpha) = sqrt(-ln(alpha/2)/2). */
+double npg_ks_c(double alpha);
+
+/* Compare. Returns 0 (see out->pass), or NPG_EXIT_USAGE when nothing can be compared (no common
+ * time, inconsistent histogram bins). */
+int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_options *o,
+                npg_compare_result *out, char *err, size_t errlen);
+void npg_compare_result_free(npg_compare_result *r);
+
+/* The table (time, Z, Y, KS, KS crit, pass) and a summary line on f. */
+void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
+                       const npg_compare_options *o, const npg_compare_result *r);
+int npg_compare_write_csv(const npg_compare_result *r, const char *path, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPGROW_COMPARE_H */
