@@ -1,0 +1,182 @@
+// test_compare.cpp: npg_compare on constructed result directories where Z, Y and KS are known.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "npgrow/compare.h"
+
+namespace
+{
+
+struct Side {
+    std::string producer;     // "run" or "me"
+    double N, mean, var;      // alive particles, mean, population variance
+    double m3, m4;            // raw moments (m4 enters Y through mu4)
+    std::vector<double> hist; // counts in bins [0,9], [10,19], ...
+};
+
+// Writes DIR/{run.yaml,moments.csv,histogram.csv} with one output time t = 1.
+std::string write_dir(const std::string &name, const Side &s)
+{
+    std::string dir = ::testing::TempDir() + "npg_compare_" + name;
+    std::string cmd = "mkdir -p '" + dir + "'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    FILE *f = std::fopen((dir + "/run.yaml").c_str(), "w");
+    std::fprintf(f, "producer: %s\n", s.producer.c_str());
+    if (s.producer == "run")
+        std::fprintf(f, "particles: %.0f\n", s.N);
+    std::fprintf(f, "status: complete\n");
+    std::fclose(f);
+    f = std::fopen((dir + "/moments.csv").c_str(), "w");
+    std::fprintf(f, "t,particles,mean_n,var_n,m1,m2,m3,m4\n");
+    double m2 = s.var + s.mean * s.mean;
+    std::fprintf(f, "1,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", s.N, s.mean, s.var, s.mean, m2,
+                 s.m3, s.m4);
+    std::fclose(f);
+    f = std::fopen((dir + "/histogram.csv").c_str(), "w");
+    std::fprintf(f, "t,n_lo,n_hi,count,p\n");
+    for (size_t i = 0; i < s.hist.size(); ++i)
+        std::fprintf(f, "1,%zu,%zu,%.17g,0\n", 10 * i, 10 * i + 9, s.hist[i]);
+    std::fclose(f);
+    return dir;
+}
+
+// Raw moments m3, m4 of a normal law (mu4 = 3 sigma^4, so Y equals the DSMTS form).
+void normal_moments(double mu, double var, double *m3, double *m4)
+{
+    *m3 = mu * mu * mu + 3 * mu * var;
+    *m4 = mu * mu * mu * mu + 6 * mu * mu * var + 3 * var * var;
+}
+
+struct Cmp {
+    npg_result a{}, b{};
+    npg_compare_result r{};
+    int rc = -1;
+    Cmp(const Side &sa, const Side &sb, const std::string &tag)
+    {
+        char err[512];
+        std::string da = write_dir(tag + "_a", sa), db = write_dir(tag + "_b", sb);
+        EXPECT_EQ(npg_result_load(da.c_str(), &a, err, sizeof err), 0) << err;
+        EXPECT_EQ(npg_result_load(db.c_str(), &b, err, sizeof err), 0) << err;
+        npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6};
+        rc = npg_compare(&a, &b, &o, &r, err, sizeof err);
+        EXPECT_EQ(rc, 0) << err;
+    }
+    ~Cmp()
+    {
+        npg_compare_result_free(&r);
+        npg_result_free(&a);
+        npg_result_free(&b);
+    }
+};
+
+} // namespace
+
+TEST(Compare, OneSampleStatisticsAreTheDsmtsForms)
+{
+    // N = 1e4 particles, reference mean 100, variance 400: xbar = 100.5 gives
+    // Z = 100 * 0.5 / 20 = 2.5; s^2 = 400 (N-1)/N * (1.05) ... chosen so that s^2 = 420 exactly
+    // after the N/(N-1) correction: Y = sqrt(N/2) * 0.05 = 3.5355.
+    const double N = 1e4, var_pop = 420.0 * (N - 1) / N;
+    Side ref{"me", 1e5, 100.0, 400.0, 0, 0, {10, 30, 40, 20}};
+    normal_moments(100.0, 400.0, &ref.m3, &ref.m4);
+    Side st{"run", N, 100.5, var_pop, 0, 0, {1000, 3000, 4000, 2000}};
+    normal_moments(100.5, var_pop, &st.m3, &st.m4);
+    Cmp c(st, ref, "one");
+    ASSERT_EQ(c.r.n, 1u);
+    EXPECT_EQ(c.r.mode, NPG_COMPARE_ONE_SAMPLE);
+    const npg_compare_row &w = c.r.rows[0];
+    EXPECT_NEAR(w.Z, 2.5, 1e-9);
+    EXPECT_NEAR(w.Y_normal, std::sqrt(N / 2) * 0.05, 1e-9);
+    EXPECT_NEAR(w.Y, w.Y_normal, 1e-9); // normal reference: mu4 = 3 sigma^4
+    EXPECT_NEAR(w.KS, 0.0, 1e-12);      // identical shapes
+    EXPECT_NEAR(w.KS_crit, std::sqrt(-std::log(0.0005) / 2) / 100.0, 1e-12);
+    EXPECT_TRUE(w.pass);
+    EXPECT_TRUE(c.r.pass);
+}
+
+TEST(Compare, OneSampleFailsOnMeanVarianceAndShape)
+{
+    Side ref{"me", 1e5, 100.0, 400.0, 0, 0, {10, 30, 40, 20}};
+    normal_moments(100.0, 400.0, &ref.m3, &ref.m4);
+    { // Z = 100 * 0.7 / 20 = 3.5 > 3
+        Side st{"run", 1e4, 100.7, 400.0 * 9999 / 1e4, 0, 0, {1000, 3000, 4000, 2000}};
+        normal_moments(100.7, 400.0, &st.m3, &st.m4);
+        Cmp c(ref, st, "zfail");
+        EXPECT_NEAR(c.r.rows[0].Z, 3.5, 1e-9);
+        EXPECT_FALSE(c.r.pass);
+    }
+    { // Y = sqrt(5e3) * 0.08 = 5.66 > 5
+        Side st{"run", 1e4, 100.0, 432.0 * 9999 / 1e4, 0, 0, {1000, 3000, 4000, 2000}};
+        normal_moments(100.0, 432.0, &st.m3, &st.m4);
+        Cmp c(ref, st, "yfail");
+        EXPECT_NEAR(c.r.rows[0].Y, std::sqrt(5e3) * 0.08, 1e-9);
+        EXPECT_FALSE(c.r.pass);
+    }
+    { // KS: CDFs (0.1, 0.4, 0.8, 1) against (0.12, 0.42, 0.8, 1): D = 0.02 > 1.95/100
+        Side st{"run", 1e4, 100.0, 400.0 * 9999 / 1e4, 0, 0, {1200, 3000, 3800, 2000}};
+        normal_moments(100.0, 400.0, &st.m3, &st.m4);
+        Cmp c(ref, st, "ksfail");
+        EXPECT_NEAR(c.r.rows[0].KS, 0.02, 1e-12);
+        EXPECT_NEAR(c.r.rows[0].L1, 0.04, 1e-12);
+        EXPECT_TRUE(std::fabs(c.r.rows[0].Z) < 1e-9);
+        EXPECT_FALSE(c.r.pass);
+    }
+}
+
+TEST(Compare, TwoSampleForms)
+{
+    // Z = (b - a)/sqrt(s_a^2/n_a + s_b^2/n_b) with sample variances; KS crit c sqrt((n+m)/(nm)).
+    const double na = 1e4, nb = 4e4;
+    Side a{"run", na, 100.0, 400.0 * (na - 1) / na, 0, 0, {10, 30, 40, 20}};
+    Side b{"run", nb, 100.3, 400.0 * (nb - 1) / nb, 0, 0, {10, 30, 40, 20}};
+    normal_moments(100.0, 400.0, &a.m3, &a.m4);
+    normal_moments(100.3, 400.0, &b.m3, &b.m4);
+    Cmp c(a, b, "two");
+    EXPECT_EQ(c.r.mode, NPG_COMPARE_TWO_SAMPLE);
+    const npg_compare_row &w = c.r.rows[0];
+    EXPECT_NEAR(w.Z, 0.3 / std::sqrt(400.0 / na + 400.0 / nb), 1e-9);
+    EXPECT_NEAR(w.Y, 0.0, 1e-6);
+    EXPECT_NEAR(w.KS_crit, npg_ks_c(1e-3) * std::sqrt((na + nb) / (na * nb)), 1e-12);
+    EXPECT_TRUE(c.r.pass);
+}
+
+TEST(Compare, PointMassReferenceSkipsY)
+{
+    // Monodisperse t = 0: reference variance 0; equal means -> Z = 0 and Y skipped.
+    Side ref{"me",
+             1e5,
+             200.0,
+             0.0,
+             8e6,
+             1.6e9,
+             {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+    Side st = ref;
+    st.producer = "run";
+    Cmp c(ref, st, "point");
+    EXPECT_EQ(c.r.rows[0].y_skipped, 1);
+    EXPECT_TRUE(std::isnan(c.r.rows[0].Y));
+    EXPECT_EQ(c.r.rows[0].Z, 0.0);
+    EXPECT_EQ(c.r.y_skipped, 1u);
+    EXPECT_TRUE(c.r.pass);
+}
+
+TEST(Compare, BadInputNamesTheFile)
+{
+    npg_result r;
+    char err[512];
+    EXPECT_EQ(npg_result_load("/nonexistent/dir", &r, err, sizeof err), 2);
+    EXPECT_NE(std::string(err).find("/nonexistent/dir/run.yaml"), std::string::npos) << err;
+    Side s{"me", 1e5, 100.0, 400.0, 0, 0, {1}};
+    std::string d = write_dir("badcol", s);
+    FILE *f = std::fopen((d + "/moments.csv").c_str(), "w");
+    std::fprintf(f, "t,particles,mean_n\n1,5,6\n");
+    std::fclose(f);
+    EXPECT_EQ(npg_result_load(d.c_str(), &r, err, sizeof err), 2);
+    EXPECT_NE(std::string(err).find("moments.csv: missing column 'var_n'"), std::string::npos)
+        << err;
+}
