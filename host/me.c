@@ -56,6 +56,7 @@ struct npg_me {
     double vrho;              /* V rho_1inf [monomers at S = 1] (closed/precursor) */
     double kp;                /* precursor conversion rate [per time unit] */
     double total0;            /* closed/precursor: F + P + bound at t = 0 */
+    double clipped;           /* particles dropped above n_max at t = 0 (clip_initial) */
     sunindextype neq, iF, iP; /* iF, iP = -1 when absent */
     double t;
     uint32_t tail_w; /* sizes n > n_max - tail_w form the truncation-check window */
@@ -428,6 +429,12 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
             return NPG_EXIT_USAGE;
         }
     }
+    double clipped = 0.0;
+    if (opt.clip_initial && nm >= 3 && nm + 1 < len0) {
+        for (uint32_t n = nm + 1; n < len0; ++n)
+            clipped += c0[n];
+        len0 = nm + 1;
+    }
     if (nm < 3 || nm + 1 < len0) {
         snprintf(err, errlen, "master-equation n_max = %u is below the initial maximum size %u", nm,
                  len0 - 1);
@@ -436,6 +443,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         return NPG_EXIT_USAGE;
     }
     me->n_max = nm;
+    me->clipped = clipped;
     me->tail_w = nm / 256 > 8 ? nm / 256 : 8;
     if (me->tail_w > nm - 2)
         me->tail_w = nm - 2;
@@ -660,6 +668,7 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     }
     st->particle_error = fabs(alive + y[0] - me->N0) / me->N0;
     st->tail = tail / me->N0;
+    st->clipped = me->clipped / (me->N0 + me->clipped);
     CVodeGetNumSteps(me->cv, &st->steps);
     CVodeGetNumRhsEvals(me->cv, &st->rhs_evals);
     CVodeGetNumLinIters(me->cv, &st->lin_iters);

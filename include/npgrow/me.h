@@ -22,6 +22,9 @@ typedef struct npg_me_options {
     uint32_t n_max;  /* truncation; 0 = cfg->me_n_max, and if that is 0 chosen automatically */
     double rtol;     /* CVODE relative tolerance; 0 = 1e-10 */
     double atol_rel; /* absolute tolerance on N_n as a fraction of N(0); 0 = 1e-16 */
+    /* Drop initial mass above n_max instead of refusing (benchmarks at a fixed n_max); the
+     * dropped fraction is in npg_me_state.clipped. */
+    int clip_initial;
     /* Tests may replace the model's rates by any table (entries n >= len use the model). */
     const npg_rate_pair *rate_table;
     uint32_t rate_table_len;
@@ -51,6 +54,7 @@ typedef struct npg_me_state {
     double monomer_error;  /* |free + precursor + bound - total0| / total0 now (0: schedule) */
     double particle_error; /* |alive + dissolved - N(0)| / N(0) now */
     double tail;           /* fraction of N(0) in the top sizes near n_max now */
+    double clipped; /* fraction of the initial particles dropped above n_max (clip_initial) */
     long steps, rhs_evals, lin_iters, jac_evals, nonlin_iters, err_fails, prec_evals;
 } npg_me_state;
 
