@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fresh machine -> the whole test suite: install packages, check formatting, build (with CUDA
+# when nvcc exists; GPU tests skip without a device), run every test, then rebuild the CPU code
+# with AddressSanitizer + UndefinedBehaviorSanitizer and run the tests again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs=$(nproc)
+
+echo "== clang-format check"
+mapfile -t files < <(git ls-files '*.c' '*.h' '*.cu' '*.cuh' '*.cpp')
+clang-format --dry-run --Werror "${files[@]}"
+
+echo "== build (Release, NPGROW_CUDA=AUTO)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+echo "== tests"
+(cd build && ctest -j "$jobs" --output-on-failure --timeout 1200)
+
+echo "== build (ASan + UBSan, CPU only)"
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DNPGROW_SANITIZE=ON -DNPGROW_CUDA=OFF \
+  -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+cmake --build build-sanitize -j "$jobs"
+echo "== tests under sanitizers"
+(cd build-sanitize &&
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest -j "$jobs" --output-on-failure --timeout 1800)
