@@ -37,6 +37,7 @@ static int npg_cuda_fail(char *err, size_t errlen, const char *file, int line, c
 {
     snprintf(err, errlen, "cuda backend: %s: %s (%s:%d)", what, cudaGetErrorString(e),
              npg_cuda_base(file), line);
+    cudaGetLastError(); /* reported: do not let a later launch check report it again */
     return 1;
 }
 
@@ -429,7 +430,9 @@ static void cuda_destroy(npg_backend *b)
     if (!c)
         return;
     /* Errors are ignored on the way out: there is nobody left to report them to. */
-    cudaSetDevice(c->device);
+    int ndev = 0;
+    if (cudaGetDeviceCount(&ndev) == cudaSuccess && c->device >= 0 && c->device < ndev)
+        cudaSetDevice(c->device);
     if (c->stream)
         cudaStreamSynchronize(c->stream);
     cudaFree(c->d_n);
@@ -449,6 +452,7 @@ static void cuda_destroy(npg_backend *b)
         cudaStreamDestroy(c->stream);
     free(c);
     b->impl = NULL;
+    cudaGetLastError(); /* leave no stale error for the next backend's launch checks */
 }
 
 /* ---- construction ------------------------------------------------------------------------ */

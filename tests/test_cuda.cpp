@@ -63,7 +63,7 @@ struct Case {
         s.threads = 0;
         s.device = 0;
     }
-    // Triangular weights on [lo, hi]: a smooth, asymmetric-free but non-trivial histogram.
+    // Triangular weights on [lo, hi]: a histogram init with many distinct sizes.
     void histogram(uint32_t lo, uint32_t hi)
     {
         double total = 0;
@@ -403,6 +403,14 @@ TEST(CudaBackend, ErrorsAreReported)
     st.s.device = 0;
     st.s.count = 5000000000ull; // beyond 32-bit particle ids
     EXPECT_NE(npg_backend_cuda_create(&b, &st.s, e, sizeof e), 0);
+
+    // The failures above leave nothing behind that a later backend would report as its own.
+    st.s.count = 1000;
+    ASSERT_EQ(npg_backend_cuda_create(&b, &st.s, e, sizeof e), 0) << e;
+    npg_interval iv{1.0, 8.0, 8.0, 0, st.s.seed};
+    npg_advance_stats s{};
+    EXPECT_EQ(b.advance(&b, &iv, &s, e, sizeof e), 0) << e;
+    b.destroy(&b);
 }
 
 #ifdef NPGROW_HAVE_CUDA
