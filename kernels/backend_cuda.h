@@ -20,7 +20,7 @@ typedef struct npg_cuda_launch {
     int block;         /* threads per block of the step kernel, a multiple of 32 (default 256) */
     int blocks_per_sm; /* 0: one particle per thread (default); k > 0: grid = k * SMs blocks,
                           each thread strides over several particles */
-    int min_blocks;    /* 0: the compiler's register budget (default); 4, 6 or 8: cap registers
+    int min_blocks;    /* 0: the compiler's register budget; 4 (default), 6 or 8: cap registers
                           so that many blocks of <= 256 threads fit an SM */
     int sync_check;    /* 1: synchronize and check after every launch (debug; env NPG_CUDA_SYNC) */
 } npg_cuda_launch;
