@@ -14,9 +14,9 @@
 typedef struct cpu_impl {
     uint64_t count;
     uint32_t seed;
-    uint32_t *n;      /* [count] monomers; >= 2 alive, 1 dissolved */
-    uint32_t *n_prev; /* [count] monomers at the last mark */
-    uint32_t *n_save; /* [count] copy for a rejected interval, or NULL */
+    uint32_t *n;          /* [count] monomers; >= 2 alive, 1 dissolved */
+    uint32_t *n_prev;     /* [count] monomers at the last mark */
+    uint32_t *n_save;     /* [count] copy for a rejected interval, or NULL */
     npg_rate_pair *table; /* [n_table] */
     npg_rates rates;
 } cpu_impl;
@@ -157,8 +157,9 @@ static int cpu_reduce(npg_backend *b, npg_reduction *r, char *err, size_t errlen
         free(sdn);
     }
     if (bad) {
-        snprintf(err, errlen, bad == 1 ? "cpu backend: out of memory in reduce"
-                                       : "cpu backend: reduce buffer shorter than max n");
+        snprintf(err, errlen,
+                 bad == 1 ? "cpu backend: out of memory in reduce"
+                          : "cpu backend: reduce buffer shorter than max n");
         return 1;
     }
     return 0;

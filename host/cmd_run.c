@@ -98,12 +98,12 @@ int npg_cmd_run(int argc, char **argv)
         }
         if (bad) {
             fprintf(stderr, "npgrow run: %s: invalid value '%s'%s\n%s", a, v ? v : "(missing)",
-                    !strcmp(a, "--particles")  ? " (integer 1 .. 4e9)"
-                    : !strcmp(a, "--seed")     ? " (integer 0 .. 4294967295)"
-                    : !strcmp(a, "--threads")  ? " (integer 1 .. 1024)"
-                    : !strcmp(a, "--backend")  ? " (auto, cpu or cuda)"
-                    : !strcmp(a, "--t-end")    ? " (positive number, config time unit)"
-                                               : "",
+                    !strcmp(a, "--particles") ? " (integer 1 .. 4e9)"
+                    : !strcmp(a, "--seed")    ? " (integer 0 .. 4294967295)"
+                    : !strcmp(a, "--threads") ? " (integer 1 .. 1024)"
+                    : !strcmp(a, "--backend") ? " (auto, cpu or cuda)"
+                    : !strcmp(a, "--t-end")   ? " (positive number, config time unit)"
+                                              : "",
                     run_usage);
             return NPG_EXIT_USAGE;
         }
@@ -148,8 +148,8 @@ int npg_cmd_run(int argc, char **argv)
         fprintf(stderr, "npgrow run: %s\n", err);
     } else if (!quiet) {
         fprintf(stderr, "npgrow run: %s: %llu events in %.2f s (%.3g events/s); results in %s/\n",
-                rc == 130 ? "interrupted" : "complete", (unsigned long long)sum.events,
-                sum.wall_s, sum.events_per_s, outdir);
+                rc == 130 ? "interrupted" : "complete", (unsigned long long)sum.events, sum.wall_s,
+                sum.events_per_s, outdir);
     }
     npg_config_free(&cfg);
     return rc;

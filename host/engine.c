@@ -25,16 +25,16 @@ struct npg_ensemble {
     npg_backend be;
     npg_rate_pair *table; /* [n_table] host copy */
     npg_rates rates;
-    double t;             /* [time unit] */
-    uint64_t step;        /* next synchronization-step index (Philox counter) */
-    int closed;           /* closed or precursor supply */
-    double vrho;          /* V rho_1inf: free monomers at S = 1 */
+    double t;      /* [time unit] */
+    uint64_t step; /* next synchronization-step index (Philox counter) */
+    int closed;    /* closed or precursor supply */
+    double vrho;   /* V rho_1inf: free monomers at S = 1 */
     int64_t total, bound, precursor;
     uint64_t alive, events, intervals, rejected;
-    double dt_next;       /* closed: next interval length [time unit] */
-    double dfree_rate;    /* closed: free-monomer change rate of the last interval [1/time] */
-    double s_integral;    /* integral of S dt since the start [time unit] */
-    double wall;          /* [s] spent in backend advance */
+    double dt_next;    /* closed: next interval length [time unit] */
+    double dfree_rate; /* closed: free-monomer change rate of the last interval [1/time] */
+    double s_integral; /* integral of S dt since the start [time unit] */
+    double wall;       /* [s] spent in backend advance */
     const volatile int *interrupt;
 };
 
@@ -59,19 +59,22 @@ static unsigned long philox_gsl_get(void *vs)
 {
     philox_gsl_state *s = vs;
     if (s->used == 4) {
-        s->blk = npg_philox4x32_10(npg_philox_counter(s->draw++, s->step, NPG_STREAM_SUPPLY),
-                                   s->key);
+        s->blk =
+            npg_philox4x32_10(npg_philox_counter(s->draw++, s->step, NPG_STREAM_SUPPLY), s->key);
         s->used = 0;
     }
     uint32_t w[4] = {s->blk.x, s->blk.y, s->blk.z, s->blk.w};
     return w[s->used++];
 }
 
-static double philox_gsl_get_double(void *vs) { return npg_u01_closed0(philox_gsl_get(vs)); }
+static double philox_gsl_get_double(void *vs)
+{
+    return npg_u01_closed0(philox_gsl_get(vs));
+}
 
-static const gsl_rng_type philox_gsl_type = {"npg_philox4x32_10", 0xffffffffUL, 0,
-                                             sizeof(philox_gsl_state), philox_gsl_set,
-                                             philox_gsl_get, philox_gsl_get_double};
+static const gsl_rng_type philox_gsl_type = {
+    "npg_philox4x32_10", 0xffffffffUL,         0, sizeof(philox_gsl_state), philox_gsl_set,
+    philox_gsl_get,      philox_gsl_get_double};
 
 /* Precursor units converted in an interval of length dt starting at sync step `step`:
  * Binomial(P, 1 - exp(-k_p dt)), drawn from the (seed, supply) stream of that step. */
@@ -274,7 +277,10 @@ void npg_ensemble_destroy(npg_ensemble *e)
     free(e);
 }
 
-void npg_ensemble_set_interrupt(npg_ensemble *e, const volatile int *flag) { e->interrupt = flag; }
+void npg_ensemble_set_interrupt(npg_ensemble *e, const volatile int *flag)
+{
+    e->interrupt = flag;
+}
 
 static int run_interval(npg_ensemble *e, double dt, double s0, double s1, npg_advance_stats *st,
                         char *err, size_t errlen)
@@ -410,5 +416,11 @@ void npg_ensemble_state(const npg_ensemble *e, npg_supply_state *st)
     st->s_integral = e->s_integral;
 }
 
-const npg_backend *npg_ensemble_backend(const npg_ensemble *e) { return &e->be; }
-const npg_rates *npg_ensemble_rates(const npg_ensemble *e) { return &e->rates; }
+const npg_backend *npg_ensemble_backend(const npg_ensemble *e)
+{
+    return &e->be;
+}
+const npg_rates *npg_ensemble_rates(const npg_ensemble *e)
+{
+    return &e->rates;
+}

@@ -27,7 +27,10 @@ static void ksum_add(ksum *k, double x)
     k->s = t;
 }
 
-static double ksum_get(const ksum *k) { return k->s + k->c; }
+static double ksum_get(const ksum *k)
+{
+    return k->s + k->c;
+}
 
 void npg_moments_compute(const double *count, uint32_t len, double sigma_s, npg_moments *out)
 {

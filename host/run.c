@@ -98,8 +98,7 @@ int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen,
             return NPG_EXIT_USAGE;
         }
         if (!dir_is_empty(outdir) && !force) {
-            snprintf(err, errlen, "%s: directory is not empty (use --force to replace it)",
-                     outdir);
+            snprintf(err, errlen, "%s: directory is not empty (use --force to replace it)", outdir);
             return NPG_EXIT_USAGE;
         }
     }
@@ -143,7 +142,8 @@ static void progress_show(progress *p, const npg_config *cfg, const npg_supply_s
     double el = now - p->start;
     double eps = st->advance_wall_s > 0 ? (double)st->events / st->advance_wall_s : 0.0;
     double eta = frac > 0 ? el * (1.0 - frac) / frac : 0.0;
-    fprintf(stderr, "%st = %.4g / %g %s  %5.1f%%  %.3g events/s  S = %.4g  alive %llu  ETA %.0f s%s",
+    fprintf(stderr,
+            "%st = %.4g / %g %s  %5.1f%%  %.3g events/s  S = %.4g  alive %llu  ETA %.0f s%s",
             p->tty ? "\r" : "", st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, eps, st->S,
             (unsigned long long)st->alive, eta, p->tty ? "   " : "\n");
     if (p->tty && done)
@@ -343,10 +343,9 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         npg_ensemble_state(e, &st);
         double dt_out = st.t - t_prev;
         double s_mean = dt_out > 0 ? (st.s_integral - s_int_prev) / dt_out : st.S;
-        if (dt_out > 0 &&
-            (snapshot(&obs, e, cfg, dt_out, s_mean, 1, err, errlen) ||
-             write_trajectories(traj, e, cfg, st.t, ids, nbuf, k, err, errlen) ||
-             npg_ensemble_mark(e, err, errlen))) {
+        if (dt_out > 0 && (snapshot(&obs, e, cfg, dt_out, s_mean, 1, err, errlen) ||
+                           write_trajectories(traj, e, cfg, st.t, ids, nbuf, k, err, errlen) ||
+                           npg_ensemble_mark(e, err, errlen))) {
             status = 1;
             goto fail;
         }

@@ -12,7 +12,8 @@
 #include "npgrow/engine.h"
 #include "npgrow/observe.h"
 
-namespace {
+namespace
+{
 
 // Table-1 parameter sets (model.md 1.8).
 npg_model pt_acac()
@@ -181,7 +182,9 @@ struct ModelCase {
     size_t n_floor; // reference chain absorbs below this (2 = exact chain)
 };
 
-class EngineExact : public ::testing::TestWithParam<ModelCase> {};
+class EngineExact : public ::testing::TestWithParam<ModelCase>
+{
+};
 
 TEST_P(EngineExact, MeanAndVarianceMatchMasterEquation)
 {
@@ -247,7 +250,8 @@ TEST(Engine, TimeVaryingSupersaturationMatchesFinePiecewiseConstant)
     }
 }
 
-namespace {
+namespace
+{
 std::vector<uint64_t> final_counts(const npg_config &c, int threads)
 {
     npg_ensemble_options o{};
@@ -281,7 +285,8 @@ TEST(Engine, DeterministicAcrossThreadsAndRepeats)
     EXPECT_LT(same, a.size() / 10) << "a different seed must give a different run";
 }
 
-namespace {
+namespace
+{
 // Closed/precursor config: Pt(acac)2 particles in a volume with a finite monomer pool.
 Cfg closed_cfg(npg_supply_mode mode, double tol, uint32_t seed)
 {
@@ -297,7 +302,9 @@ Cfg closed_cfg(npg_supply_mode mode, double tol, uint32_t seed)
 }
 } // namespace
 
-class EngineSupply : public ::testing::TestWithParam<npg_supply_mode> {};
+class EngineSupply : public ::testing::TestWithParam<npg_supply_mode>
+{
+};
 
 TEST_P(EngineSupply, MonomersConservedExactlyAndToleranceConverged)
 {
@@ -332,7 +339,8 @@ TEST_P(EngineSupply, MonomersConservedExactlyAndToleranceConverged)
     double z = (at_tol[0].mean - at_tol[1].mean) /
                std::sqrt(at_tol[0].var / at_tol[0].N + at_tol[1].var / at_tol[1].N);
     EXPECT_LE(std::fabs(z), 3.0) << at_tol[0].mean << " vs " << at_tol[1].mean;
-    double y = (at_tol[0].var / at_tol[1].var - 1.0) / std::sqrt(2.0 / at_tol[0].N + 2.0 / at_tol[1].N);
+    double y =
+        (at_tol[0].var / at_tol[1].var - 1.0) / std::sqrt(2.0 / at_tol[0].N + 2.0 / at_tol[1].N);
     EXPECT_LE(std::fabs(y), 5.0) << at_tol[0].var << " vs " << at_tol[1].var;
 }
 

@@ -25,21 +25,21 @@ extern "C" {
 #endif
 
 typedef struct npg_backend_setup {
-    uint64_t count;           /* particles */
+    uint64_t count; /* particles */
     uint32_t seed;
-    npg_init_view init;       /* host pointers; the backend copies what it needs */
+    npg_init_view init;         /* host pointers; the backend copies what it needs */
     const npg_rate_pair *table; /* [n_table] host rate table; the backend copies it */
     uint32_t n_table;
     npg_model model;
-    int need_save;            /* allocate n_save (closed/precursor) */
-    int threads;              /* CPU: OpenMP threads (0 = default) */
-    int device;               /* CUDA: device ordinal */
+    int need_save; /* allocate n_save (closed/precursor) */
+    int threads;   /* CPU: OpenMP threads (0 = default) */
+    int device;    /* CUDA: device ordinal */
 } npg_backend_setup;
 
 typedef struct npg_advance_stats {
-    uint64_t events;  /* accepted association + dissociation events in this interval */
-    uint64_t alive;   /* particles with n >= 2 after the interval */
-    uint64_t bound;   /* sum of n over alive particles after the interval [monomers] */
+    uint64_t events; /* accepted association + dissociation events in this interval */
+    uint64_t alive;  /* particles with n >= 2 after the interval */
+    uint64_t bound;  /* sum of n over alive particles after the interval [monomers] */
 } npg_advance_stats;
 
 /* Exact reductions of the state, all integer. Arrays are allocated by the caller with length
@@ -54,17 +54,17 @@ typedef struct npg_reduction {
 
 typedef struct npg_backend npg_backend;
 struct npg_backend {
-    const char *name;  /* "cpu" or "cuda" */
+    const char *name; /* "cpu" or "cuda" */
     void *impl;
-    int threads;       /* resolved thread count (CPU) or 0 */
+    int threads; /* resolved thread count (CPU) or 0 */
     char device_name[128];
     double bytes_per_particle;
     /* Each returns 0 on success, else writes err and returns non-zero. */
     int (*advance)(npg_backend *b, const npg_interval *iv, npg_advance_stats *st, char *err,
                    size_t errlen);
-    int (*mark)(npg_backend *b, char *err, size_t errlen);    /* n_prev := n */
-    int (*save)(npg_backend *b, char *err, size_t errlen);    /* n_save := n */
-    int (*restore)(npg_backend *b, char *err, size_t errlen); /* n := n_save */
+    int (*mark)(npg_backend *b, char *err, size_t errlen);                   /* n_prev := n */
+    int (*save)(npg_backend *b, char *err, size_t errlen);                   /* n_save := n */
+    int (*restore)(npg_backend *b, char *err, size_t errlen);                /* n := n_save */
     int (*max_n)(npg_backend *b, uint32_t *max_n, char *err, size_t errlen); /* over n, n_prev */
     int (*reduce)(npg_backend *b, npg_reduction *r, char *err, size_t errlen);
     int (*sample)(npg_backend *b, const uint64_t *ids, size_t k, uint32_t *n_out, char *err,

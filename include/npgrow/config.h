@@ -18,58 +18,58 @@ extern "C" {
 #endif
 
 typedef enum npg_supply_mode {
-    NPG_SUPPLY_SCHEDULE = 0,  /* S(t) from a table, piecewise linear: particles independent */
-    NPG_SUPPLY_CLOSED = 1,    /* fixed total monomers in volume V; S = free / (V rho_1inf) */
-    NPG_SUPPLY_PRECURSOR = 2  /* closed + precursor pool converting at first-order rate k_p */
+    NPG_SUPPLY_SCHEDULE = 0, /* S(t) from a table, piecewise linear: particles independent */
+    NPG_SUPPLY_CLOSED = 1,   /* fixed total monomers in volume V; S = free / (V rho_1inf) */
+    NPG_SUPPLY_PRECURSOR = 2 /* closed + precursor pool converting at first-order rate k_p */
 } npg_supply_mode;
 
 typedef struct npg_config {
-    char source[1024];      /* path of the YAML file it came from */
-    char preset[64];        /* system.preset, or "" when the parameters are inline */
-    char name[64];          /* system.name (defaults to the preset name or the file stem) */
+    char source[1024]; /* path of the YAML file it came from */
+    char preset[64];   /* system.preset, or "" when the parameters are inline */
+    char name[64];     /* system.name (defaults to the preset name or the file stem) */
 
     /* system: */
-    npg_model model;        /* Table-1 parameters, delta, sigma_s */
-    char time_unit[8];      /* "s" or "min" */
+    npg_model model;   /* Table-1 parameters, delta, sigma_s */
+    char time_unit[8]; /* "s" or "min" */
 
     /* supply: */
     npg_supply_mode supply;
-    size_t schedule_len;    /* schedule: number of (t, S) points, >= 1 */
-    double *schedule_t;     /* [schedule_len] strictly increasing [time unit] */
-    double *schedule_s;     /* [schedule_len] S >= 0 [-] */
-    double volume_nm3;      /* closed/precursor: V [nm^3]; 0 if particle_density_nm3 given */
+    size_t schedule_len;         /* schedule: number of (t, S) points, >= 1 */
+    double *schedule_t;          /* [schedule_len] strictly increasing [time unit] */
+    double *schedule_s;          /* [schedule_len] S >= 0 [-] */
+    double volume_nm3;           /* closed/precursor: V [nm^3]; 0 if particle_density_nm3 given */
     double particle_density_nm3; /* closed/precursor: alternative to V: particles / V [nm^-3] */
-    double solubility_nm3;  /* closed/precursor: rho_1,inf [nm^-3] */
+    double solubility_nm3;       /* closed/precursor: rho_1,inf [nm^-3] */
     double initial_supersaturation; /* closed/precursor: S at t = 0 [-] */
-    double precursor_nm3;   /* precursor: initial precursor concentration [nm^-3] */
-    double k_p;             /* precursor: conversion rate [per time unit] */
-    double tolerance;       /* closed/precursor: max relative change of free monomers per
-                               synchronization interval (default 0.01) */
+    double precursor_nm3;           /* precursor: initial precursor concentration [nm^-3] */
+    double k_p;                     /* precursor: conversion rate [per time unit] */
+    double tolerance;               /* closed/precursor: max relative change of free monomers per
+                                       synchronization interval (default 0.01) */
 
     /* initial: */
     npg_init_kind init_kind;
-    uint32_t init_n;        /* monodisperse size [monomers] */
-    double init_mean_r_nm;  /* normal/lognormal: mean radius [nm] */
-    double init_sd_r_nm;    /* normal/lognormal: sd of radius [nm] */
-    char init_file[1024];   /* histogram: CSV with header n,count (resolved path) */
-    size_t init_table_len;  /* histogram: rows read */
-    uint32_t *init_sizes;   /* [init_table_len] increasing sizes [monomers] */
-    double *init_counts;    /* [init_table_len] counts (weights) */
+    uint32_t init_n;       /* monodisperse size [monomers] */
+    double init_mean_r_nm; /* normal/lognormal: mean radius [nm] */
+    double init_sd_r_nm;   /* normal/lognormal: sd of radius [nm] */
+    char init_file[1024];  /* histogram: CSV with header n,count (resolved path) */
+    size_t init_table_len; /* histogram: rows read */
+    uint32_t *init_sizes;  /* [init_table_len] increasing sizes [monomers] */
+    double *init_counts;   /* [init_table_len] counts (weights) */
 
     /* run: */
-    uint64_t particles;     /* ensemble size */
-    double t_end;           /* [time unit] */
-    double output_every;    /* [time unit] */
+    uint64_t particles;  /* ensemble size */
+    double t_end;        /* [time unit] */
+    double output_every; /* [time unit] */
     uint32_t seed;
-    uint32_t n_table;       /* rate-table length (default 65536) */
+    uint32_t n_table; /* rate-table length (default 65536) */
 
     /* output: */
-    uint32_t hist_bin_width;   /* histogram bin width in n (default 50); 0 when log bins */
-    double hist_log_ratio;     /* > 1: log bins with n_hi/n_lo ~ ratio (default 0 = linear) */
-    uint32_t trajectories;     /* sampled particles in trajectories.csv (default 200) */
+    uint32_t hist_bin_width; /* histogram bin width in n (default 50); 0 when log bins */
+    double hist_log_ratio;   /* > 1: log bins with n_hi/n_lo ~ ratio (default 0 = linear) */
+    uint32_t trajectories;   /* sampled particles in trajectories.csv (default 200) */
 
     /* me: */
-    uint32_t me_n_max;      /* master-equation truncation; 0 = choose automatically */
+    uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */
 } npg_config;
 
 /* Exit status for bad input everywhere in npgrow. */

@@ -20,9 +20,9 @@ extern "C" {
 #endif
 
 typedef struct npg_ensemble_options {
-    const char *backend;   /* "cpu", "cuda" or "auto" (NULL = "cpu") */
-    int threads;           /* CPU threads, 0 = OpenMP default */
-    int device;            /* CUDA device ordinal */
+    const char *backend; /* "cpu", "cuda" or "auto" (NULL = "cpu") */
+    int threads;         /* CPU threads, 0 = OpenMP default */
+    int device;          /* CUDA device ordinal */
     /* Tests may replace the model's rate table by any table (length n_table >= 2). */
     const npg_rate_pair *rate_table;
     uint32_t rate_table_len;

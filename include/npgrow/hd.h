@@ -18,17 +18,50 @@
 
 /* Double precision everywhere in the physics: sizes reach 1e5 monomers and n^10 reaches 1e50,
  * and the CPU and GPU backends must agree to rounding so that trajectories coincide. */
-static inline NPG_HD double npg_log(double x) { return log(x); }
-static inline NPG_HD double npg_log1p(double x) { return log1p(x); }
-static inline NPG_HD double npg_exp(double x) { return exp(x); }
-static inline NPG_HD double npg_pow(double x, double y) { return pow(x, y); }
-static inline NPG_HD double npg_cbrt(double x) { return cbrt(x); }
-static inline NPG_HD double npg_sqrt(double x) { return sqrt(x); }
-static inline NPG_HD double npg_fabs(double x) { return fabs(x); }
-static inline NPG_HD double npg_floor(double x) { return floor(x); }
-static inline NPG_HD double npg_cos(double x) { return cos(x); }
-static inline NPG_HD double npg_fmax(double a, double b) { return a > b ? a : b; }
-static inline NPG_HD double npg_fmin(double a, double b) { return a < b ? a : b; }
+static inline NPG_HD double npg_log(double x)
+{
+    return log(x);
+}
+static inline NPG_HD double npg_log1p(double x)
+{
+    return log1p(x);
+}
+static inline NPG_HD double npg_exp(double x)
+{
+    return exp(x);
+}
+static inline NPG_HD double npg_pow(double x, double y)
+{
+    return pow(x, y);
+}
+static inline NPG_HD double npg_cbrt(double x)
+{
+    return cbrt(x);
+}
+static inline NPG_HD double npg_sqrt(double x)
+{
+    return sqrt(x);
+}
+static inline NPG_HD double npg_fabs(double x)
+{
+    return fabs(x);
+}
+static inline NPG_HD double npg_floor(double x)
+{
+    return floor(x);
+}
+static inline NPG_HD double npg_cos(double x)
+{
+    return cos(x);
+}
+static inline NPG_HD double npg_fmax(double a, double b)
+{
+    return a > b ? a : b;
+}
+static inline NPG_HD double npg_fmin(double a, double b)
+{
+    return a < b ? a : b;
+}
 
 #define NPG_PI 3.14159265358979323846
 

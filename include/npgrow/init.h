@@ -18,11 +18,11 @@ typedef enum npg_init_kind {
 } npg_init_kind;
 
 typedef struct npg_init_view {
-    int kind;           /* npg_init_kind */
-    uint32_t n;         /* [monomers] monodisperse size */
-    double loc, scale;  /* normal: mean and sd of r [nm]; lognormal: mu and sigma of ln(r/nm) */
-    double sigma_s;     /* [nm] monomer radius */
-    const double *cdf;  /* [table_len] histogram: P(size <= sizes[i]), last entry 1 */
+    int kind;              /* npg_init_kind */
+    uint32_t n;            /* [monomers] monodisperse size */
+    double loc, scale;     /* normal: mean and sd of r [nm]; lognormal: mu and sigma of ln(r/nm) */
+    double sigma_s;        /* [nm] monomer radius */
+    const double *cdf;     /* [table_len] histogram: P(size <= sizes[i]), last entry 1 */
     const uint32_t *sizes; /* [table_len] histogram: sizes in increasing order [monomers] */
     uint32_t table_len;
 } npg_init_view;
@@ -54,8 +54,8 @@ static inline NPG_HD uint32_t npg_init_sample(const npg_init_view *v, uint32_t s
         /* Box-Muller on two words; the other two are spare. */
         double z = npg_sqrt(-2.0 * npg_log(npg_u01_open0(b.x))) *
                    npg_cos(2.0 * NPG_PI * npg_u01_closed0(b.y));
-        double r = v->kind == NPG_INIT_NORMAL_R ? v->loc + v->scale * z
-                                                : npg_exp(v->loc + v->scale * z);
+        double r =
+            v->kind == NPG_INIT_NORMAL_R ? v->loc + v->scale * z : npg_exp(v->loc + v->scale * z);
         if (!(r > 0.0))
             continue;
         double x = r / v->sigma_s;

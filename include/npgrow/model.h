@@ -12,13 +12,13 @@
 
 /* One system's parameters (model.md 1.1, Table 1). delta < 0 selects the spherical fallback. */
 typedef struct npg_model {
-    double d_eps_f;   /* [kT]  face-site cost relative to bulk, -ln(q_f/q_b) */
-    double d_eps_e;   /* [kT]  edge-site cost relative to bulk, -ln(q_e/q_b) */
-    double ap;        /* [-]   alpha + 4, weight of the ln n term */
-    double K;         /* [nm^-2 per time unit] kappa_a * rho_1,inf */
-    double lam;       /* [-]   kappa_a sigma_s / D_1 (reaction/diffusion ratio) */
-    double sigma_s;   /* [nm]  monomer radius */
-    double delta;     /* [-]   shape index in [1,2]; negative = sphere */
+    double d_eps_f; /* [kT]  face-site cost relative to bulk, -ln(q_f/q_b) */
+    double d_eps_e; /* [kT]  edge-site cost relative to bulk, -ln(q_e/q_b) */
+    double ap;      /* [-]   alpha + 4, weight of the ln n term */
+    double K;       /* [nm^-2 per time unit] kappa_a * rho_1,inf */
+    double lam;     /* [-]   kappa_a sigma_s / D_1 (reaction/diffusion ratio) */
+    double sigma_s; /* [nm]  monomer radius */
+    double delta;   /* [-]   shape index in [1,2]; negative = sphere */
 } npg_model;
 
 /* Cubic coefficients of n(s) = a3 s^3 + a2 s^2 + a1 s + 1 (model.md 1.2). [-] */
@@ -122,8 +122,8 @@ static inline NPG_HD double npg_model_mu(const npg_model *m, double n)
 static inline NPG_HD double npg_model_free_energy(const npg_model *m, double n, double S)
 {
     double d = m->delta;
-    return npg_model_nf(n, d) * m->d_eps_f + npg_model_ne(n, d) * m->d_eps_e -
-           m->ap * npg_log(n) - n * npg_log(S);
+    return npg_model_nf(n, d) * m->d_eps_f + npg_model_ne(n, d) * m->d_eps_e - m->ap * npg_log(n) -
+           n * npg_log(S);
 }
 
 /* Dissociation rate k^d_n of n -> n-1 by detailed balance: A_{n-1} exp(beta mu_{n-1}).

@@ -25,16 +25,16 @@ extern "C" {
 #define NPG_MOMENTS_HEADER                                                                         \
     "t,particles,alive_fraction,mean_n,var_n,m1,m2,m3,m4,m5,m6,m7,m8,m9,m10,mean_r_nm,var_r_nm2,"  \
     "supersaturation,ln_s,mu_max_kT,phase,n_star,n_star2,free_monomers,precursor,events"
-#define NPG_HISTOGRAM_HEADER "t,n_lo,n_hi,count,p"
-#define NPG_GROWTH_HEADER "t,n_lo,n_hi,particles,mean_dn_dt,j_model"
+#define NPG_HISTOGRAM_HEADER  "t,n_lo,n_hi,count,p"
+#define NPG_GROWTH_HEADER     "t,n_lo,n_hi,particles,mean_dn_dt,j_model"
 #define NPG_TRAJECTORY_HEADER "t,id,n,r_nm"
 
 /* Chemical-potential landscape of a model, for phases and n*, n** (model.md 1.8). */
 typedef struct npg_landscape {
-    double *mu;       /* [len] beta(mu_n - mu_inf) [kT], n = 0..len-1 (entries < 20 unused) */
+    double *mu; /* [len] beta(mu_n - mu_inf) [kT], n = 0..len-1 (entries < 20 unused) */
     uint32_t len;
-    double mu_max;    /* [kT] max of mu_n over 20 <= n < len */
-    uint32_t n_dagger;/* argmax */
+    double mu_max;     /* [kT] max of mu_n over 20 <= n < len */
+    uint32_t n_dagger; /* argmax */
 } npg_landscape;
 
 int npg_landscape_init(npg_landscape *l, const npg_model *m, uint32_t len);
@@ -46,24 +46,24 @@ const char *npg_landscape_phase(const npg_landscape *l, double S, uint32_t *n_st
 
 /* Moments of a size distribution. */
 typedef struct npg_moments {
-    double particles;             /* sum of count */
-    double mean_n, var_n;         /* [monomers], [monomers^2] */
-    double m[NPG_MOMENTS + 1];    /* m[q] = <n^q>, q = 1..10 */
-    double mean_r_nm, var_r_nm2;  /* radius r = sigma_s n^(1/3) */
+    double particles;            /* sum of count */
+    double mean_n, var_n;        /* [monomers], [monomers^2] */
+    double m[NPG_MOMENTS + 1];   /* m[q] = <n^q>, q = 1..10 */
+    double mean_r_nm, var_r_nm2; /* radius r = sigma_s n^(1/3) */
 } npg_moments;
 
 /* count[n], n = 0..len-1 (entries n < 2 ignored). Compensated summation in increasing n. */
 void npg_moments_compute(const double *count, uint32_t len, double sigma_s, npg_moments *out);
 
 typedef struct npg_snapshot {
-    double t;              /* [time unit] */
-    const double *count;   /* [len] (expected) alive particles of size n */
+    double t;            /* [time unit] */
+    const double *count; /* [len] (expected) alive particles of size n */
     uint32_t len;
-    double particles0;     /* particles at t = 0 (alive_fraction denominator) */
-    double S;              /* supersaturation at t */
-    double free_monomers;  /* closed/precursor: free monomers (count); NAN: not applicable */
-    double precursor;      /* precursor units (count); NAN: not applicable */
-    double events;         /* events so far (stochastic); NAN: not applicable */
+    double particles0;    /* particles at t = 0 (alive_fraction denominator) */
+    double S;             /* supersaturation at t */
+    double free_monomers; /* closed/precursor: free monomers (count); NAN: not applicable */
+    double precursor;     /* precursor units (count); NAN: not applicable */
+    double events;        /* events so far (stochastic); NAN: not applicable */
     /* Growth over the output interval (t - dt_out, t]; prev_count NULL: no rows this time. */
     const double *prev_count; /* [len] particles by size at t - dt_out */
     const double *sum_dn;     /* [len] sum of their size changes [monomers] */

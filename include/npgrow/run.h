@@ -17,17 +17,17 @@ extern "C" {
 #endif
 
 typedef struct npg_run_options {
-    const char *outdir;          /* result directory (created) */
-    int force;                   /* replace a non-empty outdir */
-    int quiet;                   /* no progress on stderr */
-    npg_ensemble_options ens;    /* backend, threads, device */
+    const char *outdir;       /* result directory (created) */
+    int force;                /* replace a non-empty outdir */
+    int quiet;                /* no progress on stderr */
+    npg_ensemble_options ens; /* backend, threads, device */
 } npg_run_options;
 
 typedef struct npg_run_summary {
     double wall_s;
     uint64_t events;
     double events_per_s;
-    int interrupted;             /* SIGINT: status interrupted, exit 130 */
+    int interrupted; /* SIGINT: status interrupted, exit 130 */
 } npg_run_summary;
 
 /* Returns 0 on success, 130 if interrupted (results written with status: interrupted),
