@@ -2,12 +2,12 @@
  *
  * Exit status: 0 all statistics within bounds, 1 some outside, 2 bad input.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "util.h"
 #include "npgrow/compare.h"
 #include "npgrow/config.h"
 
@@ -17,17 +17,10 @@ static const char *compare_usage =
     "  A, B: result directories of `npgrow run` / `npgrow me` (moments.csv, histogram.csv,\n"
     "  run.yaml). Writes compare.csv into A (or FILE).\n";
 
+/* A positive number. */
 static int parse_pos(const char *s, double *out)
 {
-    if (!s || !*s)
-        return 1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v > 0.0) || v > 1e300)
-        return 1;
-    *out = v;
-    return 0;
+    return npg_parse_double(s, 1e-300, 1e300, out);
 }
 
 int npg_cmd_compare(int argc, char **argv)

@@ -3,12 +3,12 @@
  * The same config as `npgrow run`; the result directory holds the same files, so `npgrow
  * compare` and every other reader take either.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "util.h"
 #include "npgrow/me.h"
 
 static const char *me_usage =
@@ -16,19 +16,6 @@ static const char *me_usage =
     "                 [--rtol R] [--quiet]\n"
     "  mean-field master equation of the config's model and supply (SUNDIALS CVODE, BDF);\n"
     "  default DIR = runs/<config stem>-me\n";
-
-static int parse_num(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s)
-        return 1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v >= lo) || !(v <= hi))
-        return 1;
-    *out = v;
-    return 0;
-}
 
 int npg_cmd_me(int argc, char **argv)
 {
@@ -45,19 +32,20 @@ int npg_cmd_me(int argc, char **argv)
             outdir = v;
             ++i;
         } else if (!strcmp(a, "--t-end")) {
-            bad = parse_num(v, 1e-300, 1e300, &t_end);
+            bad = npg_parse_double(v, 1e-300, 1e300, &t_end);
             allowed = " (positive number, config time unit)";
             ++i;
         } else if (!strcmp(a, "--n-max")) {
-            bad = parse_num(v, 3, 1.6e7, &n_max) || n_max != (double)(uint32_t)n_max;
+            bad = npg_parse_double(v, 3, 1.6e7, &n_max) || n_max != (double)(uint32_t)n_max;
             allowed = " (integer 3 .. 16000000)";
             ++i;
         } else if (!strcmp(a, "--particles")) {
-            bad = parse_num(v, 1, 4e9, &particles) || particles != (double)(uint64_t)particles;
+            bad =
+                npg_parse_double(v, 1, 4e9, &particles) || particles != (double)(uint64_t)particles;
             allowed = " (integer 1 .. 4e9)";
             ++i;
         } else if (!strcmp(a, "--rtol")) {
-            bad = parse_num(v, 1e-14, 1e-3, &rtol);
+            bad = npg_parse_double(v, 1e-14, 1e-3, &rtol);
             allowed = " (1e-14 .. 1e-3)";
             ++i;
         } else if (!strcmp(a, "--force")) {
@@ -97,9 +85,7 @@ int npg_cmd_me(int argc, char **argv)
         cfg.particles = (uint64_t)particles;
     char dir[2048];
     if (!outdir) {
-        const char *base = strrchr(config, '/');
-        base = base ? base + 1 : config;
-        snprintf(dir, sizeof dir, "runs/%.*s-me", (int)strcspn(base, "."), base);
+        npg_default_outdir(config, "-me", dir, sizeof dir);
         outdir = dir;
     }
     npg_me_options o;

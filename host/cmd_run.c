@@ -1,52 +1,15 @@
 /* cmd_run.c: `npgrow run CONFIG [options]`: argument parsing over npg_run (run.c). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "util.h"
 #include "npgrow/run.h"
 
 static const char *run_usage =
     "usage: npgrow run CONFIG [-o DIR] [--particles N] [--seed S] [--threads T]\n"
     "                  [--backend auto|cpu|cuda] [--device K] [--t-end T] [--force] [--quiet]\n";
-
-/* Strict unsigned parse: the whole string, base 10, within [lo, hi]. */
-static int parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
-                     unsigned long long *out)
-{
-    if (!s || !*s || *s == '-')
-        return 1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return 1;
-    *out = v;
-    return 0;
-}
-
-static int parse_pos_double(const char *s, double *out)
-{
-    if (!s || !*s)
-        return 1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v > 0.0) || v > 1e300)
-        return 1;
-    *out = v;
-    return 0;
-}
-
-/* Default result directory: runs/<config file stem>. */
-static void default_outdir(const char *config, char *out, size_t len)
-{
-    const char *base = strrchr(config, '/');
-    base = base ? base + 1 : config;
-    size_t stem = strcspn(base, ".");
-    snprintf(out, len, "runs/%.*s", (int)stem, base);
-}
 
 int npg_cmd_run(int argc, char **argv)
 {
@@ -63,25 +26,25 @@ int npg_cmd_run(int argc, char **argv)
             outdir = v;
             ++i;
         } else if (!strcmp(a, "--particles")) {
-            bad = parse_u64(v, 1, 4000000000ULL, &particles);
+            bad = npg_parse_u64(v, 1, 4000000000ULL, &particles);
             have_particles = 1;
             ++i;
         } else if (!strcmp(a, "--seed")) {
-            bad = parse_u64(v, 0, 4294967295ULL, &seed);
+            bad = npg_parse_u64(v, 0, 4294967295ULL, &seed);
             have_seed = 1;
             ++i;
         } else if (!strcmp(a, "--threads")) {
-            bad = parse_u64(v, 1, 1024, &threads);
+            bad = npg_parse_u64(v, 1, 1024, &threads);
             ++i;
         } else if (!strcmp(a, "--device")) {
-            bad = parse_u64(v, 0, 1024, &device);
+            bad = npg_parse_u64(v, 0, 1024, &device);
             ++i;
         } else if (!strcmp(a, "--backend")) {
             bad = !v || (strcmp(v, "auto") && strcmp(v, "cpu") && strcmp(v, "cuda"));
             backend = v;
             ++i;
         } else if (!strcmp(a, "--t-end")) {
-            bad = parse_pos_double(v, &t_end);
+            bad = npg_parse_double(v, 1e-300, 1e300, &t_end);
             ++i;
         } else if (!strcmp(a, "--force")) {
             force = 1;
@@ -131,7 +94,7 @@ int npg_cmd_run(int argc, char **argv)
     }
     char outbuf[1024];
     if (!outdir) {
-        default_outdir(config, outbuf, sizeof outbuf);
+        npg_default_outdir(config, "", outbuf, sizeof outbuf);
         outdir = outbuf;
     }
     npg_run_options o;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "util.h"
 #include "npgrow/compare.h"
 #include "npgrow/me.h"
 #include "npgrow/run.h"
@@ -23,19 +24,6 @@ static const char *validate_usage =
     "                       [--z-max 3] [--y-max 5] [--alpha 0.001]\n"
     "  npgrow run into DIR/run, npgrow me into DIR/me, npgrow compare of the two;\n"
     "  default DIR = runs/<config stem>-validate. Exit 0 pass, 1 fail, 2 bad input.\n";
-
-static int parse_num(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s)
-        return 1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v >= lo) || !(v <= hi))
-        return 1;
-    *out = v;
-    return 0;
-}
 
 static int is_int(double v)
 {
@@ -57,31 +45,31 @@ int npg_cmd_validate(int argc, char **argv)
             bad = !v;
             outdir = v;
         } else if (!strcmp(a, "--particles")) {
-            bad = parse_num(v, 1, 4e9, &particles) || !is_int(particles);
+            bad = npg_parse_double(v, 1, 4e9, &particles) || !is_int(particles);
             allowed = " (integer 1 .. 4e9)";
         } else if (!strcmp(a, "--seed")) {
-            bad = parse_num(v, 0, 4294967295.0, &seed) || !is_int(seed);
+            bad = npg_parse_double(v, 0, 4294967295.0, &seed) || !is_int(seed);
             allowed = " (integer 0 .. 4294967295)";
         } else if (!strcmp(a, "--threads")) {
-            bad = parse_num(v, 1, 1024, &threads) || !is_int(threads);
+            bad = npg_parse_double(v, 1, 1024, &threads) || !is_int(threads);
             allowed = " (integer 1 .. 1024)";
         } else if (!strcmp(a, "--backend")) {
             bad = !v || (strcmp(v, "auto") && strcmp(v, "cpu") && strcmp(v, "cuda"));
             backend = v;
             allowed = " (auto, cpu or cuda)";
         } else if (!strcmp(a, "--t-end")) {
-            bad = parse_num(v, 1e-300, 1e300, &t_end);
+            bad = npg_parse_double(v, 1e-300, 1e300, &t_end);
             allowed = " (positive number, config time unit)";
         } else if (!strcmp(a, "--z-max")) {
-            bad = parse_num(v, 1e-300, 1e300, &co.z_max);
+            bad = npg_parse_double(v, 1e-300, 1e300, &co.z_max);
         } else if (!strcmp(a, "--y-max")) {
-            bad = parse_num(v, 1e-300, 1e300, &co.y_max);
+            bad = npg_parse_double(v, 1e-300, 1e300, &co.y_max);
         } else if (!strcmp(a, "--alpha")) {
-            bad = parse_num(v, 1e-300, 0.999999, &co.alpha);
+            bad = npg_parse_double(v, 1e-300, 0.999999, &co.alpha);
         } else if (!strcmp(a, "--perturb-delta")) {
-            bad = parse_num(v, -1.0, 1.0, &dpert);
+            bad = npg_parse_double(v, -1.0, 1.0, &dpert);
         } else if (!strcmp(a, "--perturb-s")) {
-            bad = parse_num(v, 1e-3, 1e3, &spert);
+            bad = npg_parse_double(v, 1e-3, 1e3, &spert);
         } else {
             takes = 0;
             if (!strcmp(a, "--force")) {
@@ -125,9 +113,7 @@ int npg_cmd_validate(int argc, char **argv)
         cfg.t_end = t_end;
     char dir[1024], rdir[1100], mdir[1100], cpath[1100];
     if (!outdir) {
-        const char *base = strrchr(config, '/');
-        base = base ? base + 1 : config;
-        snprintf(dir, sizeof dir, "runs/%.*s-validate", (int)strcspn(base, "."), base);
+        npg_default_outdir(config, "-validate", dir, sizeof dir);
     } else {
         snprintf(dir, sizeof dir, "%s", outdir);
     }

@@ -6,19 +6,17 @@
  *     total = free + bound + precursor   (exact at every interval boundary)
  * It deliberately writes no files: run.c does output.
  */
-/* clock_gettime */
-#define _POSIX_C_SOURCE 200809L
-
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "npgrow/engine.h"
 #include "npgrow/observe.h"
+
+#include "util.h"
 
 struct npg_ensemble {
     const npg_config *cfg;
@@ -97,13 +95,6 @@ static int64_t precursor_draw(const npg_ensemble *e, double dt, uint64_t step)
     }
     gsl_rng_free(r);
     return x;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static double ensemble_S(const npg_ensemble *e, double t)
@@ -291,9 +282,9 @@ static int run_interval(npg_ensemble *e, double dt, double s0, double s1, npg_ad
     iv.s1 = s1;
     iv.step = e->step++;
     iv.seed = e->cfg->seed;
-    double w0 = now_s();
+    double w0 = npg_wall_seconds();
     int rc = e->be.advance(&e->be, &iv, st, err, errlen);
-    e->wall += now_s() - w0;
+    e->wall += npg_wall_seconds() - w0;
     e->intervals += 1;
     return rc;
 }

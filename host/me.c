@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cvode/cvode.h>
@@ -41,6 +40,8 @@
 #include "npgrow/me.h"
 #include "npgrow/observe.h"
 #include "npgrow/run.h"
+
+#include "util.h"
 
 struct npg_me {
     const npg_config *cfg;
@@ -689,13 +690,6 @@ uint32_t npg_me_n_max(const npg_me *me)
 
 /* ---- the whole `npgrow me` ----------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void remove_tmp(const char *dir)
 {
     const char *names[] = {"moments.csv", "histogram.csv", "growth_rate.csv", "run.yaml"};
@@ -816,7 +810,7 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
     if (o)
         opt = *o;
     const int automatic = !opt.n_max && !cfg->me_n_max;
-    double t0 = now_s();
+    double t0 = npg_wall_seconds();
     for (;;) {
         npg_me_summary s;
         memset(&s, 0, sizeof s);
@@ -828,7 +822,7 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
         opt.n_max = 2 * sum->n_max;
         sum->retries++;
     }
-    sum->wall_s = now_s() - t0;
+    sum->wall_s = npg_wall_seconds() - t0;
     if (rc == 3)
         rc = 1;
     if (!rc && cfg->supply != NPG_SUPPLY_SCHEDULE && !(sum->monomer_error <= 1e-10)) {

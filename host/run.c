@@ -14,11 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "npgrow/observe.h"
 #include "npgrow/run.h"
+
+#include "util.h"
 
 static volatile int g_interrupted = 0;
 
@@ -26,13 +27,6 @@ static void on_sigint(int sig)
 {
     (void)sig;
     g_interrupted = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int remove_tree(const char *path)
@@ -134,7 +128,7 @@ static void progress_show(progress *p, const npg_config *cfg, const npg_supply_s
 {
     if (p->quiet)
         return;
-    double now = now_s();
+    double now = npg_wall_seconds();
     if (!done && now - p->last < (p->tty ? 0.2 : 5.0))
         return;
     p->last = now;
@@ -265,7 +259,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
             size_t errlen)
 {
     memset(sum, 0, sizeof *sum);
-    double t_start = now_s();
+    double t_start = npg_wall_seconds();
     char tmp[4096];
     int rc = npg_outdir_begin(o->outdir, o->force, tmp, sizeof tmp, err, errlen);
     if (rc)
@@ -310,7 +304,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     fprintf(traj, "%s\n", NPG_TRAJECTORY_HEADER);
     trajectory_ids(cfg->particles, k, ids);
 
-    progress pr = {o->quiet, isatty(2), now_s(), 0.0};
+    progress pr = {o->quiet, isatty(2), npg_wall_seconds(), 0.0};
     if (snapshot(&obs, e, cfg, 0.0, 0.0, 0, err, errlen) ||
         write_trajectories(traj, e, cfg, 0.0, ids, nbuf, k, err, errlen) ||
         npg_ensemble_mark(e, err, errlen)) {
@@ -360,7 +354,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     bad |= ferror(traj) != 0;
     bad |= fclose(traj) != 0;
     traj = NULL;
-    sum->wall_s = now_s() - t_start;
+    sum->wall_s = npg_wall_seconds() - t_start;
     sum->events = st.events;
     sum->events_per_s = st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0;
     sum->interrupted = interrupted;

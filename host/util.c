@@ -1,0 +1,51 @@
+/* util.c: see util.h. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int npg_parse_double(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s)
+        return 1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= lo) || !(v <= hi))
+        return 1;
+    *out = v;
+    return 0;
+}
+
+int npg_parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
+                  unsigned long long *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return 1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return 1;
+    *out = v;
+    return 0;
+}
+
+double npg_wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void npg_default_outdir(const char *config, const char *suffix, char *out, size_t len)
+{
+    const char *base = strrchr(config, '/');
+    base = base ? base + 1 : config;
+    snprintf(out, len, "runs/%.*s%s", (int)strcspn(base, "."), base, suffix);
+}
