@@ -87,6 +87,8 @@ static int csv_open(csv *c, const char *dir, const char *name, char *err, size_t
     }
     if (!fgets(c->head, sizeof c->head, c->f)) {
         snprintf(err, errlen, "%s: empty file (no header row)", c->path);
+        fclose(c->f);
+        c->f = NULL;
         return BAD;
     }
     c->nh = split_csv(c->head, c->h, MAXF);
@@ -122,11 +124,8 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
 {
     csv c;
     int rc = csv_open(&c, dir, "moments.csv", err, errlen);
-    if (rc) {
-        if (c.f)
-            fclose(c.f);
+    if (rc)
         return rc;
-    }
     int it, ip, iv, im[11];
     if ((rc = need_col(&c, "t", &it, err, errlen)) ||
         (rc = need_col(&c, "particles", &ip, err, errlen)) ||
@@ -195,11 +194,8 @@ static int load_histogram(const char *dir, npg_result *r, char *err, size_t errl
 {
     csv c;
     int rc = csv_open(&c, dir, "histogram.csv", err, errlen);
-    if (rc) {
-        if (c.f)
-            fclose(c.f);
+    if (rc)
         return rc;
-    }
     int it, ilo, ihi, ic;
     if ((rc = need_col(&c, "t", &it, err, errlen)) ||
         (rc = need_col(&c, "n_lo", &ilo, err, errlen)) ||

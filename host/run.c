@@ -316,25 +316,17 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     npg_supply_state st;
     for (uint64_t j = 1; !interrupted; ++j) {
         double t_out = fmin((double)j * cfg->output_every, cfg->t_end);
-        /* Advance in pieces so progress shows during long output intervals. */
-        for (;;) {
-            npg_ensemble_state(e, &st);
-            if (st.t >= t_out)
-                break;
-            double piece = fmin(t_out, st.t + cfg->output_every / 8.0);
-            rc = npg_ensemble_advance_to(e, piece, err, errlen);
-            npg_ensemble_state(e, &st);
-            progress_show(&pr, cfg, &st, 0);
-            if (rc == 130) {
-                interrupted = 1;
-                break;
-            }
-            if (rc) {
-                status = 1;
-                goto fail;
-            }
-        }
+        /* Straight to the output time: synchronization intervals are the engine's business
+         * (schedule breakpoints, closed-supply tolerance), not the progress display's. */
+        rc = npg_ensemble_advance_to(e, t_out, err, errlen);
         npg_ensemble_state(e, &st);
+        progress_show(&pr, cfg, &st, 0);
+        if (rc == 130) {
+            interrupted = 1;
+        } else if (rc) {
+            status = 1;
+            goto fail;
+        }
         double dt_out = st.t - t_prev;
         double s_mean = dt_out > 0 ? (st.s_integral - s_int_prev) / dt_out : st.S;
         if (dt_out > 0 && (snapshot(&obs, e, cfg, dt_out, s_mean, 1, err, errlen) ||
