@@ -6,7 +6,10 @@
  * seeds until ~1e8 events have been done. Baseline: a population-level direct-method SSA over size
  * classes (counts per n, one event at a time, linear search over the propensities), which is
  * what a generic SSA tool does with this model; it runs on one thread.
- * Usage: bench_cpu [max_N] [threads_max]      Output: one table, also as CSV lines "csv,...".
+ * Each point is measured in `trials` trials; within a trial every thread count runs once, in
+ * turn, so that slow drifts of a shared VM hit all thread counts alike; the table gives the
+ * median and the range, and the speedup is the ratio of medians.
+ * Usage: bench_cpu [max_N] [threads_max] [trials]   Output: a table, also as CSV lines "csv,...".
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -53,9 +56,9 @@ static void make_config(npg_config *c, double *ts, double *ss, uint64_t particle
 /* Events/s of the particle engine; the advance time alone (no reductions). */
 static double bench_engine(uint64_t N, int threads, double *bpp, double *events_out)
 {
-    /* ~80 events per particle per s at n ~ 300, S = 8: 2 s x N x reps ~ 1e8 events. */
+    /* ~120 events per particle over 2 s at n0 = 300, S = 8: N x reps >= 2e5 gives >= 4.7e7. */
     const double t_end = 2.0;
-    int reps = (int)ceil(6e5 / (double)N);
+    int reps = (int)ceil(2e5 / (double)N);
     double events = 0.0, wall = 0.0;
     for (int rep = 0; rep < reps; ++rep) {
         npg_config c;
@@ -138,31 +141,53 @@ static double bench_population(uint64_t N, double *events_out)
     return (double)events / wall;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv)
 {
     double max_n = argc > 1 ? atof(argv[1]) : 1e7;
     int tmax = argc > 2 ? atoi(argv[2]) : 2;
+    int trials = argc > 3 ? atoi(argv[3]) : 5;
+    if (tmax < 1 || tmax > 64 || trials < 1 || trials > 99 || !(max_n >= 1e4)) {
+        fprintf(stderr, "usage: bench_cpu [max_N >= 1e4] [threads_max 1..64] [trials 1..99]\n");
+        return 2;
+    }
     printf("# npgrow CPU benchmark: Pt(acac)2, n0 = %u, S = %g (events/s of the advance)\n", N0,
            SUPERSAT);
-    printf("%10s %8s %14s %14s %10s %8s\n", "N", "threads", "events", "events/s", "speedup",
-           "B/part");
+    printf(
+        "# %d trials per point, thread counts interleaved within each trial; median [min, max]\n",
+        trials);
+    printf("%10s %8s %14s %14s %24s %10s %8s\n", "N", "threads", "events/trial", "events/s",
+           "[min, max]", "speedup", "B/part");
     for (double N = 1e4; N <= max_n * 1.0001; N *= 10) {
+        double rate[64][99], ev = 0.0, bpp = 0.0;
+        for (int k = 0; k < trials; ++k)
+            for (int th = 1; th <= tmax; ++th)
+                rate[th - 1][k] = bench_engine((uint64_t)N, th, &bpp, &ev);
         double one = 0.0;
         for (int th = 1; th <= tmax; ++th) {
-            double bpp, ev;
-            double eps = bench_engine((uint64_t)N, th, &bpp, &ev);
+            qsort(rate[th - 1], (size_t)trials, sizeof(double), cmp_double);
+            const double med =
+                trials % 2 ? rate[th - 1][trials / 2]
+                           : 0.5 * (rate[th - 1][trials / 2 - 1] + rate[th - 1][trials / 2]);
             if (th == 1)
-                one = eps;
-            printf("%10.0e %8d %14.4g %14.4g %10.2f %8.0f\n", N, th, ev, eps, eps / one, bpp);
-            printf("csv,engine,%.0f,%d,%.6g,%.6g,%.6g\n", N, th, ev, eps, bpp);
+                one = med;
+            printf("%10.0e %8d %14.4g %14.4g   [%9.4g, %9.4g] %10.2f %8.0f\n", N, th, ev, med,
+                   rate[th - 1][0], rate[th - 1][trials - 1], med / one, bpp);
+            printf("csv,engine,%.0f,%d,%.6g,%.6g,%.6g,%.6g,%.6g\n", N, th, ev, med, rate[th - 1][0],
+                   rate[th - 1][trials - 1], bpp);
             fflush(stdout);
         }
-        double ev;
-        double pop = bench_population((uint64_t)N, &ev);
-        printf("%10.0e %8s %14.4g %14.4g %10s   population direct-method SSA baseline; "
+        double pev;
+        double pop = bench_population((uint64_t)N, &pev);
+        printf("%10.0e %8s %14.4g %14.4g %24s %10s   population direct-method SSA baseline; "
                "engine/baseline (1 thread) = %.0fx\n",
-               N, "1", ev, pop, "-", one / pop);
-        printf("csv,population,%.0f,1,%.6g,%.6g,\n", N, ev, pop);
+               N, "1", pev, pop, "", "-", one / pop);
+        printf("csv,population,%.0f,1,%.6g,%.6g,,,\n", N, pev, pop);
         fflush(stdout);
     }
     return 0;

@@ -25,8 +25,9 @@ echo "== build ($B, sm_$ARCH)"
 t0=$(date +%s)
 NVFLAGS=(-O3 -std=c++17 -Iinclude "-gencode=arch=compute_$ARCH,code=sm_$ARCH"
          -Xcompiler=-Wall,-Wextra -DNPGROW_HAVE_CUDA=1)
-CFLAGS=(-O3 -std=c11 -Wall -Wextra -fopenmp -Iinclude -DNPGROW_HAVE_CUDA=1)
-CXXFLAGS=(-O3 -std=c++17 -Wall -Wextra -fopenmp -Iinclude -isystem "$CCCL" -DNPGROW_HAVE_CUDA=1)
+CFLAGS=(-O3 -std=c11 -Wall -Wextra -ffp-contract=off -fopenmp -Iinclude -DNPGROW_HAVE_CUDA=1)
+CXXFLAGS=(-O3 -std=c++17 -Wall -Wextra -ffp-contract=off -fopenmp -Iinclude -isystem "$CCCL"
+          -DNPGROW_HAVE_CUDA=1)
 JOBS=${JOBS:-4}
 pids=()
 # Start a compile in the background, at most JOBS at a time; any failure stops the script.
@@ -38,6 +39,7 @@ bg() {
 bg "$NVCC" "${NVFLAGS[@]}" -c kernels/backend_cuda.cu -o "$B/backend_cuda.o"
 bg "$NVCC" "${NVFLAGS[@]}" -c kernels/probe_cuda.cu -o "$B/probe_cuda.o"
 bg gcc "${CFLAGS[@]}" -c host/backend_cpu.c -o "$B/backend_cpu.o"
+bg gcc "${CFLAGS[@]}" -c host/ssa_batch.c -o "$B/ssa_batch.o"
 bg gcc "${CFLAGS[@]}" -c bench/bench_gpu.c -o "$B/bench_gpu.o"
 have_gtest=0
 if [ -f /usr/include/gtest/gtest.h ] || [ -f /usr/local/include/gtest/gtest.h ]; then
@@ -47,7 +49,7 @@ if [ -f /usr/include/gtest/gtest.h ] || [ -f /usr/local/include/gtest/gtest.h ];
 fi
 for p in "${pids[@]}"; do wait "$p"; done
 LIBS=(-L"$CUDA_HOME/lib64" -lcudart_static -ldl -lrt -lpthread -lm)
-OBJS=("$B/backend_cuda.o" "$B/probe_cuda.o" "$B/backend_cpu.o")
+OBJS=("$B/backend_cuda.o" "$B/probe_cuda.o" "$B/backend_cpu.o" "$B/ssa_batch.o")
 g++ -fopenmp -o "$B/bench_gpu" "$B/bench_gpu.o" "${OBJS[@]}" "${LIBS[@]}"
 if [ $have_gtest = 1 ]; then
     g++ -fopenmp -o "$B/gpu_tests" "$B/test_cuda.o" "$B/test_reduce.o" "${OBJS[@]}" \

@@ -1,6 +1,7 @@
 /* backend_cpu.c: the CPU particle backend: OpenMP loops over the shared per-particle step.
  *
- * No arithmetic of its own: the SSA step is npg_particle_advance (step.h), initial sizes are
+ * No arithmetic of its own: the SSA step is npg_ssa_batch_advance (ssa_batch.c, bit-identical
+ * to step.h's npg_particle_advance, which the CUDA kernel runs), initial sizes are
  * npg_init_sample (init.h). Results do not depend on the thread count: each particle's
  * randomness is keyed by its id, and every reduction here is over integers.
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "npgrow/backend.h"
+#include "npgrow/ssa_batch.h"
 
 typedef struct cpu_impl {
     uint64_t count;
@@ -21,9 +23,9 @@ typedef struct cpu_impl {
     npg_rates rates;
 } cpu_impl;
 
-/* Particles per OpenMP chunk: large enough to amortize scheduling, small enough to balance
- * particles whose event counts differ. */
-#define CPU_CHUNK 2048
+/* Particles per OpenMP work item: large enough to amortize scheduling, small enough to balance
+ * particles whose event counts differ. A multiple of NPG_BATCH_LANES. */
+#define CPU_CHUNK 256
 
 static int cpu_advance(npg_backend *b, const npg_interval *iv, npg_advance_stats *st, char *err,
                        size_t errlen)
@@ -34,22 +36,19 @@ static int cpu_advance(npg_backend *b, const npg_interval *iv, npg_advance_stats
     uint64_t events = 0, alive = 0, bound = 0;
     const npg_interval ivl = *iv;
     const npg_rates rates = c->rates;
-    uint32_t *restrict n = c->n;
-    const int64_t count = (int64_t)c->count;
-#pragma omp parallel for num_threads(b->threads) schedule(dynamic, CPU_CHUNK)                       \
+    uint32_t *n = c->n;
+    const uint64_t count = c->count;
+    const int64_t chunks = (int64_t)((count + CPU_CHUNK - 1) / CPU_CHUNK);
+#pragma omp parallel for num_threads(b->threads) schedule(dynamic, 1)                             \
     reduction(+ : events, alive, bound)
-    for (int64_t i = 0; i < count; ++i) {
-        uint32_t ni = n[i];
-        if (ni < 2)
-            continue;
-        uint32_t ev;
-        ni = npg_particle_advance(ni, (uint32_t)i, &ivl, &rates, &ev);
-        n[i] = ni;
-        events += ev;
-        if (ni >= 2) {
-            alive += 1;
-            bound += ni;
-        }
+    for (int64_t k = 0; k < chunks; ++k) {
+        const uint64_t begin = (uint64_t)k * CPU_CHUNK;
+        const uint64_t end = count - begin < CPU_CHUNK ? count : begin + CPU_CHUNK;
+        npg_batch_totals t = {0, 0, 0};
+        npg_ssa_batch_advance(n, begin, end, &ivl, &rates, &t);
+        events += t.events;
+        alive += t.alive;
+        bound += t.bound;
     }
     st->events = events;
     st->alive = alive;

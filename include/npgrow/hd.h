@@ -16,6 +16,16 @@
 #define NPG_HD
 #endif
 
+/* For a rarely taken path called from a hot loop (the exact rates beyond the table): kept out
+ * of line so that it does not crowd the loop's registers. */
+#if defined(__CUDA_ARCH__)
+#define NPG_COLD __noinline__
+#elif defined(__GNUC__)
+#define NPG_COLD __attribute__((noinline, cold, unused))
+#else
+#define NPG_COLD
+#endif
+
 /* Double precision everywhere in the physics: sizes reach 1e5 monomers and n^10 reaches 1e50,
  * and the CPU and GPU backends must agree to rounding so that trajectories coincide. */
 static inline NPG_HD double npg_log(double x)

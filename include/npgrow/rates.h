@@ -23,15 +23,21 @@ typedef struct npg_rates {
 /* Default table length 2^16: covers every observed size (max 10384) six times over, 1 MiB. */
 #define NPG_RATES_DEFAULT_N_TABLE 65536u
 
+/* Rates of an n-mer from the model itself (beyond the table). [per time unit] */
+static NPG_COLD NPG_HD npg_rate_pair npg_rates_exact(const npg_model *m, uint32_t n)
+{
+    npg_rate_pair p;
+    p.assoc = npg_model_assoc(m, (double)n);
+    p.dissoc = npg_model_dissoc(m, (double)n);
+    return p;
+}
+
 /* Rates of an n-mer. [per time unit] */
 static inline NPG_HD npg_rate_pair npg_rates_at(const npg_rates *r, uint32_t n)
 {
     if (n < r->n_table)
         return r->table[n];
-    npg_rate_pair p;
-    p.assoc = npg_model_assoc(&r->model, (double)n);
-    p.dissoc = npg_model_dissoc(&r->model, (double)n);
-    return p;
+    return npg_rates_exact(&r->model, n);
 }
 
 /* Fill table[0 .. n_table-1] from the model (host side, once per run). */

@@ -1,0 +1,38 @@
+/* npgrow/ssa_batch.h: the CPU backend's batched SSA (host only).
+ *
+ * Same walk as npg_particle_advance (step.h), bit for bit, but the random words are drawn
+ * ahead in vectorized batches: Philox and the exponential transform of NPG_BATCH_LANES
+ * particles at a time, NPG_BATCH_SLOTS proposals each, then each particle consumes its slots
+ * through npg_walk_step. Particles that need more proposals go round again with the next
+ * blocks of their streams; the rest leave the batch.
+ */
+#ifndef NPGROW_SSA_BATCH_H
+#define NPGROW_SSA_BATCH_H
+
+#include "npgrow/step.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Particles drawn for together (the vector loop's trip count) and proposals per round (even:
+ * one Philox block serves two). Measured in bench/RESULTS.md: 4 slots beat 8 and 16, because
+ * a particle's last round wastes half a round of draws on average. */
+#define NPG_BATCH_LANES 64
+#define NPG_BATCH_SLOTS 4
+
+typedef struct npg_batch_totals {
+    uint64_t events; /* accepted events */
+    uint64_t alive;  /* particles with n >= 2 after the interval */
+    uint64_t bound;  /* monomers in those particles */
+} npg_batch_totals;
+
+/* Advance particles [begin, end) of n (ids = indices) over the interval, adding to *tot. */
+void npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
+                           const npg_rates *r, npg_batch_totals *tot);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPGROW_SSA_BATCH_H */
