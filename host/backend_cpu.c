@@ -202,6 +202,13 @@ static void cpu_destroy(npg_backend *b)
 int npg_backend_cpu_create(npg_backend *b, const npg_backend_setup *s, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
+    if (s->count > 0x100000000ull) {
+        snprintf(err, errlen,
+                 "cpu backend: %llu particles: particle ids (Philox keys) are 32-bit, at most "
+                 "2^32 particles",
+                 (unsigned long long)s->count);
+        return 1;
+    }
     cpu_impl *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "cpu backend: out of memory");

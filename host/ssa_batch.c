@@ -15,7 +15,7 @@
  */
 #include "npgrow/ssa_batch.h"
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
 #define NPG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define NPG_VECTOR_CLONES
@@ -30,9 +30,9 @@ static void draw_slots(uint32_t seed, uint64_t step, uint32_t block0, const uint
 {
     for (int q = 0; q < SLOTS / 2; ++q) {
         double *restrict e0 = e + (2 * q) * LANES;
-        double *restrict e1 = e0 + LANES;
+        double *restrict e1 = e + (2 * q + 1) * LANES;
         uint32_t *restrict w0 = w + (2 * q) * LANES;
-        uint32_t *restrict w1 = w0 + LANES;
+        uint32_t *restrict w1 = w + (2 * q + 1) * LANES;
         const npg_u32x4 ctr = npg_philox_counter(block0 + (uint32_t)q, step, NPG_STREAM_MONOMER);
         for (long i = 0; i < count; ++i) {
             const npg_u32x4 b = npg_philox4x32_10(ctr, npg_philox_key(seed, ids[i]));
@@ -44,8 +44,8 @@ static void draw_slots(uint32_t seed, uint64_t step, uint32_t block0, const uint
     }
 }
 
-/* One group of up to LANES particles, [begin, end). */
-static void advance_group(uint32_t *n, uint32_t begin, uint32_t end, const npg_interval *iv,
+/* One group of up to LANES particles, [begin, end), end <= 2^32 (ids are 32-bit). */
+static void advance_group(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
                           const npg_walk_ctx *ctx, npg_batch_totals *tot)
 {
     uint32_t ids[LANES];
@@ -53,9 +53,9 @@ static void advance_group(uint32_t *n, uint32_t begin, uint32_t end, const npg_i
     _Alignas(64) double e[SLOTS * LANES];
     _Alignas(64) uint32_t w[SLOTS * LANES];
     long active = 0;
-    for (uint32_t i = begin; i < end; ++i)
+    for (uint64_t i = begin; i < end; ++i)
         if (n[i] >= 2u) {
-            ids[active] = i;
+            ids[active] = (uint32_t)i;
             walk[active].t = 0.0;
             walk[active].n = n[i];
             walk[active].events = 0;
@@ -99,6 +99,6 @@ void npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_
     const npg_walk_ctx ctx = npg_walk_ctx_make(iv, r);
     for (uint64_t g = begin; g < end; g += LANES) {
         const uint64_t ge = end - g < LANES ? end : g + LANES;
-        advance_group(n, (uint32_t)g, (uint32_t)ge, iv, &ctx, tot);
+        advance_group(n, g, ge, iv, &ctx, tot);
     }
 }

@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "npgrow/backend.h"
 #include "npgrow/ssa_batch.h"
 
 namespace
@@ -39,7 +41,8 @@ Case model_case(uint32_t n_table, double s0, double s1, double dt, uint64_t step
     return c;
 }
 
-// Runs both paths over `n0` (a copy each); returns the number of particles compared.
+// Runs both paths over particles [begin, size) of `n0` (a copy each) and expects identical sizes,
+// event counts and totals.
 void expect_identical(const Case &c, const std::vector<uint32_t> &n0, uint64_t begin = 0)
 {
     npg_rates r;
@@ -119,8 +122,19 @@ TEST(SsaBatch, DissolvingChainAndDeadParticles)
 
 TEST(SsaBatch, BeyondTheRateTable)
 {
-    // A 256-entry table with sizes ~300: every proposal evaluates the model exactly.
+    // A 256-entry table with sizes 250-350: most proposals evaluate the model exactly.
     expect_identical(model_case(256, 4.0, 6.0, 0.5, 0), spread(20011, 250, 350));
+}
+
+TEST(SsaBatch, CpuBackendRefusesMoreThan2To32Particles)
+{
+    // Particle ids are 32-bit Philox keys; beyond 2^32 they would repeat.
+    npg_backend b;
+    npg_backend_setup s{};
+    s.count = 0x100000001ull;
+    char err[256] = "";
+    EXPECT_NE(npg_backend_cpu_create(&b, &s, err, sizeof err), 0);
+    EXPECT_NE(std::string(err).find("2^32 particles"), std::string::npos) << err;
 }
 
 TEST(SsaBatch, FrozenParticlesStay)

@@ -88,15 +88,18 @@ static inline NPG_HD double npg_u01_closed0(uint32_t x)
 
 /* Standard exponential variate E = -ln(u), u = (x + 1) 2^-32 in (0, 1]. [-]
  *
- * The SSA draws one of these per proposal, so it is written for speed and for identical results
- * on every backend, without libm: with y = x + 1 = 2^e m (m in [sqrt(1/2), sqrt(2)), integer
+ * The SSA draws one of these per proposal, so it is written for speed, without libm (whose log
+ * differs between glibc and CUDA): with y = x + 1 = 2^e m (m in [sqrt(1/2), sqrt(2)), integer
  * operations on the bits of y), ln y = e ln 2 + 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.1716,
  * and the atanh series is summed through s^19 (truncation < 1e-17). E = (32 - e) ln 2 - ln m.
+ * m - 1 and 2 + (m - 1) are exact because y has at most 32 significant bits.
  * Absolute error <= 3.3e-15 against -logl(u) over all 2^32 inputs (checked once by a full
- * sweep, 3.20e-15 at x = 310; tests/test_philox.cpp checks every 4099th input), far below
- * the 2^-32 resolution of u itself; E = 0 exactly at
- * x = 2^32 - 1 and the largest value is 32 ln 2 = 22.18 (tail probability 2.3e-10). No branch
- * and no table, so the CPU batch generator (host/ssa_batch.c) vectorizes it. */
+ * sweep: 3.20e-15 at x = 310; tests/test_philox.cpp checks every 4099th input), far below the
+ * 2^-32 resolution of u itself. E = 0 exactly at x = 2^32 - 1; the largest value is
+ * 32 ln 2 = 22.18 (tail probability 2.3e-10). The host rounds every operation separately
+ * (-ffp-contract=off); nvcc fuses some into FMAs, so GPU values can differ from the CPU's in
+ * the last bit (tests/test_cuda.cpp compares the backends' final sizes). No branch and no
+ * table, so the CPU's batched draws (host/ssa_batch.c) vectorize it. */
 static inline NPG_HD double npg_exponential(uint32_t x)
 {
     const double y = npg_u32_to_double(x) + 1.0; /* exact: 1 .. 2^32 */

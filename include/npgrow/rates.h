@@ -9,6 +9,8 @@
 
 #include "npgrow/model.h"
 
+/* Both rates are finite and >= 0 (the model's always are; a test's table must be too): the SSA's
+ * branch-free channel choice relies on it. */
 typedef struct npg_rate_pair {
     double assoc;  /* [per time unit] A_n, the n -> n+1 rate at S = 1 */
     double dissoc; /* [per time unit] k^d_n, the n -> n-1 rate */

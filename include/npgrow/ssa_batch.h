@@ -27,7 +27,8 @@ typedef struct npg_batch_totals {
     uint64_t bound;  /* monomers in those particles */
 } npg_batch_totals;
 
-/* Advance particles [begin, end) of n (ids = indices) over the interval, adding to *tot. */
+/* Advance particles [begin, end) of n (ids = indices, so end <= 2^32) over the interval, adding
+ * to *tot. */
 void npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
                            const npg_rates *r, npg_batch_totals *tot);
 
