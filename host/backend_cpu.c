@@ -202,13 +202,8 @@ static void cpu_destroy(npg_backend *b)
 int npg_backend_cpu_create(npg_backend *b, const npg_backend_setup *s, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
-    if (s->count > 0x100000000ull) {
-        snprintf(err, errlen,
-                 "cpu backend: %llu particles: particle ids (Philox keys) are 32-bit, at most "
-                 "2^32 particles",
-                 (unsigned long long)s->count);
+    if (npg_backend_check_count("cpu", s->count, err, errlen))
         return 1;
-    }
     cpu_impl *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "cpu backend: out of memory");

@@ -538,13 +538,8 @@ static int npg_create(npg_backend *b, cuda_impl *c, const npg_backend_setup *s, 
         snprintf(err, errlen, "cuda backend: device %d requested, %d present", s->device, ndev);
         return 1;
     }
-    if (s->count > 0x100000000ull) {
-        snprintf(err, errlen,
-                 "cuda backend: %llu particles: particle ids (Philox keys) are 32-bit, at most "
-                 "2^32 particles",
-                 (unsigned long long)s->count);
+    if (npg_backend_check_count("cuda", s->count, err, errlen))
         return 1;
-    }
     if (c->launch.block < 32 || c->launch.block > 1024 || c->launch.block % 32) {
         snprintf(err, errlen, "cuda backend: block size %d is not a multiple of 32 in [32, 1024]",
                  c->launch.block);

@@ -15,6 +15,7 @@
 #define NPGROW_BACKEND_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "npgrow/init.h"
@@ -71,6 +72,20 @@ struct npg_backend {
                   size_t errlen);
     void (*destroy)(npg_backend *b);
 };
+
+/* Particle ids are 32-bit Philox keys, so a backend holds at most 2^32 particles. Returns 0, or
+ * non-zero with a message naming the backend. */
+static inline int npg_backend_check_count(const char *backend, uint64_t count, char *err,
+                                          size_t errlen)
+{
+    if (count <= 0x100000000ull)
+        return 0;
+    snprintf(err, errlen,
+             "%s backend: %llu particles: particle ids (Philox keys) are 32-bit, at most 2^32 "
+             "particles",
+             backend, (unsigned long long)count);
+    return 1;
+}
 
 /* Constructors: fill *b and allocate/initialize the state (n = n_prev = initial size).
  * Return 0, or non-zero with a message (e.g. no CUDA device, not enough memory). */
