@@ -51,7 +51,7 @@ static int cpu_advance(npg_backend *b, const npg_interval *iv, npg_advance_stats
     for (int64_t k = 0; k < chunks; ++k) {
         const uint64_t begin = (uint64_t)k * chunk;
         const uint64_t end = count - begin < chunk ? count : begin + chunk;
-        npg_batch_totals t = {0, 0, 0};
+        npg_advance_stats t = {0, 0, 0};
         npg_ssa_batch_advance(n, begin, end, &ivl, &rates, &t);
         events += t.events;
         alive += t.alive;

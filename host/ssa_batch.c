@@ -46,7 +46,7 @@ static void draw_slots(uint32_t seed, uint64_t step, uint32_t block0, const uint
 
 /* One group of up to LANES particles, [begin, end), end <= 2^32 (ids are 32-bit). */
 static void advance_group(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
-                          const npg_walk_ctx *ctx, npg_batch_totals *tot)
+                          const npg_walk_ctx *ctx, npg_advance_stats *tot)
 {
     uint32_t ids[LANES];
     npg_walk walk[LANES];
@@ -94,7 +94,7 @@ static void advance_group(uint32_t *n, uint64_t begin, uint64_t end, const npg_i
 }
 
 void npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
-                           const npg_rates *r, npg_batch_totals *tot)
+                           const npg_rates *r, npg_advance_stats *tot)
 {
     const npg_walk_ctx ctx = npg_walk_ctx_make(iv, r);
     for (uint64_t g = begin; g < end; g += LANES) {

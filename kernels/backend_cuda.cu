@@ -156,7 +156,7 @@ __global__ void npg_step_kernel(npg_state_view v, npg_step_params p)
 }
 
 /* ... or a cap that lets MINB blocks of <= 256 threads share an SM (more warps to hide the
- * latency of the double-precision log and divide, at the price of fewer registers). */
+ * latency of the double-precision exponential and divide, at the price of fewer registers). */
 template <int MINB>
 __global__ void __launch_bounds__(256, MINB) npg_step_kernel_lb(npg_state_view v, npg_step_params p)
 {

@@ -63,7 +63,7 @@ void expect_identical(const Case &c, const std::vector<uint32_t> &n0, uint64_t b
     }
 
     std::vector<uint32_t> bat = n0;
-    npg_batch_totals tot = {0, 0, 0};
+    npg_advance_stats tot = {0, 0, 0};
     npg_ssa_batch_advance(bat.data(), begin, bat.size(), &c.iv, &r, &tot);
 
     uint64_t mismatches = 0, changed = 0;
@@ -147,7 +147,7 @@ TEST(SsaBatch, FrozenParticlesStay)
     std::vector<uint32_t> n = spread(1000, 2, 60);
     npg_rates r{c.model, c.table.data(), (uint32_t)c.table.size()};
     std::vector<uint32_t> bat = n;
-    npg_batch_totals tot = {0, 0, 0};
+    npg_advance_stats tot = {0, 0, 0};
     npg_ssa_batch_advance(bat.data(), 0, bat.size(), &c.iv, &r, &tot);
     EXPECT_EQ(bat, n);
     EXPECT_EQ(tot.events, 0u);

@@ -9,7 +9,7 @@
 #ifndef NPGROW_SSA_BATCH_H
 #define NPGROW_SSA_BATCH_H
 
-#include "npgrow/step.h"
+#include "npgrow/backend.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,16 +21,10 @@ extern "C" {
 #define NPG_BATCH_LANES 64
 #define NPG_BATCH_SLOTS 4
 
-typedef struct npg_batch_totals {
-    uint64_t events; /* accepted events */
-    uint64_t alive;  /* particles with n >= 2 after the interval */
-    uint64_t bound;  /* monomers in those particles */
-} npg_batch_totals;
-
 /* Advance particles [begin, end) of n (ids = indices, so end <= 2^32) over the interval, adding
- * to *tot. */
+ * their events, survivors and bound monomers to *tot. */
 void npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
-                           const npg_rates *r, npg_batch_totals *tot);
+                           const npg_rates *r, npg_advance_stats *tot);
 
 #ifdef __cplusplus
 }
