@@ -38,14 +38,14 @@ bg() {
 }
 bg "$NVCC" "${NVFLAGS[@]}" -c kernels/backend_cuda.cu -o "$B/backend_cuda.o"
 bg "$NVCC" "${NVFLAGS[@]}" -c kernels/probe_cuda.cu -o "$B/probe_cuda.o"
-bg gcc "${CFLAGS[@]}" -c host/backend_cpu.c -o "$B/backend_cpu.o"
-bg gcc "${CFLAGS[@]}" -c host/ssa_batch.c -o "$B/ssa_batch.o"
+bg gcc "${CFLAGS[@]}" -c host/engine/backend_cpu.c -o "$B/backend_cpu.o"
+bg gcc "${CFLAGS[@]}" -c host/engine/ssa_batch.c -o "$B/ssa_batch.o"
 bg gcc "${CFLAGS[@]}" -c bench/bench_gpu.c -o "$B/bench_gpu.o"
 have_gtest=0
 if [ -f /usr/include/gtest/gtest.h ] || [ -f /usr/local/include/gtest/gtest.h ]; then
     have_gtest=1
-    bg g++ "${CXXFLAGS[@]}" -c tests/test_cuda.cpp -o "$B/test_cuda.o"
-    bg g++ "${CXXFLAGS[@]}" -c tests/test_reduce.cpp -o "$B/test_reduce.o"
+    bg g++ "${CXXFLAGS[@]}" -c tests/kernels/test_cuda.cpp -o "$B/test_cuda.o"
+    bg g++ "${CXXFLAGS[@]}" -c tests/kernels/test_reduce.cpp -o "$B/test_reduce.o"
 fi
 for p in "${pids[@]}"; do wait "$p"; done
 LIBS=(-L"$CUDA_HOME/lib64" -lcudart_static -ldl -lrt -lpthread -lm)

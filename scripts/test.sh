@@ -11,6 +11,9 @@ echo "== clang-format check"
 mapfile -t files < <(git ls-files '*.c' '*.h' '*.cu' '*.cuh' '*.cpp')
 clang-format --dry-run --Werror "${files[@]}"
 
+echo "== dependency direction (scripts/check-layers.sh)"
+bash scripts/check-layers.sh
+
 echo "== build (Release, NPGROW_CUDA=AUTO)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"

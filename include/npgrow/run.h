@@ -35,12 +35,6 @@ typedef struct npg_run_summary {
 int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *sum, char *err,
             size_t errlen);
 
-/* Shared by writers of run.yaml (run and me): open DIR.tmp-XXXX beside outdir after checking
- * outdir is absent or empty (or force), and finally rename it into place. */
-int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen, char *err,
-                     size_t errlen);
-int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t errlen);
-
 #ifdef __cplusplus
 }
 #endif

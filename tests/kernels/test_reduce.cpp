@@ -15,7 +15,7 @@
 #define NPG_HAVE_THRUST 1
 #include <thrust/execution_policy.h>
 
-#include "../kernels/reduce.cuh"
+#include "../../kernels/reduce.cuh"
 #endif
 
 namespace

@@ -39,9 +39,9 @@
 
 #include "npgrow/me.h"
 #include "npgrow/observe.h"
-#include "npgrow/run.h"
+#include "npgrow/outdir.h"
 
-#include "util.h"
+#include "util/util.h"
 
 struct npg_me {
     const npg_config *cfg;
@@ -690,17 +690,6 @@ uint32_t npg_me_n_max(const npg_me *me)
 
 /* ---- the whole `npgrow me` ----------------------------------------------------------------- */
 
-static void remove_tmp(const char *dir)
-{
-    const char *names[] = {"moments.csv", "histogram.csv", "growth_rate.csv", "run.yaml"};
-    char path[4200];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
 static const char *supply_name(int mode)
 {
     return mode == NPG_SUPPLY_CLOSED      ? "closed"
@@ -869,6 +858,6 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
     if (!rc)
         rc = npg_outdir_commit(tmp, outdir, err, errlen);
     else
-        remove_tmp(tmp);
+        npg_outdir_abandon(tmp);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* util.c: see util.h. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "util.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <stdio.h>

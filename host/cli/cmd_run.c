@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "util.h"
+#include "util/util.h"
 #include "npgrow/run.h"
 
 static const char *run_usage =

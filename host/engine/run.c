@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "npgrow/observe.h"
+#include "npgrow/outdir.h"
 #include "npgrow/run.h"
 
-#include "util.h"
+#include "util/util.h"
 
 static volatile int g_interrupted = 0;
 
@@ -27,95 +28,6 @@ static void on_sigint(int sig)
 {
     (void)sig;
     g_interrupted = 1;
-}
-
-static int remove_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb))
-        return errno == ENOENT ? 0 : -1;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d)
-            return -1;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            char sub[4096];
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            remove_tree(sub);
-        }
-        closedir(d);
-        return rmdir(path);
-    }
-    return unlink(path);
-}
-
-static int dir_is_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    struct dirent *de;
-    int empty = 1;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-            empty = 0;
-            break;
-        }
-    closedir(d);
-    return empty;
-}
-
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; ++p)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0777) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
-}
-
-int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen, char *err,
-                     size_t errlen)
-{
-    struct stat sb;
-    if (!stat(outdir, &sb)) {
-        if (!S_ISDIR(sb.st_mode)) {
-            snprintf(err, errlen, "%s: exists and is not a directory", outdir);
-            return NPG_EXIT_USAGE;
-        }
-        if (!dir_is_empty(outdir) && !force) {
-            snprintf(err, errlen, "%s: directory is not empty (use --force to replace it)", outdir);
-            return NPG_EXIT_USAGE;
-        }
-    }
-    snprintf(tmpdir, tmplen, "%s.tmp-%ld", outdir, (long)getpid());
-    remove_tree(tmpdir);
-    if (mkdir_p(tmpdir)) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmpdir, strerror(errno));
-        return 1;
-    }
-    return 0;
-}
-
-int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t errlen)
-{
-    if (remove_tree(outdir)) {
-        snprintf(err, errlen, "%s: cannot replace: %s", outdir, strerror(errno));
-        return 1;
-    }
-    if (rename(tmpdir, outdir)) {
-        snprintf(err, errlen, "rename %s -> %s: %s", tmpdir, outdir, strerror(errno));
-        return 1;
-    }
-    return 0;
 }
 
 /* Progress on stderr: a live line on a terminal, a plain line every 5 s otherwise. */
@@ -372,7 +284,7 @@ fail:
     npg_ensemble_destroy(e);
     free(ids);
     free(nbuf);
-    remove_tree(tmp);
+    npg_outdir_abandon(tmp);
     sigaction(SIGINT, &old_sa, NULL);
     return status ? status : 1;
 }

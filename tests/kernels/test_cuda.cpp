@@ -19,7 +19,7 @@
 #include "npgrow/backend.h"
 #include "npgrow/rates.h"
 #ifdef NPGROW_HAVE_CUDA
-#include "../kernels/backend_cuda.h"
+#include "../../kernels/backend_cuda.h"
 #endif
 
 namespace

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "util.h"
+#include "util/util.h"
 #include "npgrow/me.h"
 
 static const char *me_usage =

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "util.h"
+#include "util/util.h"
 #include "npgrow/compare.h"
 #include "npgrow/config.h"
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
-#include "util.h"
+#include "util/util.h"
 #include "npgrow/compare.h"
 #include "npgrow/me.h"
 #include "npgrow/run.h"

@@ -16,7 +16,7 @@
 #include "npgrow/engine.h"
 #include "npgrow/observe.h"
 
-#include "util.h"
+#include "util/util.h"
 
 struct npg_ensemble {
     const npg_config *cfg;
