@@ -12,6 +12,7 @@
 
 #include "npgrow/init.h"
 #include "npgrow/model.h"
+#include "npgrow/status.h" /* NPG_EXIT_USAGE */
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,9 +72,6 @@ typedef struct npg_config {
     /* me: */
     uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */
 } npg_config;
-
-/* Exit status for bad input everywhere in npgrow. */
-#define NPG_EXIT_USAGE 2
 
 /* Load and validate `path`. On error returns NPG_EXIT_USAGE and writes one message
  * "file:line:column: key: value: what is allowed" into err. *cfg is zeroed first; free it with
