@@ -107,11 +107,12 @@ int npg_cmd_run(int argc, char **argv)
     o.ens.device = (int)device;
     npg_run_summary sum;
     rc = npg_run(&cfg, &o, &sum, err, sizeof err);
-    if (rc && rc != 130) {
+    const int stopped = rc == NPG_EXIT_SIGINT || rc == NPG_EXIT_SIGTERM;
+    if (rc && !stopped) {
         fprintf(stderr, "npgrow run: %s\n", err);
     } else if (!quiet) {
         fprintf(stderr, "npgrow run: %s: %llu events in %.2f s (%.3g events/s); results in %s/\n",
-                rc == 130 ? "interrupted" : "complete", (unsigned long long)sum.events, sum.wall_s,
+                stopped ? "interrupted" : "complete", (unsigned long long)sum.events, sum.wall_s,
                 sum.events_per_s, outdir);
     }
     npg_config_free(&cfg);

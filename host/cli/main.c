@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "  validate CONFIG [--particles N]   run + me + compare\n"
             "  mu CONFIG [--n-max N] [--format csv|table]\n"
             "                         chemical potential and rates against n\n"
+            "  clean [DIR ...]        remove temporary directories left by killed runs\n"
             "  help                   this text\n"
             "  --version              version and git commit\n"
             "\n"
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return npg_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "validate"))
         return npg_cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "clean"))
+        return npg_cmd_clean(argc - 1, argv + 1);
     fprintf(stderr, "npgrow: unknown command '%s' (see 'npgrow help')\n", cmd);
     return 2;
 }

@@ -12,6 +12,7 @@
 
 #include "npgrow/backend.h"
 #include "npgrow/ssa_batch.h"
+#include "npgrow/status.h"
 
 typedef struct cpu_impl {
     uint64_t count;
@@ -36,8 +37,6 @@ static uint64_t cpu_chunk(uint64_t count, int threads)
 static int cpu_advance(npg_backend *b, const npg_interval *iv, npg_advance_stats *st, char *err,
                        size_t errlen)
 {
-    (void)err;
-    (void)errlen;
     cpu_impl *c = b->impl;
     uint64_t events = 0, alive = 0, bound = 0;
     const npg_interval ivl = *iv;
@@ -46,16 +45,25 @@ static int cpu_advance(npg_backend *b, const npg_interval *iv, npg_advance_stats
     const uint64_t count = c->count;
     const uint64_t chunk = cpu_chunk(count, b->threads);
     const int64_t chunks = (int64_t)((count + chunk - 1) / chunk);
+    int stopped = 0;
 #pragma omp parallel for num_threads(b->threads) schedule(dynamic, 1)                             \
-    reduction(+ : events, alive, bound)
+    reduction(+ : events, alive, bound) reduction(| : stopped)
     for (int64_t k = 0; k < chunks; ++k) {
+        if (stopped || npg_stop_requested()) {
+            stopped = 1;
+            continue;
+        }
         const uint64_t begin = (uint64_t)k * chunk;
         const uint64_t end = count - begin < chunk ? count : begin + chunk;
         npg_advance_stats t = {0, 0, 0};
-        npg_ssa_batch_advance(n, begin, end, &ivl, &rates, &t);
+        stopped |= npg_ssa_batch_advance(n, begin, end, &ivl, &rates, &t);
         events += t.events;
         alive += t.alive;
         bound += t.bound;
+    }
+    if (stopped) {
+        snprintf(err, errlen, "stopped by a signal inside an interval");
+        return NPG_BACKEND_STOPPED;
     }
     st->events = events;
     st->alive = alive;
@@ -243,11 +251,26 @@ int npg_backend_cpu_create(npg_backend *b, const npg_backend_setup *s, char *err
     const npg_init_view init = s->init;
     const uint32_t seed = s->seed;
     const int64_t count = (int64_t)s->count;
-#pragma omp parallel for num_threads(b->threads) schedule(static)
-    for (int64_t i = 0; i < count; ++i) {
-        uint32_t n0 = npg_init_sample(&init, seed, (uint32_t)i);
-        c->n[i] = n0;
-        c->n_prev[i] = n0;
+    int stopped = 0;
+    /* Blocks of 2^20 particles, so a stop request during a 1e9-particle start lands quickly. */
+    const int64_t block = 1 << 20;
+#pragma omp parallel for num_threads(b->threads) schedule(static) reduction(| : stopped)
+    for (int64_t blk = 0; blk < (count + block - 1) / block; ++blk) {
+        if (stopped || npg_stop_requested()) {
+            stopped = 1;
+            continue;
+        }
+        const int64_t end = (blk + 1) * block < count ? (blk + 1) * block : count;
+        for (int64_t i = blk * block; i < end; ++i) {
+            uint32_t n0 = npg_init_sample(&init, seed, (uint32_t)i);
+            c->n[i] = n0;
+            c->n_prev[i] = n0;
+        }
+    }
+    if (stopped) {
+        snprintf(err, errlen, "stopped by a signal while drawing initial sizes");
+        cpu_destroy(b);
+        return NPG_BACKEND_STOPPED;
     }
     return 0;
 }

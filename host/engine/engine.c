@@ -15,6 +15,7 @@
 
 #include "npgrow/engine.h"
 #include "npgrow/observe.h"
+#include "npgrow/status.h"
 
 #include "util/util.h"
 
@@ -33,7 +34,6 @@ struct npg_ensemble {
     double dfree_rate; /* closed: free-monomer change rate of the last interval [1/time] */
     double s_integral; /* integral of S dt since the start [time unit] */
     double wall;       /* [s] spent in backend advance */
-    const volatile int *interrupt;
 };
 
 /* ---- Philox as a GSL generator, so GSL's binomial sampler draws from our counter streams --- */
@@ -203,7 +203,12 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
     const char *want = o->backend ? o->backend : "cpu";
     int rc;
     char why[256] = "";
-    if (!strcmp(want, "cuda")) {
+    if (!strcmp(want, "cuda") && !npg_backend_cuda_available(why, sizeof why)) {
+        /* Asked for what this machine cannot do: a usage error (2), like a bad flag. */
+        snprintf(err, errlen, "--backend cuda: no usable GPU here (%s); use --backend cpu or auto",
+                 why);
+        rc = NPG_EXIT_USAGE;
+    } else if (!strcmp(want, "cuda")) {
         rc = npg_backend_cuda_create(&e->be, &s, err, errlen);
     } else if (!strcmp(want, "auto") && npg_backend_cuda_available(why, sizeof why)) {
         rc = npg_backend_cuda_create(&e->be, &s, err, errlen);
@@ -221,7 +226,7 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
             e->be.destroy(&e->be);
         free(e->table);
         free(e);
-        return rc == NPG_EXIT_USAGE ? NPG_EXIT_USAGE : 1;
+        return rc == NPG_EXIT_USAGE || rc == NPG_BACKEND_STOPPED ? rc : 1;
     }
     *out = e;
 
@@ -268,11 +273,6 @@ void npg_ensemble_destroy(npg_ensemble *e)
     free(e);
 }
 
-void npg_ensemble_set_interrupt(npg_ensemble *e, const volatile int *flag)
-{
-    e->interrupt = flag;
-}
-
 static int run_interval(npg_ensemble *e, double dt, double s0, double s1, npg_advance_stats *st,
                         char *err, size_t errlen)
 {
@@ -294,6 +294,7 @@ static int run_interval(npg_ensemble *e, double dt, double s0, double s1, npg_ad
 static int advance_schedule(npg_ensemble *e, double target, char *err, size_t errlen)
 {
     const npg_config *c = e->cfg;
+    int rc;
     while (e->t < target) {
         double t1 = target;
         for (size_t i = 0; i < c->schedule_len; ++i)
@@ -301,15 +302,15 @@ static int advance_schedule(npg_ensemble *e, double target, char *err, size_t er
                 t1 = c->schedule_t[i];
         double s0 = npg_config_schedule_s(c, e->t), s1 = npg_config_schedule_s(c, t1);
         npg_advance_stats st;
-        if (run_interval(e, t1 - e->t, s0, s1, &st, err, errlen))
-            return 1;
+        if ((rc = run_interval(e, t1 - e->t, s0, s1, &st, err, errlen)))
+            return rc == NPG_BACKEND_STOPPED ? rc : 1;
         e->events += st.events;
         e->alive = st.alive;
         e->bound = (int64_t)st.bound;
         e->s_integral += 0.5 * (s0 + s1) * (t1 - e->t);
         e->t = t1;
-        if (e->interrupt && *e->interrupt)
-            return 130;
+        if (npg_stop_requested())
+            return NPG_BACKEND_STOPPED;
     }
     return 0;
 }
@@ -321,6 +322,7 @@ static int advance_closed(npg_ensemble *e, double target, char *err, size_t errl
 {
     const npg_config *c = e->cfg;
     const double dt_min = 1e-12 * (c->output_every > 0 ? c->output_every : 1.0);
+    int rc;
     while (e->t < target) {
         int64_t free0 = e->total - e->bound - e->precursor;
         double allowed = fmax(c->tolerance * (double)free0, 10.0);
@@ -334,8 +336,8 @@ static int advance_closed(npg_ensemble *e, double target, char *err, size_t errl
             double S = fmax(0.0, (double)free0 + 0.5 * e->dfree_rate * dt) / e->vrho;
             uint64_t step = e->step;
             npg_advance_stats st;
-            if (run_interval(e, dt, S, S, &st, err, errlen))
-                return 1;
+            if ((rc = run_interval(e, dt, S, S, &st, err, errlen)))
+                return rc == NPG_BACKEND_STOPPED ? rc : 1;
             int64_t conv = precursor_draw(e, dt, step);
             if (conv < 0) {
                 snprintf(err, errlen, "out of memory in the precursor sampler");
@@ -364,8 +366,8 @@ static int advance_closed(npg_ensemble *e, double target, char *err, size_t errl
                 return 1;
             dt *= 0.5;
         }
-        if (e->interrupt && *e->interrupt)
-            return 130;
+        if (npg_stop_requested())
+            return NPG_BACKEND_STOPPED;
     }
     return 0;
 }

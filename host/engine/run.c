@@ -19,16 +19,9 @@
 #include "npgrow/observe.h"
 #include "npgrow/outdir.h"
 #include "npgrow/run.h"
+#include "npgrow/status.h"
 
 #include "util/util.h"
-
-static volatile int g_interrupted = 0;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    g_interrupted = 1;
-}
 
 /* Progress on stderr: a live line on a terminal, a plain line every 5 s otherwise. */
 typedef struct progress {
@@ -57,8 +50,9 @@ static void progress_show(progress *p, const npg_config *cfg, const npg_supply_s
     fflush(stderr);
 }
 
+/* e may be NULL (stopped before the ensemble existed); t_reached < 0: the ensemble's time. */
 static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ensemble *e,
-                          double wall, const char *status)
+                          double t_reached, double wall, const char *status)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/run.yaml", dir);
@@ -66,8 +60,12 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ense
     if (!f)
         return 1;
     npg_supply_state st;
-    npg_ensemble_state(e, &st);
-    const npg_backend *b = npg_ensemble_backend(e);
+    memset(&st, 0, sizeof st);
+    const npg_backend *b = e ? npg_ensemble_backend(e) : NULL;
+    if (e)
+        npg_ensemble_state(e, &st);
+    if (t_reached >= 0.0)
+        st.t = t_reached; /* the last time written, when a stop cut an interval short */
     fprintf(f, "# npgrow particle run (npgrow run)\n");
     fprintf(f, "producer: run\n");
     fprintf(f, "npgrow_version: \"%s\"\n", NPGROW_VERSION);
@@ -75,9 +73,9 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ense
     fprintf(f, "status: %s\n", status);
     fprintf(f, "particles: %llu\n", (unsigned long long)cfg->particles);
     fprintf(f, "seed: %u\n", cfg->seed);
-    fprintf(f, "backend: %s\n", b->name);
-    fprintf(f, "device: \"%s\"\n", b->device_name);
-    fprintf(f, "threads: %d\n", b->threads);
+    fprintf(f, "backend: %s\n", b ? b->name : "none");
+    fprintf(f, "device: \"%s\"\n", b ? b->device_name : "");
+    fprintf(f, "threads: %d\n", b ? b->threads : 0);
     fprintf(f, "time_unit: %s\n", cfg->time_unit);
     fprintf(f, "t_reached: %.17g  # [%s]\n", st.t, cfg->time_unit);
     fprintf(f, "wall_s: %.6g  # [s] whole run\n", wall);
@@ -86,7 +84,7 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ense
             (unsigned long long)st.events);
     fprintf(f, "events_per_s: %.6g  # events / advance_wall_s\n",
             st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0);
-    fprintf(f, "bytes_per_particle: %g\n", b->bytes_per_particle);
+    fprintf(f, "bytes_per_particle: %g\n", b ? b->bytes_per_particle : 0.0);
     fprintf(f, "sync_intervals: %llu\n", (unsigned long long)st.intervals);
     fprintf(f, "rejected_intervals: %llu\n", (unsigned long long)st.rejected);
     if (cfg->supply != NPG_SUPPLY_SCHEDULE)
@@ -172,10 +170,11 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
 {
     memset(sum, 0, sizeof *sum);
     double t_start = npg_wall_seconds();
-    char tmp[4096];
-    int rc = npg_outdir_begin(o->outdir, o->force, tmp, sizeof tmp, err, errlen);
+    npg_outdir od;
+    int rc = npg_outdir_open(&od, o->outdir, o->force, err, errlen);
     if (rc)
         return rc;
+    const char *tmp = od.tmp;
     npg_ensemble *e = NULL;
     npg_observer obs;
     memset(&obs, 0, sizeof obs);
@@ -183,19 +182,27 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     uint64_t *ids = NULL;
     uint32_t *nbuf = NULL;
     int status = 0;
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    g_interrupted = 0;
-    sigaction(SIGINT, &sa, &old_sa);
+    npg_stop_install();
 
     rc = npg_ensemble_create(&e, cfg, &o->ens, err, errlen);
+    if (rc == NPG_BACKEND_STOPPED) {
+        /* Stopped while drawing initial sizes: nothing to report but that. */
+        sum->wall_s = npg_wall_seconds() - t_start;
+        sum->interrupted = 1;
+        if (write_run_yaml(tmp, cfg, NULL, 0.0, sum->wall_s, "interrupted") ||
+            npg_outdir_commit_dir(&od, err, errlen)) {
+            npg_outdir_discard(&od);
+            npg_stop_restore();
+            return 1;
+        }
+        rc = npg_stop_exit_code();
+        npg_stop_restore();
+        return rc ? rc : NPG_EXIT_SIGINT;
+    }
     if (rc) {
         status = rc;
         goto fail;
     }
-    npg_ensemble_set_interrupt(e, &g_interrupted);
     if (npg_observer_open(&obs, cfg, npg_ensemble_rates(e), tmp, err, errlen)) {
         status = 1;
         goto fail;
@@ -233,8 +240,12 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         rc = npg_ensemble_advance_to(e, t_out, err, errlen);
         npg_ensemble_state(e, &st);
         progress_show(&pr, cfg, &st, 0);
-        if (rc == 130) {
+        if (rc == NPG_BACKEND_STOPPED || (!rc && npg_stop_requested() && t_out < cfg->t_end)) {
+            /* Stopped: what was reduced at the last output time stands; a part-way interval
+             * is discarded (its state is incomplete). */
             interrupted = 1;
+            if (rc == NPG_BACKEND_STOPPED)
+                break;
         } else if (rc) {
             status = 1;
             goto fail;
@@ -262,20 +273,22 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     sum->events = st.events;
     sum->events_per_s = st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0;
     sum->interrupted = interrupted;
-    if (bad || write_run_yaml(tmp, cfg, e, sum->wall_s, interrupted ? "interrupted" : "complete")) {
+    if (bad || write_run_yaml(tmp, cfg, e, interrupted ? t_prev : -1.0, sum->wall_s,
+                              interrupted ? "interrupted" : "complete")) {
         snprintf(err, errlen, "%s: write error", tmp);
-        status = 1;
-        goto fail;
-    }
-    if (npg_outdir_commit(tmp, o->outdir, err, errlen)) {
         status = 1;
         goto fail;
     }
     npg_ensemble_destroy(e);
     free(ids);
     free(nbuf);
-    sigaction(SIGINT, &old_sa, NULL);
-    return interrupted ? 130 : 0;
+    if (npg_outdir_commit_dir(&od, err, errlen)) {
+        npg_stop_restore();
+        return 1; /* the result stays in its temporary directory; err says where */
+    }
+    rc = interrupted ? npg_stop_exit_code() : 0;
+    npg_stop_restore();
+    return interrupted && !rc ? NPG_EXIT_SIGINT : rc;
 
 fail:
     npg_observer_close(&obs);
@@ -284,7 +297,7 @@ fail:
     npg_ensemble_destroy(e);
     free(ids);
     free(nbuf);
-    npg_outdir_abandon(tmp);
-    sigaction(SIGINT, &old_sa, NULL);
+    npg_outdir_discard(&od);
+    npg_stop_restore();
     return status ? status : 1;
 }

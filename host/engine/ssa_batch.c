@@ -14,6 +14,7 @@
  * FMAs, see CMakeLists.txt).
  */
 #include "npgrow/ssa_batch.h"
+#include "npgrow/status.h"
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
 #define NPG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
@@ -44,9 +45,14 @@ static void draw_slots(uint32_t seed, uint64_t step, uint32_t block0, const uint
     }
 }
 
-/* One group of up to LANES particles, [begin, end), end <= 2^32 (ids are 32-bit). */
-static void advance_group(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
-                          const npg_walk_ctx *ctx, npg_advance_stats *tot)
+/* Rounds between looks at the stop request: a particle with 1e9 events in one interval still
+ * stops within milliseconds; the look is one load per 256 x 4 x 64 proposals. */
+enum { STOP_POLL_ROUNDS = 256 };
+
+/* One group of up to LANES particles, [begin, end), end <= 2^32 (ids are 32-bit). Returns 1 when
+ * a stop was requested (the group is then left part-way: the interval must be discarded). */
+static int advance_group(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
+                         const npg_walk_ctx *ctx, npg_advance_stats *tot)
 {
     uint32_t ids[LANES];
     npg_walk walk[LANES];
@@ -61,7 +67,9 @@ static void advance_group(uint32_t *n, uint64_t begin, uint64_t end, const npg_i
             walk[active].events = 0;
             ++active;
         }
-    for (uint32_t block0 = 0; active > 0; block0 += SLOTS / 2) {
+    for (uint32_t block0 = 0, round = 1; active > 0; block0 += SLOTS / 2, ++round) {
+        if (round % STOP_POLL_ROUNDS == 0 && npg_stop_requested())
+            return 1;
         draw_slots(iv->seed, iv->step, block0, ids, active, e, w);
         /* Slot-major: consecutive steps belong to different particles, so their dependency
          * chains (n -> rates -> channel -> n) overlap in the core instead of queueing. */
@@ -91,14 +99,17 @@ static void advance_group(uint32_t *n, uint64_t begin, uint64_t end, const npg_i
         }
         active = kept;
     }
+    return 0;
 }
 
-void npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
-                           const npg_rates *r, npg_advance_stats *tot)
+int npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
+                          const npg_rates *r, npg_advance_stats *tot)
 {
     const npg_walk_ctx ctx = npg_walk_ctx_make(iv, r);
     for (uint64_t g = begin; g < end; g += LANES) {
         const uint64_t ge = end - g < LANES ? end : g + LANES;
-        advance_group(n, g, ge, iv, &ctx, tot);
+        if (advance_group(n, g, ge, iv, &ctx, tot))
+            return 1;
     }
+    return 0;
 }

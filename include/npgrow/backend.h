@@ -53,6 +53,10 @@ typedef struct npg_reduction {
                              dissolved since counts as n now = 1 */
 } npg_reduction;
 
+/* What advance and the constructors return when they stopped part-way because a stop was
+ * requested (SIGINT/SIGTERM, npgrow/status.h): the state is then incomplete and is discarded. */
+#define NPG_BACKEND_STOPPED 130
+
 typedef struct npg_backend npg_backend;
 struct npg_backend {
     const char *name; /* "cpu" or "cuda" */

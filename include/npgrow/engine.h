@@ -30,11 +30,16 @@ typedef struct npg_ensemble_options {
 
 typedef struct npg_ensemble npg_ensemble;
 
+/* Returns 0, NPG_EXIT_USAGE (bad input, no usable backend), NPG_BACKEND_STOPPED (a stop request
+ * during initialisation) or 1. */
 int npg_ensemble_create(npg_ensemble **e, const npg_config *cfg, const npg_ensemble_options *o,
                         char *err, size_t errlen);
 void npg_ensemble_destroy(npg_ensemble *e);
 
-/* Advance to time t (>= current time) through synchronization intervals. */
+/* Advance to time t (>= current time) through synchronization intervals. Returns 0, 1 on error,
+ * or NPG_BACKEND_STOPPED when a stop was requested (npgrow/status.h): the ensemble then stays at
+ * the last completed interval's time only if the stop came between intervals; otherwise its
+ * state is incomplete and only what was reduced before may be reported. */
 int npg_ensemble_advance_to(npg_ensemble *e, double t, char *err, size_t errlen);
 
 /* Start a new growth-statistics window: remember every particle's size now. */
@@ -63,9 +68,6 @@ typedef struct npg_supply_state {
     double advance_wall_s; /* wall time spent advancing particles [s] */
     double s_integral;     /* integral of S dt since the start [time unit] */
 } npg_supply_state;
-
-/* Stop advancing (return 130 after the current interval) once *flag becomes non-zero. */
-void npg_ensemble_set_interrupt(npg_ensemble *e, const volatile int *flag);
 
 void npg_ensemble_state(const npg_ensemble *e, npg_supply_state *st);
 const npg_backend *npg_ensemble_backend(const npg_ensemble *e);

@@ -1,8 +1,18 @@
-/* npgrow/outdir.h: result directories, shared by every command that writes one (run, me).
+/* npgrow/outdir.h: result directories, shared by every command that writes one (run, me, ...).
  *
  * A result is written into a temporary sibling DIR.tmp-PID and renamed into place at the end, so
- * a crash never leaves something that looks like a finished result. Implemented in
- * host/io/outdir.c; knows nothing of the files inside.
+ * a crash never leaves something that looks like a finished result. The rules that keep a
+ * user's files safe (host/io/outdir.c):
+ *   - paths are normalized ("out/", "out/." and "out//" are "out"); "" is a usage error;
+ *   - ".", its ancestors, "/" and $HOME are never result directories;
+ *   - an existing non-empty DIR is replaced only with force, and only when npgrow wrote it
+ *     (run.yaml starting "# npgrow", nothing but npgrow's file names); never otherwise;
+ *   - DIR.lock beside DIR is held (flock) from open to commit: a second process writing the same
+ *     DIR fails at once; the kernel drops the lock of a killed process;
+ *   - the parent must be writable, checked before any work starts (usage error 2);
+ *   - leftovers DIR.tmp-PID of processes that no longer exist are reported; `npgrow clean`
+ *     removes them.
+ * Knows nothing of the files inside.
  */
 #ifndef NPGROW_OUTDIR_H
 #define NPGROW_OUTDIR_H
@@ -13,16 +23,39 @@
 extern "C" {
 #endif
 
-/* Open DIR.tmp-PID beside outdir after checking outdir is absent or empty (or force); tmpdir
- * receives its path. Returns 0, NPG_EXIT_USAGE (2) for a refused target, or 1. */
+typedef struct npg_outdir {
+    char path[3072]; /* normalized target */
+    char tmp[3100];  /* DIR.tmp-PID, where the result is written */
+    int lock_fd;     /* flock'ed DIR.lock, or -1 */
+    int open;
+} npg_outdir;
+
+/* Check the target, take the lock, create DIR.tmp-PID. Returns 0, or NPG_EXIT_USAGE (2) with a
+ * message naming the path and what to do. */
+int npg_outdir_open(npg_outdir *od, const char *outdir, int force, char *err, size_t errlen);
+/* Move the result into place (an earlier npgrow result is moved aside first and removed only
+ * after the rename succeeded). On failure the new result stays in od->tmp, and err says so. */
+int npg_outdir_commit_dir(npg_outdir *od, char *err, size_t errlen);
+/* Remove the temporary directory (a failed run leaves nothing behind) and drop the lock. */
+void npg_outdir_discard(npg_outdir *od);
+
+/* The same over path strings, for one open result directory per process at a time. */
 int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen, char *err,
                      size_t errlen);
-
-/* Rename tmpdir into place as outdir (replacing what begin allowed to be replaced). */
 int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t errlen);
-
-/* Remove tmpdir and everything in it (a failed run leaves nothing behind). */
 void npg_outdir_abandon(const char *tmpdir);
+
+/* "out/" -> "out", "a//b/./" -> "a/b"; "" is NPG_EXIT_USAGE. */
+int npg_outdir_normalize(const char *in, char *out, size_t len, char *err, size_t errlen);
+
+/* Leftover NAME.tmp-PID / NAME.old-PID directories in dir whose process no longer exists
+ * (only those of NAME = only_base when given): calls fn for each, returns how many. */
+typedef void (*npg_outdir_stale_fn)(const char *path, long pid, void *ctx);
+int npg_outdir_find_stale(const char *dir, const char *only_base, npg_outdir_stale_fn fn,
+                          void *ctx);
+/* Remove those leftovers in dir (only directories holding nothing but npgrow's files); prints
+ * each removal. Returns 0, or NPG_EXIT_USAGE when dir is not a directory. */
+int npg_outdir_clean(const char *dir, int *removed);
 
 #ifdef __cplusplus
 }

@@ -22,9 +22,10 @@ extern "C" {
 #define NPG_BATCH_SLOTS 4
 
 /* Advance particles [begin, end) of n (ids = indices, so end <= 2^32) over the interval, adding
- * their events, survivors and bound monomers to *tot. */
-void npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
-                           const npg_rates *r, npg_advance_stats *tot);
+ * their events, survivors and bound monomers to *tot. Returns 0, or 1 when a stop was requested
+ * (npgrow/status.h) part-way: the interval is then incomplete and must be discarded. */
+int npg_ssa_batch_advance(uint32_t *n, uint64_t begin, uint64_t end, const npg_interval *iv,
+                          const npg_rates *r, npg_advance_stats *tot);
 
 #ifdef __cplusplus
 }
