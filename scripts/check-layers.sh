@@ -16,7 +16,7 @@ declare -A owner=([hd]=physics [model]=physics [rates]=physics [philox]=physics 
                   [status]=util
                   [config]=io [observe]=io [outdir]=io
                   [compare]=stats
-                  [engine]=engine [run]=engine [ssa_batch]=engine
+                  [engine]=engine [run]=engine [ssa_batch]=engine [preflight]=engine
                   [me]=meanfield)
 
 bad=0

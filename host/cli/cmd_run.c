@@ -16,7 +16,7 @@ int npg_cmd_run(int argc, char **argv)
     const char *config = NULL, *outdir = NULL, *backend = "cpu";
     unsigned long long particles = 0, seed = 0, threads = 0, device = 0;
     int have_particles = 0, have_seed = 0, force = 0, quiet = 0;
-    double t_end = 0.0;
+    double t_end = 0.0, max_output_gb = 0.0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -45,6 +45,9 @@ int npg_cmd_run(int argc, char **argv)
             ++i;
         } else if (!strcmp(a, "--t-end")) {
             bad = npg_parse_double(v, 1e-300, 1e300, &t_end);
+            ++i;
+        } else if (!strcmp(a, "--max-output-gb")) {
+            bad = npg_parse_double(v, 1e-6, 1e9, &max_output_gb);
             ++i;
         } else if (!strcmp(a, "--force")) {
             force = 1;
@@ -83,14 +86,22 @@ int npg_cmd_run(int argc, char **argv)
         npg_config_free(&cfg);
         return NPG_EXIT_USAGE;
     }
-    if (have_particles)
+    /* Overrides pass the same checks as the file (npg_run runs npg_config_check and the
+     * preflight); messages then name the flag. */
+    if (have_particles) {
         cfg.particles = particles;
+        snprintf(cfg.where.particles, sizeof cfg.where.particles, "--particles");
+    }
     if (have_seed)
         cfg.seed = (uint32_t)seed;
     if (t_end > 0.0) {
         cfg.t_end = t_end;
-        if (cfg.output_every > t_end)
+        snprintf(cfg.where.t_end, sizeof cfg.where.t_end, "--t-end");
+        if (cfg.output_every > t_end) {
             cfg.output_every = t_end;
+            snprintf(cfg.where.output_every, sizeof cfg.where.output_every,
+                     "--t-end (output_every clipped to it)");
+        }
     }
     char outbuf[1024];
     if (!outdir) {
@@ -105,6 +116,7 @@ int npg_cmd_run(int argc, char **argv)
     o.ens.backend = backend;
     o.ens.threads = (int)threads;
     o.ens.device = (int)device;
+    o.max_output_bytes = max_output_gb * 1073741824.0;
     npg_run_summary sum;
     rc = npg_run(&cfg, &o, &sum, err, sizeof err);
     const int stopped = rc == NPG_EXIT_SIGINT || rc == NPG_EXIT_SIGTERM;

@@ -246,8 +246,20 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
         double V = cfg->volume_nm3 > 0 ? cfg->volume_nm3
                                        : (double)cfg->particles / cfg->particle_density_nm3;
         e->vrho = V * cfg->solubility_nm3;
-        int64_t free0 = llround(cfg->initial_supersaturation * e->vrho);
-        e->precursor = cfg->supply == NPG_SUPPLY_PRECURSOR ? llround(cfg->precursor_nm3 * V) : 0;
+        double f0 = cfg->initial_supersaturation * e->vrho;
+        double p0 = cfg->supply == NPG_SUPPLY_PRECURSOR ? cfg->precursor_nm3 * V : 0.0;
+        if (!(f0 >= 0.0 && f0 <= 4.6e18 && p0 >= 0.0 && p0 <= 4.6e18)) {
+            /* npg_config_check says which key; this guards callers that skipped it */
+            snprintf(err, errlen,
+                     "supply: %.3g free monomers and %.3g precursor units do not fit 63-bit "
+                     "exact bookkeeping (at most 4.6e18 each)",
+                     f0, p0);
+            npg_ensemble_destroy(e);
+            *out = NULL;
+            return NPG_EXIT_USAGE;
+        }
+        int64_t free0 = llround(f0);
+        e->precursor = llround(p0);
         e->total = free0 + e->bound + e->precursor;
         double rate;
         if (closed_rate(e, &rate, err, errlen)) {

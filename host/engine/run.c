@@ -18,6 +18,7 @@
 
 #include "npgrow/observe.h"
 #include "npgrow/outdir.h"
+#include "npgrow/preflight.h"
 #include "npgrow/run.h"
 #include "npgrow/status.h"
 
@@ -170,8 +171,16 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
 {
     memset(sum, 0, sizeof *sum);
     double t_start = npg_wall_seconds();
+    /* Reject what cannot run before anything is created. */
+    int rc = npg_config_check(cfg, 1, err, errlen);
+    if (rc)
+        return rc;
+    npg_preflight pf;
+    npg_preflight_options po = {o->ens.threads, o->outdir, o->max_output_bytes};
+    if ((rc = npg_preflight_check(cfg, &po, &pf, err, errlen)))
+        return rc;
     npg_outdir od;
-    int rc = npg_outdir_open(&od, o->outdir, o->force, err, errlen);
+    rc = npg_outdir_open(&od, o->outdir, o->force, err, errlen);
     if (rc)
         return rc;
     const char *tmp = od.tmp;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -97,6 +98,13 @@ static int fail(const ldr *L, const yaml_node_t *n, const char *key, const char 
     vfail(L, mark, key, text, fmt, ap);
     va_end(ap);
     return NPG_EXIT_USAGE;
+}
+
+/* "file:line:column" of a node (or a mark) into a where-string. */
+static void where_mark(char *dst, const ldr *L, yaml_mark_t m)
+{
+    snprintf(dst, sizeof((npg_config_where *)0)->particles, "%s:%zu:%zu", L->file, m.line + 1,
+             m.column + 1);
 }
 
 /* ---- YAML access ------------------------------------------------------------------------ */
@@ -330,15 +338,96 @@ static void dir_of(const char *path, char *dir, size_t len)
         snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
+/* Limits on a config file: a config is a page of keys, so these only stop hostile input (a
+ * 1 GB file, 100000 nested brackets that would exhaust the stack or memory of the loader). */
+#define NPG_CFG_MAX_BYTES  (1u << 20)
+#define NPG_CFG_MAX_DEPTH  16
+#define NPG_CFG_MAX_EVENTS 200000
+
+/* Mark (line, column) of byte `offset` of the file, for reader errors that only give an offset. */
+static yaml_mark_t mark_of_offset(FILE *f, size_t offset)
+{
+    yaml_mark_t m = {offset, 0, 0};
+    rewind(f);
+    for (size_t i = 0; i < offset; ++i) {
+        int c = fgetc(f);
+        if (c == EOF)
+            break;
+        if (c == '\n')
+            m.line += 1, m.column = 0;
+        else
+            m.column += 1;
+    }
+    return m;
+}
+
+/* A first pass over the events: depth and size within the limits. Syntax errors are left to the
+ * loader, which reports them with their marks. */
+static int prescan(const ldr *L, FILE *f)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return 0;
+    yaml_parser_set_input_file(&p, f);
+    int depth = 0, rc = 0;
+    long events = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev))
+            break;
+        yaml_event_type_t t = ev.type;
+        yaml_mark_t m = ev.start_mark;
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT)
+            break;
+        if (++events > NPG_CFG_MAX_EVENTS) {
+            rc = fail_mark(L, m, "(document)", "(too many nodes)",
+                           "at most %d YAML events in a config file", NPG_CFG_MAX_EVENTS);
+            break;
+        }
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > NPG_CFG_MAX_DEPTH) {
+                rc = fail_mark(L, m, "(document)", "(nested too deeply)",
+                               "at most %d levels of nested mappings and sequences",
+                               NPG_CFG_MAX_DEPTH);
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            --depth;
+        } else if (t == YAML_ALIAS_EVENT) {
+            rc = fail_mark(L, m, "(document)", "(an alias)",
+                           "no YAML aliases (*name) in a config: write the value out");
+            break;
+        }
+    }
+    yaml_parser_delete(&p);
+    rewind(f);
+    return rc;
+}
+
 /* Parse `path` into *doc. On failure the message names the file (and the syntax error's mark). */
 static int load_document(const char *path, yaml_document_t *doc, char *err, size_t errlen)
 {
     ldr L = {path, NULL, err, errlen};
     yaml_mark_t top = {0, 0, 0};
+    struct stat sb;
+    if (!stat(path, &sb) && S_ISDIR(sb.st_mode))
+        return fail_mark(&L, top, "(file)", path, "is a directory: a YAML config file");
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail_mark(&L, top, "(file)", path, "cannot open (%s): a readable YAML file",
                          strerror(errno));
+    if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size > NPG_CFG_MAX_BYTES) {
+        fclose(f);
+        return fail_mark(&L, top, "(file)", path,
+                         "%lld bytes: a config file of at most %u bytes (1 MiB)",
+                         (long long)sb.st_size, NPG_CFG_MAX_BYTES);
+    }
+    int prc = prescan(&L, f);
+    if (prc) {
+        fclose(f);
+        return prc;
+    }
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
         fclose(f);
@@ -348,11 +437,18 @@ static int load_document(const char *path, yaml_document_t *doc, char *err, size
     int rc = 0;
     if (!yaml_parser_load(&p, doc)) {
         yaml_mark_t m = p.problem_mark;
-        if (p.error == YAML_READER_ERROR)
-            m = top; /* the reader reports a byte offset, not a mark */
-        rc = fail_mark(&L, m, "(syntax)", p.problem ? p.problem : "error",
-                       "valid YAML is required%s%s%s", p.context ? " (" : "",
-                       p.context ? p.context : "", p.context ? ")" : "");
+        if (p.error == YAML_READER_ERROR) {
+            /* the reader reports a byte offset, not a mark: count lines up to it */
+            m = mark_of_offset(f, p.problem_offset);
+            rc = fail_mark(&L, m, "(encoding)", p.problem ? p.problem : "error",
+                           "UTF-8 text (or UTF-16 with a byte-order mark) is required (at byte "
+                           "%zu, octet 0x%02x): save the file as UTF-8",
+                           p.problem_offset, (unsigned)(p.problem_value & 0xff));
+        } else {
+            rc = fail_mark(&L, m, "(syntax)", p.problem ? p.problem : "error",
+                           "valid YAML is required%s%s%s", p.context ? " (" : "",
+                           p.context ? p.context : "", p.context ? ")" : "");
+        }
     } else {
         yaml_node_t *root = yaml_document_get_root_node(doc);
         yaml_document_t extra;
@@ -419,28 +515,32 @@ static int apply_system(const sect *s, npg_config *cfg, unsigned *set)
         snprintf(cfg->name, sizeof cfg->name, "%s", str);
         *set |= SYS_NAME;
     }
-    /* model.md 1.8 keeps de_f, de_e inside the fit's hard bounds; any finite value is a valid
-     * model, so only finiteness is required here. */
-    if ((rc = get_num(s, "d_eps_f", 0, -HUGE_VAL, HUGE_VAL, 0, "a number [kT]", &x, &v)))
+    /* model.md 1.8's hard bounds of the fit: ln(qf/qb) in [-100, 0] and ln(qe/qb) in
+     * [-100, 700], widened for d_eps_f to [-100, 100] so that exploratory signs still load.
+     * Beyond them exp(beta mu) over- or underflows and the rates stop being finite. */
+    if ((rc = get_num(s, "d_eps_f", 0, -100.0, 100.0, 0,
+                      "a number in [-100, 100] [kT] (model.md 1.8 hard bounds)", &x, &v)))
         return rc;
     if (v)
         cfg->model.d_eps_f = x, *set |= SYS_DEF;
-    if ((rc = get_num(s, "d_eps_e", 0, -HUGE_VAL, HUGE_VAL, 0, "a number [kT]", &x, &v)))
+    if ((rc = get_num(s, "d_eps_e", 0, -700.0, 100.0, 0,
+                      "a number in [-700, 100] [kT] (model.md 1.8 hard bounds)", &x, &v)))
         return rc;
     if (v)
         cfg->model.d_eps_e = x, *set |= SYS_DEE;
-    if ((rc = get_num(s, "alpha_plus_4", 0, 4.0, HUGE_VAL, 0,
-                      "a number >= 4 (alpha + 4, model.md 1.8)", &x, &v)))
+    if ((rc = get_num(s, "alpha_plus_4", 0, 4.0, 100.0, 0,
+                      "a number in [4, 100] (alpha + 4, model.md 1.8)", &x, &v)))
         return rc;
     if (v)
         cfg->model.ap = x, *set |= SYS_AP;
-    if ((rc = get_num(s, "kappa_sigma_over_D", 0, 0.0, HUGE_VAL, 0,
-                      "a number >= 0 (lam = kappa_a sigma_s / D_1, model.md 1.8)", &x, &v)))
+    if ((rc = get_num(s, "kappa_sigma_over_D", 0, 0.0, 1e6, 0,
+                      "a number in [0, 1e6] (lam = kappa_a sigma_s / D_1, model.md 1.8)", &x, &v)))
         return rc;
     if (v)
         cfg->model.lam = x, *set |= SYS_LAM;
-    if ((rc = get_num(s, "kappa_rho_inf", 0, 0.0, HUGE_VAL, 0,
-                      "a number >= 0 (K = kappa_a rho_1inf [nm^-2 per time unit], model.md 1.8)",
+    if ((rc = get_num(s, "kappa_rho_inf", 0, 0.0, 1e6, 0,
+                      "a number in [0, 1e6] (K = kappa_a rho_1inf [nm^-2 per time unit], "
+                      "model.md 1.8; the GA searched [0, 10])",
                       &x, &v)))
         return rc;
     if (v)
@@ -453,8 +553,8 @@ static int apply_system(const sect *s, npg_config *cfg, unsigned *set)
             return fail(s->L, v, "system.delta", "out of range: %s", delta_allowed);
         cfg->model.delta = x, *set |= SYS_DELTA;
     }
-    if ((rc = get_num(s, "sigma_s_nm", 0, 0.0, HUGE_VAL, OPEN_LO,
-                      "a number > 0 (monomer radius [nm])", &x, &v)))
+    if ((rc = get_num(s, "sigma_s_nm", 0, 0.0, 10.0, OPEN_LO,
+                      "a number in (0, 10] (monomer radius [nm])", &x, &v)))
         return rc;
     if (v)
         cfg->model.sigma_s = x, *set |= SYS_SIGMA;
@@ -599,8 +699,8 @@ static int parse_schedule(const sect *s, const yaml_node_t *v, npg_config *cfg)
         snprintf(ipath, sizeof ipath, "%s[1]", path);
         if (parse_number(sn, &S))
             return fail(L, sn, ipath, "wrong type: a supersaturation S >= 0 (%s)", allowed);
-        if (S < 0.0)
-            return fail(L, sn, ipath, "out of range: S >= 0 (model.md 1.8)");
+        if (S < 0.0 || S > 1e6)
+            return fail(L, sn, ipath, "out of range: S in [0, 1e6] (model.md 1.8)");
         if (i > 0 && !(t > cfg->schedule_t[i - 1])) {
             snprintf(ipath, sizeof ipath, "%s[0]", path);
             return fail(L, tn, ipath,
@@ -660,8 +760,8 @@ static int parse_supply(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, 
         return fail_missing(&s, "volume_nm3", "required: %s", vol_allowed);
     if ((rc = get_num(&s, "solubility_nm3", 1, 0.0, HUGE_VAL, OPEN_LO,
                       "a number > 0 (rho_1,inf [nm^-3])", &cfg->solubility_nm3, &v)) ||
-        (rc = get_num(&s, "initial_supersaturation", 1, 0.0, HUGE_VAL, 0,
-                      "a number >= 0 (S at t = 0)", &cfg->initial_supersaturation, &v)) ||
+        (rc = get_num(&s, "initial_supersaturation", 1, 0.0, 1e6, 0,
+                      "a number in [0, 1e6] (S at t = 0)", &cfg->initial_supersaturation, &v)) ||
         (rc = get_num(&s, "tolerance", 0, 0.0, 0.5, OPEN_LO,
                       "a number in (0, 0.5] (largest relative change of free monomers per "
                       "synchronization interval)",
@@ -671,9 +771,9 @@ static int parse_supply(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, 
         if ((rc = get_num(&s, "precursor_nm3", 1, 0.0, HUGE_VAL, 0,
                           "a number >= 0 (initial precursor concentration [nm^-3])",
                           &cfg->precursor_nm3, &v)) ||
-            (rc = get_num(&s, "k_p", 1, 0.0, HUGE_VAL, 0,
-                          "a number >= 0 (precursor -> monomer rate [per time unit])", &cfg->k_p,
-                          &v)))
+            (rc = get_num(&s, "k_p", 1, 0.0, 1e9, 0,
+                          "a number in [0, 1e9] (precursor -> monomer rate [per time unit])",
+                          &cfg->k_p, &v)))
             return rc;
     }
     return 0;
@@ -817,6 +917,11 @@ static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdi
         return rc;
     if (!header)
         return fail(L, fv, "initial.file", "%s is empty: a CSV with header n,count and rows", full);
+    if (!isfinite(total))
+        return fail(L, fv, "initial.file",
+                    "the counts in %s sum to more than 1.8e308: counts are relative weights; "
+                    "scale them down",
+                    full);
     if (!(total > 0.0))
         return fail(L, fv, "initial.file",
                     "no counts at n >= 2 in %s: at least one row with n >= 2 and count > 0", full);
@@ -905,12 +1010,17 @@ static int parse_run(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg
     const yaml_node_t *v, *vo;
     if ((rc = check_keys(L, map, "run", keys)) ||
         (rc = get_int(&s, "particles", 1, 1.0, NPG_CFG_N_LIMIT, "an integer in [1, 4e9]",
-                      &cfg->particles, &v)) ||
-        (rc = get_num(&s, "t_end", 1, 0.0, HUGE_VAL, OPEN_LO, "a number > 0 [time unit]",
-                      &cfg->t_end, &v)) ||
-        (rc = get_num(&s, "output_every", 1, 0.0, HUGE_VAL, OPEN_LO,
+                      &cfg->particles, &v)))
+        return rc;
+    where_mark(cfg->where.particles, L, v->start_mark);
+    if ((rc = get_num(&s, "t_end", 1, 0.0, 1e15, OPEN_LO, "a number in (0, 1e15] [time unit]",
+                      &cfg->t_end, &v)))
+        return rc;
+    where_mark(cfg->where.t_end, L, v->start_mark);
+    if ((rc = get_num(&s, "output_every", 1, 0.0, HUGE_VAL, OPEN_LO,
                       "a number > 0 and <= t_end [time unit]", &cfg->output_every, &vo)))
         return rc;
+    where_mark(cfg->where.output_every, L, vo->start_mark);
     if (cfg->output_every > cfg->t_end)
         return fail(L, vo, "run.output_every", "out of range: a number > 0 and <= t_end = %.17g",
                     cfg->t_end);
@@ -1015,17 +1125,120 @@ static int parse_root(const ldr *L, const char *cfgdir, npg_config *cfg)
         (rc = parse_initial(L, node[2], mark[2], cfgdir, cfg, &psmall)) ||
         (rc = parse_run(L, node[3], mark[3], cfg)))
         return rc;
-    if (psmall > NPG_CFG_WARN_P_SMALL)
-        print_warning(L, mark[2],
-                      "initial: a fraction %.3g of the initial sizes (about %.3g of %llu "
-                      "particles) lies below n = %d (r < %.4g nm), where the s = 2 site-count "
-                      "step (model.md 1.3) acts as an artificial barrier",
-                      psmall, psmall * (double)cfg->particles, (unsigned long long)cfg->particles,
-                      NPG_CFG_SMALL_N, radius_of_n(cfg->model.sigma_s, NPG_CFG_SMALL_N));
+    cfg->init_small_fraction = psmall; /* warned about by npg_config_check */
+    where_mark(cfg->where.initial, L, mark[2]);
+    where_mark(cfg->where.supply, L, mark[1]);
+    where_mark(cfg->where.output, L, node[4] ? mark[4] : mark[3]);
     if (node[4] && (rc = parse_output(L, node[4], mark[4], cfg)))
         return rc;
     if (node[5] && (rc = parse_me(L, node[5], mark[5], cfg)))
         return rc;
+    return 0;
+}
+
+/* Message for a value checked after loading: "where: key: value: what is allowed". */
+static int check_fail(char *err, size_t errlen, const char *where, const char *key, const char *fmt,
+                      ...)
+{
+    if (err && errlen) {
+        int k = snprintf(err, errlen, "%s: %s: ", *where ? where : "(config)", key);
+        if (k >= 0 && (size_t)k < errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return NPG_EXIT_USAGE;
+}
+
+static void check_warn(const char *where, const char *fmt, ...)
+{
+    fprintf(stderr, "warning: %s: ", *where ? where : "(config)");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Monomer counts of closed/precursor supply live in int64 (exact bookkeeping); 2^62 leaves room
+ * for their sums. */
+#define NPG_CFG_COUNT_LIMIT 4.6e18
+
+int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen)
+{
+    const npg_config_where *w = &cfg->where;
+    if (!(cfg->particles >= 1 && (double)cfg->particles <= NPG_CFG_N_LIMIT))
+        return check_fail(err, errlen, w->particles, "run.particles",
+                          "%llu: an integer in [1, 4e9]", (unsigned long long)cfg->particles);
+    if (!(cfg->t_end > 0.0 && cfg->t_end <= 1e15))
+        return check_fail(err, errlen, w->t_end, "run.t_end", "%g: a number in (0, 1e15] [%s]",
+                          cfg->t_end, cfg->time_unit);
+    if (!(cfg->output_every > 0.0 && cfg->output_every <= cfg->t_end))
+        return check_fail(err, errlen, w->output_every, "run.output_every",
+                          "%g: out of range: a number > 0 and <= t_end = %g [%s]",
+                          cfg->output_every, cfg->t_end, cfg->time_unit);
+    if (cfg->t_end / cfg->output_every > 1e7)
+        return check_fail(err, errlen, w->output_every, "run.output_every",
+                          "%g: too small for t_end = %g: at most 1e7 output times "
+                          "(output_every >= t_end / 1e7 = %g)",
+                          cfg->output_every, cfg->t_end, cfg->t_end / 1e7);
+    if (cfg->supply != NPG_SUPPLY_SCHEDULE) {
+        double V = cfg->volume_nm3 > 0 ? cfg->volume_nm3
+                                       : (double)cfg->particles / cfg->particle_density_nm3;
+        const char *vkey =
+            cfg->volume_nm3 > 0 ? "supply.volume_nm3" : "supply.particle_density_nm3";
+        double free0 = cfg->initial_supersaturation * V * cfg->solubility_nm3;
+        double prec = cfg->supply == NPG_SUPPLY_PRECURSOR ? cfg->precursor_nm3 * V : 0.0;
+        if (!(V > 0.0) || !isfinite(V) || V > 1e30)
+            return check_fail(err, errlen, w->supply, vkey,
+                              "volume V = %g nm^3: a finite volume in (0, 1e30] nm^3", V);
+        if (!(free0 <= NPG_CFG_COUNT_LIMIT))
+            return check_fail(err, errlen, w->supply, "supply.initial_supersaturation",
+                              "S0 x V x solubility = %g x %g nm^3 x %g nm^-3 = %.3g free monomers: "
+                              "at most %.2g (63-bit exact monomer bookkeeping); lower the volume "
+                              "or the solubility",
+                              cfg->initial_supersaturation, V, cfg->solubility_nm3, free0,
+                              NPG_CFG_COUNT_LIMIT);
+        if (!(prec <= NPG_CFG_COUNT_LIMIT))
+            return check_fail(err, errlen, w->supply, "supply.precursor_nm3",
+                              "precursor_nm3 x V = %g nm^-3 x %g nm^3 = %.3g precursor units: at "
+                              "most %.2g (63-bit exact monomer bookkeeping)",
+                              cfg->precursor_nm3, V, prec, NPG_CFG_COUNT_LIMIT);
+    }
+    if (!warn)
+        return 0;
+    if (cfg->supply == NPG_SUPPLY_SCHEDULE && cfg->schedule_len) {
+        double t0 = cfg->schedule_t[0], t1 = cfg->schedule_t[cfg->schedule_len - 1];
+        if (t0 > 0.0)
+            check_warn(w->supply,
+                       "supply.supersaturation starts at t = %g %s, after 0: S is held at its "
+                       "first value S = %g from t = 0 to %g",
+                       t0, cfg->time_unit, cfg->schedule_s[0], t0);
+        if (t1 < cfg->t_end)
+            check_warn(w->supply,
+                       "supply.supersaturation ends at t = %g %s, before t_end = %g: S is held "
+                       "at its last value S = %g from t = %g to %g",
+                       t1, cfg->time_unit, cfg->t_end, cfg->schedule_s[cfg->schedule_len - 1], t1,
+                       cfg->t_end);
+    }
+    double expected = cfg->init_small_fraction * (double)cfg->particles;
+    if (expected >= 1.0 && cfg->init_small_fraction < 1e-4)
+        /* a handful of particles in a large ensemble: worth knowing, not alarming */
+        fprintf(stderr,
+                "note: %s: about %.3g of %llu initial particles (a fraction %.2g) start below n = "
+                "%d, where the s = 2 site-count step (model.md 1.3) slows them; too few to "
+                "matter for the ensemble's statistics\n",
+                *w->initial ? w->initial : "(config)", expected, (unsigned long long)cfg->particles,
+                cfg->init_small_fraction, NPG_CFG_SMALL_N);
+    else if (expected >= 1.0)
+        check_warn(w->initial,
+                   "initial: a fraction %.3g of the initial sizes (about %.3g of %llu particles) "
+                   "lies below n = %d (r < %.4g nm), where the s = 2 site-count step (model.md "
+                   "1.3) acts as an artificial barrier",
+                   cfg->init_small_fraction, expected, (unsigned long long)cfg->particles,
+                   NPG_CFG_SMALL_N, radius_of_n(cfg->model.sigma_s, NPG_CFG_SMALL_N));
     return 0;
 }
 
@@ -1054,6 +1267,8 @@ int npg_config_load(const char *path, npg_config *cfg, char *err, size_t errlen)
     ldr L = {path, &doc, err, errlen};
     rc = parse_root(&L, dir, cfg);
     yaml_document_delete(&doc);
+    if (!rc)
+        rc = npg_config_check(cfg, 0, err, errlen);
     if (rc)
         npg_config_free(cfg); /* leave no half-built arrays behind */
     return rc;

@@ -24,6 +24,20 @@ typedef enum npg_supply_mode {
     NPG_SUPPLY_PRECURSOR = 2 /* closed + precursor pool converting at first-order rate k_p */
 } npg_supply_mode;
 
+/* Where a value came from, for messages after loading: "file:line:column" of the key (or of its
+ * section), or the command-line flag that overrode it ("--particles"). */
+typedef struct npg_config_where {
+    char particles[1100];    /* run.particles */
+    char t_end[1100];        /* run.t_end */
+    char output_every[1100]; /* run.output_every */
+    char initial[1100];      /* the initial: section */
+    char supply[1100];       /* the supply: section */
+    char output[1100];       /* the output: section (or the run section when absent) */
+} npg_config_where;
+
+/* Largest particle size npgrow represents (uint32 state, the sampler's bound). [monomers] */
+#define NPG_CONFIG_N_LIMIT 4.0e9
+
 typedef struct npg_config {
     char source[1024]; /* path of the YAML file it came from */
     char preset[64];   /* system.preset, or "" when the parameters are inline */
@@ -71,6 +85,10 @@ typedef struct npg_config {
 
     /* me: */
     uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */
+
+    /* for npg_config_check: */
+    double init_small_fraction; /* normal/lognormal: P(n < 20) of the start (model.md 1.3) */
+    npg_config_where where;
 } npg_config;
 
 /* Load and validate `path`. On error returns NPG_EXIT_USAGE and writes one message
@@ -78,6 +96,14 @@ typedef struct npg_config {
  * npg_config_free whether or not the load succeeded. */
 int npg_config_load(const char *path, npg_config *cfg, char *err, size_t errlen);
 void npg_config_free(npg_config *cfg);
+
+/* The checks that depend on keys a command line can override (run.particles, run.t_end,
+ * run.seed): output_every <= t_end and at most 1e7 output times; closed/precursor monomer counts
+ * that fit 63-bit integers; the schedule's extension before its first and after its last point
+ * (warned); particles below n = 20 (warned when at least one is expected). Messages name the key
+ * and where its value came from (cfg->where). Returns 0 or NPG_EXIT_USAGE. Commands call it
+ * after applying their overrides; npg_config_load has run it once with the file's values. */
+int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen);
 
 /* Write the resolved configuration as YAML (the same keys the loader reads), indented by
  * `indent` spaces; used for run.yaml. */

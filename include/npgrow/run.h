@@ -21,6 +21,7 @@ typedef struct npg_run_options {
     int force;                /* replace a non-empty outdir */
     int quiet;                /* no progress on stderr */
     npg_ensemble_options ens; /* backend, threads, device */
+    double max_output_bytes;  /* refuse results larger than this (0 = free disk space only) */
 } npg_run_options;
 
 typedef struct npg_run_summary {

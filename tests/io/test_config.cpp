@@ -196,14 +196,14 @@ const BadCase kBad[] = {
      "bad_quoted_number.yaml:7:18: system.kappa_rho_inf: 1.40:", "quoted string"},
     {"bad_delta.yaml", "bad_delta.yaml:8:10: system.delta: 2.5:", "[1, 2]"},
     {"bad_delta_low.yaml", "bad_delta_low.yaml:8:10: system.delta: 0.5:", "negative"},
-    {"bad_sigma.yaml", "bad_sigma.yaml:9:15: system.sigma_s_nm: 0:", "> 0"},
+    {"bad_sigma.yaml", "bad_sigma.yaml:9:15: system.sigma_s_nm: 0:", "in (0, 10]"},
     {"bad_negative_rate.yaml",
-     "bad_negative_rate.yaml:6:23: system.kappa_sigma_over_D: -0.1:", ">= 0"},
-    {"bad_ap.yaml", "bad_ap.yaml:5:17: system.alpha_plus_4: 3.9:", ">= 4"},
+     "bad_negative_rate.yaml:6:23: system.kappa_sigma_over_D: -0.1:", "in [0, 1e6]"},
+    {"bad_ap.yaml", "bad_ap.yaml:5:17: system.alpha_plus_4: 3.9:", "in [4, 100]"},
     {"bad_schedule_order.yaml",
      "bad_schedule_order.yaml:13:43: supply.supersaturation[2][0]: 10:", "strictly increasing"},
     {"bad_negative_s.yaml",
-     "bad_negative_s.yaml:13:35: supply.supersaturation[1][1]: -2:", "S >= 0"},
+     "bad_negative_s.yaml:13:35: supply.supersaturation[1][1]: -2:", "S in [0, 1e6]"},
     {"bad_schedule_pair.yaml",
      "bad_schedule_pair.yaml:13:31: supply.supersaturation[1]: (a sequence):", "[t, S]"},
     {"bad_enum.yaml", "bad_enum.yaml:12:9: supply.mode: open:", "schedule closed precursor"},
@@ -213,7 +213,8 @@ const BadCase kBad[] = {
     {"bad_syntax.yaml", "bad_syntax.yaml:14:1: (syntax):", "valid YAML"},
     {"bad_missing_preset.yaml",
      "bad_missing_preset.yaml:3:11: system.preset: nosuch:", "nosuch.yaml"},
-    {"bad_preset_value.yaml", "preset_bad_inner.yaml:7:18: system.kappa_rho_inf: -1:", ">= 0"},
+    {"bad_preset_value.yaml",
+     "preset_bad_inner.yaml:7:18: system.kappa_rho_inf: -1:", "in [0, 1e6]"},
     {"bad_both_volume.yaml",
      "bad_both_volume.yaml:14:25: supply.particle_density_nm3: 1.0e-6:", "exactly one"},
     {"bad_unused_key.yaml",
@@ -448,16 +449,40 @@ TEST(Config, WarnsAboutStartsBelowN20ButLoads)
     const char *cases[][2] = {
         {"warn_small_n.yaml", "warn_small_n.yaml:14:34: initial.n: 10:"},
         {"warn_small_hist.yaml", "has counts below n = 20 (n = 10)"},
-        {"good_override.yaml", "of 5000 particles) lies below n = 20"},
     };
     for (auto &c : cases) {
         testing::internal::CaptureStderr();
         Loaded l(kData + c[0]);
+        // the size-law warning needs the effective particle count: npg_config_check says it
+        char e2[512];
+        EXPECT_EQ(npg_config_check(&l.cfg, 1, e2, sizeof e2), 0) << e2;
         std::string err = testing::internal::GetCapturedStderr();
         EXPECT_EQ(l.rc, 0) << l.err;
         EXPECT_EQ(err.rfind("warning: ", 0), 0u) << err;
         EXPECT_NE(err.find(c[1]), std::string::npos) << err;
     }
+    // normal(1.2, 0.2) nm: P(n < 20) = 4.8e-5. With 5000 particles (0.24 expected) nothing is
+    // said; with 1e5 (4.8 expected, a tiny fraction) a note; a fraction >= 1e-4 is a warning.
+    Loaded ov(kData + "good_override.yaml");
+    ASSERT_EQ(ov.rc, 0) << ov.err;
+    EXPECT_NEAR(ov.cfg.init_small_fraction, 4.8e-5, 0.2e-5);
+    char e2[512];
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(npg_config_check(&ov.cfg, 1, e2, sizeof e2), 0);
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    ov.cfg.particles = 100000;
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(npg_config_check(&ov.cfg, 1, e2, sizeof e2), 0);
+    std::string note = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(note.rfind("note: ", 0), 0u) << note;
+    EXPECT_NE(note.find("of 100000 initial particles"), std::string::npos) << note;
+    ov.cfg.init_small_fraction = 0.01;
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(npg_config_check(&ov.cfg, 1, e2, sizeof e2), 0);
+    std::string warn = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(warn.rfind("warning: ", 0), 0u) << warn;
+    EXPECT_NE(warn.find("about 1e+03 of 100000 particles"), std::string::npos) << warn;
+
     testing::internal::CaptureStderr();
     Loaded quiet(kData + "good_inline.yaml"); // n = 300: nothing to say
     EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
