@@ -62,7 +62,7 @@ struct Cmp {
         std::string da = write_dir(tag + "_a", sa), db = write_dir(tag + "_b", sb);
         EXPECT_EQ(npg_result_load(da.c_str(), &a, err, sizeof err), 0) << err;
         EXPECT_EQ(npg_result_load(db.c_str(), &b, err, sizeof err), 0) << err;
-        npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6};
+        npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6, 0};
         rc = npg_compare(&a, &b, &o, &r, err, sizeof err);
         EXPECT_EQ(rc, 0) << err;
     }
