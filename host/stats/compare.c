@@ -638,6 +638,8 @@ int npg_compare_exit_status(const npg_compare_result *r)
 {
     if (r->pass)
         return NPG_EXIT_OK;
+    if (!r->n) /* nothing compared at all: whether a side stopped early does not matter */
+        return NPG_EXIT_INCONCLUSIVE;
     /* Inconclusive only when nothing decided against: a tested row that fails, or a partial
      * comparison nobody asked for, is a failure. */
     for (size_t i = 0; i < r->n; ++i)
