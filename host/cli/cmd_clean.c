@@ -13,26 +13,17 @@
 #include "npgrow/outdir.h"
 #include "npgrow/status.h"
 
-static const char *clean_usage =
-    "usage: npgrow clean [DIR ...]\n"
-    "  Remove leftover temporary result directories (NAME.tmp-PID, NAME.old-PID) in each DIR\n"
-    "  (default: runs) whose npgrow process no longer exists. Finished results, directories of\n"
-    "  running processes and anything npgrow did not write are kept.\n"
-    "Exit status: 0 done (also when nothing was left over), 2 DIR is not a directory.\n";
-
 int npg_cmd_clean(int argc, char **argv)
 {
     const char *dirs[64];
     int nd = 0;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(clean_usage, stdout);
+            fputs(npg_cli_help_text("clean"), stdout);
             return NPG_EXIT_OK;
         }
-        if (argv[i][0] == '-' || nd == 64) {
-            fprintf(stderr, "npgrow clean: unexpected argument '%s'\n%s", argv[i], clean_usage);
-            return NPG_EXIT_USAGE;
-        }
+        if (argv[i][0] == '-' || nd == 64)
+            return npg_cli_usage_error("clean", "unexpected argument '%s'", argv[i]);
         dirs[nd++] = argv[i];
     }
     if (!nd)

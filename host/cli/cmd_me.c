@@ -11,12 +11,6 @@
 #include "util/util.h"
 #include "npgrow/me.h"
 
-static const char *me_usage =
-    "usage: npgrow me CONFIG [-o DIR] [--force] [--t-end T] [--particles N] [--n-max N]\n"
-    "                 [--rtol R] [--quiet]\n"
-    "  mean-field master equation of the config's model and supply (SUNDIALS CVODE, BDF);\n"
-    "  default DIR = runs/<config stem>-me\n";
-
 int npg_cmd_me(int argc, char **argv)
 {
     const char *config = NULL, *outdir = NULL;
@@ -28,7 +22,8 @@ int npg_cmd_me(int argc, char **argv)
         int bad = 0;
         const char *allowed = "";
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            bad = !v;
+            bad = !v || !*v;
+            allowed = " (a non-empty path)";
             outdir = v;
             ++i;
         } else if (!strcmp(a, "--t-end")) {
@@ -53,31 +48,28 @@ int npg_cmd_me(int argc, char **argv)
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             quiet = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(me_usage, stdout);
-            return 0;
+            fputs(npg_cli_help_text("me"), stdout);
+            return NPG_EXIT_OK;
         } else if (a[0] == '-' || config) {
-            fprintf(stderr, "npgrow me: unexpected argument '%s'\n%s", a, me_usage);
-            return NPG_EXIT_USAGE;
+            return npg_cli_usage_error("me", "unexpected argument '%s'", a);
         } else {
             config = a;
         }
         if (bad) {
             fprintf(stderr, "npgrow me: %s: invalid value '%s'%s\n%s", a, v ? v : "(missing)",
-                    allowed, me_usage);
+                    allowed, npg_cli_help_text("me"));
             return NPG_EXIT_USAGE;
         }
     }
-    if (!config) {
-        fprintf(stderr, "npgrow me: missing CONFIG\n%s", me_usage);
-        return NPG_EXIT_USAGE;
-    }
+    if (!config)
+        return npg_cli_usage_error("me", "%s", "missing CONFIG (a YAML file)");
     npg_config cfg;
     char err[2048];
     int rc = npg_config_load(config, &cfg, err, sizeof err);
     if (rc) {
         fprintf(stderr, "npgrow me: %s\n", err);
         npg_config_free(&cfg);
-        return rc;
+        return NPG_EXIT_USAGE;
     }
     if (t_end > 0.0)
         cfg.t_end = t_end;

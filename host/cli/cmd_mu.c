@@ -22,19 +22,9 @@
 /* 1e8 rows is already ~6 GB of CSV; the landscape table is 8 bytes per row. */
 #define MU_N_MAX_LIMIT 100000000ul
 
-static void mu_usage(FILE *f)
-{
-    fprintf(f, "usage: npgrow mu CONFIG [--n-max N] [--format csv|table]\n"
-               "  --n-max N      largest n printed (default 10000)\n"
-               "  --format F     csv, or table (default: human-readable, with units)\n");
-}
-
 static int mu_bad(const char *fmt, const char *arg)
 {
-    fputs("npgrow mu: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs(" (see 'npgrow mu --help')\n", stderr);
-    return NPG_EXIT_USAGE;
+    return npg_cli_usage_error("mu", fmt, arg);
 }
 
 /* A positive decimal integer no larger than MU_N_MAX_LIMIT, and nothing else. */
@@ -89,8 +79,8 @@ int npg_cmd_mu(int argc, char **argv)
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            mu_usage(stdout);
-            return 0;
+            fputs(npg_cli_help_text("mu"), stdout);
+            return NPG_EXIT_OK;
         } else if (!strcmp(a, "--n-max") || !strncmp(a, "--n-max=", 8)) {
             const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v)

@@ -1,4 +1,5 @@
-/* cmd_run.c: `npgrow run CONFIG [options]`: argument parsing over npg_run (run.c). */
+/* cmd_run.c: `npgrow run CONFIG [options]`: argument parsing over npg_run (run.c); options
+ * and exit statuses in help.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,10 +7,6 @@
 #include "commands.h"
 #include "util/util.h"
 #include "npgrow/run.h"
-
-static const char *run_usage =
-    "usage: npgrow run CONFIG [-o DIR] [--particles N] [--seed S] [--threads T]\n"
-    "                  [--backend auto|cpu|cuda] [--device K] [--t-end T] [--force] [--quiet]\n";
 
 int npg_cmd_run(int argc, char **argv)
 {
@@ -22,7 +19,7 @@ int npg_cmd_run(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            bad = !v;
+            bad = !v || !*v;
             outdir = v;
             ++i;
         } else if (!strcmp(a, "--particles")) {
@@ -54,11 +51,10 @@ int npg_cmd_run(int argc, char **argv)
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             quiet = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(run_usage, stdout);
-            return 0;
+            fputs(npg_cli_help_text("run"), stdout);
+            return NPG_EXIT_OK;
         } else if (a[0] == '-' || config) {
-            fprintf(stderr, "npgrow run: unexpected argument '%s'\n%s", a, run_usage);
-            return NPG_EXIT_USAGE;
+            return npg_cli_usage_error("run", "unexpected argument '%s'", a);
         } else {
             config = a;
         }
@@ -68,16 +64,17 @@ int npg_cmd_run(int argc, char **argv)
                     : !strcmp(a, "--seed")    ? " (integer 0 .. 4294967295)"
                     : !strcmp(a, "--threads") ? " (integer 1 .. 1024)"
                     : !strcmp(a, "--backend") ? " (auto, cpu or cuda)"
+                    : !strcmp(a, "--device")  ? " (integer 0 .. 1024)"
                     : !strcmp(a, "--t-end")   ? " (positive number, config time unit)"
-                                              : "",
-                    run_usage);
+                                              : " (a non-empty path)",
+                    npg_cli_help_text("run"));
             return NPG_EXIT_USAGE;
         }
     }
-    if (!config) {
-        fprintf(stderr, "npgrow run: missing CONFIG\n%s", run_usage);
+    if (!config)
+        return npg_cli_usage_error("run", "%s", "missing CONFIG (a YAML file)");
+    if (npg_cli_check_backend("run", backend))
         return NPG_EXIT_USAGE;
-    }
     npg_config cfg;
     char err[2048];
     int rc = npg_config_load(config, &cfg, err, sizeof err);

@@ -1,7 +1,9 @@
 /* cmd_validate.c: `npgrow validate CONFIG`: a particle run, the master equation of the same
  * config, and their statistical comparison, in one command.
  *
- * DIR/run (npgrow run), DIR/me (npgrow me), DIR/compare.csv. Exit status as `npgrow compare`.
+ * DIR/run (npgrow run), DIR/me (npgrow me), DIR/compare.csv. Exit status as `npgrow compare`
+ * (help.c): in particular too few alive particles to test any time after t = 0 (e.g.
+ * --particles 1) is INCONCLUSIVE, exit 3, never PASS.
  * The hidden options --perturb-delta D and --perturb-s F change the model of the particle run
  * only (delta + D; S, or the initial S of a closed supply, times F): the comparison must then
  * fail, which is how the tests show that it has power.
@@ -18,13 +20,6 @@
 #include "npgrow/me.h"
 #include "npgrow/run.h"
 
-static const char *validate_usage =
-    "usage: npgrow validate CONFIG [--particles N] [-o DIR] [--seed S] [--threads T]\n"
-    "                       [--backend auto|cpu|cuda] [--t-end T] [--force] [--quiet]\n"
-    "                       [--z-max 3] [--y-max 5] [--alpha 0.001]\n"
-    "  npgrow run into DIR/run, npgrow me into DIR/me, npgrow compare of the two;\n"
-    "  default DIR = runs/<config stem>-validate. Exit 0 pass, 1 fail, 2 bad input.\n";
-
 static int is_int(double v)
 {
     return v == (double)(long long)v;
@@ -34,15 +29,16 @@ int npg_cmd_validate(int argc, char **argv)
 {
     const char *config = NULL, *outdir = NULL, *backend = "cpu";
     int force = 0, quiet = 0;
-    double particles = 0, seed = -1, threads = 0, t_end = 0, dpert = 0, spert = 1;
-    npg_compare_options co = {3.0, 5.0, 1e-3, 1e-6};
+    double particles = 0, seed = -1, threads = 0, device = 0, t_end = 0, dpert = 0, spert = 1;
+    npg_compare_options co = {3.0, 5.0, 1e-3, 1e-6, 0};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 1;
         const char *allowed = "";
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            bad = !v;
+            bad = !v || !*v;
+            allowed = " (a non-empty path)";
             outdir = v;
         } else if (!strcmp(a, "--particles")) {
             bad = npg_parse_double(v, 1, 4e9, &particles) || !is_int(particles);
@@ -57,19 +53,27 @@ int npg_cmd_validate(int argc, char **argv)
             bad = !v || (strcmp(v, "auto") && strcmp(v, "cpu") && strcmp(v, "cuda"));
             backend = v;
             allowed = " (auto, cpu or cuda)";
+        } else if (!strcmp(a, "--device")) {
+            bad = npg_parse_double(v, 0, 1024, &device) || !is_int(device);
+            allowed = " (integer 0 .. 1024)";
         } else if (!strcmp(a, "--t-end")) {
             bad = npg_parse_double(v, 1e-300, 1e300, &t_end);
             allowed = " (positive number, config time unit)";
         } else if (!strcmp(a, "--z-max")) {
             bad = npg_parse_double(v, 1e-300, 1e300, &co.z_max);
+            allowed = " (a positive number)";
         } else if (!strcmp(a, "--y-max")) {
             bad = npg_parse_double(v, 1e-300, 1e300, &co.y_max);
+            allowed = " (a positive number)";
         } else if (!strcmp(a, "--alpha")) {
             bad = npg_parse_double(v, 1e-300, 0.999999, &co.alpha);
+            allowed = " (a number in (0, 1))";
         } else if (!strcmp(a, "--perturb-delta")) {
             bad = npg_parse_double(v, -1.0, 1.0, &dpert);
+            allowed = " (-1 .. 1)";
         } else if (!strcmp(a, "--perturb-s")) {
             bad = npg_parse_double(v, 1e-3, 1e3, &spert);
+            allowed = " (1e-3 .. 1e3)";
         } else {
             takes = 0;
             if (!strcmp(a, "--force")) {
@@ -77,33 +81,32 @@ int npg_cmd_validate(int argc, char **argv)
             } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
                 quiet = 1;
             } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-                fputs(validate_usage, stdout);
-                return 0;
+                fputs(npg_cli_help_text("validate"), stdout);
+                return NPG_EXIT_OK;
             } else if (a[0] == '-' || config) {
-                fprintf(stderr, "npgrow validate: unexpected argument '%s'\n%s", a, validate_usage);
-                return NPG_EXIT_USAGE;
+                return npg_cli_usage_error("validate", "unexpected argument '%s'", a);
             } else {
                 config = a;
             }
         }
         if (bad) {
             fprintf(stderr, "npgrow validate: %s: invalid value '%s'%s\n%s", a, v ? v : "(missing)",
-                    allowed, validate_usage);
+                    allowed, npg_cli_help_text("validate"));
             return NPG_EXIT_USAGE;
         }
         i += takes;
     }
-    if (!config) {
-        fprintf(stderr, "npgrow validate: missing CONFIG\n%s", validate_usage);
+    if (!config)
+        return npg_cli_usage_error("validate", "%s", "missing CONFIG (a YAML file)");
+    if (npg_cli_check_backend("validate", backend))
         return NPG_EXIT_USAGE;
-    }
     npg_config cfg;
     char err[2048];
     int rc = npg_config_load(config, &cfg, err, sizeof err);
     if (rc) {
         fprintf(stderr, "npgrow validate: %s\n", err);
         npg_config_free(&cfg);
-        return rc;
+        return NPG_EXIT_USAGE;
     }
     if (particles > 0)
         cfg.particles = (uint64_t)particles;
@@ -126,9 +129,10 @@ int npg_cmd_validate(int argc, char **argv)
             char c = *p;
             *p = 0;
             if (mkdir(dir, 0777) && errno != EEXIST) {
+                /* before any work, like an unwritable -o of run and me */
                 fprintf(stderr, "npgrow validate: %s: cannot create: %s\n", dir, strerror(errno));
                 npg_config_free(&cfg);
-                return 1;
+                return NPG_EXIT_USAGE;
             }
             *p = c;
             if (!c)
@@ -165,6 +169,7 @@ int npg_cmd_validate(int argc, char **argv)
     ro.quiet = quiet;
     ro.ens.backend = backend;
     ro.ens.threads = (int)threads;
+    ro.ens.device = (int)device;
     npg_run_summary rs;
     memset(&rs, 0, sizeof rs);
     rc = npg_run(&rcfg, &ro, &rs, err, sizeof err);
@@ -172,7 +177,9 @@ int npg_cmd_validate(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "npgrow validate: run: %s\n", err);
         npg_config_free(&cfg);
-        return rc == 130 ? 130 : rc == NPG_EXIT_USAGE ? NPG_EXIT_USAGE : 1;
+        return rc == NPG_EXIT_SIGINT || rc == NPG_EXIT_SIGTERM || rc == NPG_EXIT_USAGE
+                   ? rc
+                   : NPG_EXIT_FAIL;
     }
 
     npg_me_summary ms;
@@ -180,7 +187,9 @@ int npg_cmd_validate(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "npgrow validate: me: %s\n", err);
         npg_config_free(&cfg);
-        return rc == NPG_EXIT_USAGE ? NPG_EXIT_USAGE : 1;
+        return rc == NPG_EXIT_SIGINT || rc == NPG_EXIT_SIGTERM || rc == NPG_EXIT_USAGE
+                   ? rc
+                   : NPG_EXIT_FAIL;
     }
 
     npg_result ra, rb;
@@ -198,17 +207,22 @@ int npg_cmd_validate(int argc, char **argv)
     npg_compare_result cr;
     rc = npg_compare(&ra, &rb, &co, &cr, err, sizeof err);
     if (!rc && (rc = npg_compare_write_csv(&cr, cpath, err, sizeof err)))
-        rc = NPG_EXIT_USAGE;
+        rc = NPG_EXIT_FAIL; /* DIR was created above: a write error here is a failed run */
     if (rc) {
         fprintf(stderr, "npgrow validate: %s\n", err);
     } else {
         if (!quiet)
             npg_compare_print(stdout, &ra, &rb, &co, &cr);
+        rc = npg_compare_exit_status(&cr);
         printf("validate %s: %llu particles, run %.2f s (%.3g events/s), me %.2f s (n_max %u, %ld "
                "steps), %s -> %s\n",
                config, (unsigned long long)cfg.particles, rs.wall_s, rs.events_per_s, ms.wall_s,
-               ms.n_max, ms.steps, cr.pass ? "PASS" : "FAIL", dir);
-        rc = cr.pass ? 0 : 1;
+               ms.n_max, ms.steps,
+               rc == NPG_EXIT_OK             ? "PASS"
+               : rc == NPG_EXIT_INCONCLUSIVE ? "INCONCLUSIVE (too few alive particles to test any "
+                                               "time after t = 0)"
+                                             : "FAIL",
+               dir);
     }
     npg_compare_result_free(&cr);
     npg_result_free(&ra);

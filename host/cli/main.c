@@ -1,4 +1,5 @@
-/* main.c: the npgrow command line; dispatches to the subcommands in cmd_*.c. */
+/* main.c: the npgrow command line; dispatches to the subcommands in cmd_*.c. Help texts and
+ * the exit-status table live in help.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,39 +8,35 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "npgrow %s: stochastic simulator of nanoparticle ensembles (Kim et al., PNAS 2025)\n"
-            "\n"
-            "usage: npgrow COMMAND [ARGS]\n"
-            "  run CONFIG [-o DIR] [--particles N] [--seed S] [--threads T]\n"
-            "             [--backend auto|cpu|cuda] [--device K] [--t-end T] [--force] [--quiet]\n"
-            "                         particle-by-particle SSA of the ensemble\n"
-            "  me CONFIG [-o DIR]     mean-field master equation (SUNDIALS CVODE)\n"
-            "  compare A B            compare two result directories statistically\n"
-            "  validate CONFIG [--particles N]   run + me + compare\n"
-            "  mu CONFIG [--n-max N] [--format csv|table]\n"
-            "                         chemical potential and rates against n\n"
-            "  clean [DIR ...]        remove temporary directories left by killed runs\n"
-            "  help                   this text\n"
-            "  --version              version and git commit\n"
-            "\n"
-            "Exit status: 0 success, 1 comparison failed, 2 bad input, 130 interrupted.\n",
+            "npgrow %s: stochastic simulator of nanoparticle ensembles (Kim et al., PNAS 2025)\n\n",
             NPGROW_VERSION);
+    fputs(npg_cli_help_text(NULL), f);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return NPG_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        usage(stdout);
-        return 0;
+        if (argc == 2) {
+            usage(stdout);
+            return NPG_EXIT_OK;
+        }
+        const char *text = npg_cli_help_text(argv[2]);
+        if (argc > 3 || !text) {
+            fprintf(stderr, "npgrow help: unknown command '%s'\n\n", argv[2]);
+            usage(stderr);
+            return NPG_EXIT_USAGE;
+        }
+        fputs(text, stdout);
+        return NPG_EXIT_OK;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("npgrow %s (git %s)\n", NPGROW_VERSION, NPGROW_GIT_COMMIT);
-        return 0;
+        return NPG_EXIT_OK;
     }
     if (!strcmp(cmd, "mu"))
         return npg_cmd_mu(argc - 1, argv + 1);
@@ -53,6 +50,7 @@ int main(int argc, char **argv)
         return npg_cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "clean"))
         return npg_cmd_clean(argc - 1, argv + 1);
-    fprintf(stderr, "npgrow: unknown command '%s' (see 'npgrow help')\n", cmd);
-    return 2;
+    fprintf(stderr, "npgrow: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return NPG_EXIT_USAGE;
 }

@@ -74,10 +74,15 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ense
     fprintf(f, "status: %s\n", status);
     fprintf(f, "particles: %llu\n", (unsigned long long)cfg->particles);
     fprintf(f, "seed: %u\n", cfg->seed);
-    fprintf(f, "backend: %s\n", b ? b->name : "none");
-    fprintf(f, "device: \"%s\"\n", b ? b->device_name : "");
+    fprintf(f, "backend: ");
+    npg_yaml_write_string(f, b ? b->name : "none");
+    fprintf(f, "\ndevice: ");
+    npg_yaml_write_string(f, b ? b->device_name : "");
+    fputc('\n', f);
     fprintf(f, "threads: %d\n", b ? b->threads : 0);
-    fprintf(f, "time_unit: %s\n", cfg->time_unit);
+    fprintf(f, "time_unit: ");
+    npg_yaml_write_string(f, cfg->time_unit);
+    fputc('\n', f);
     fprintf(f, "t_reached: %.17g  # [%s]\n", st.t, cfg->time_unit);
     fprintf(f, "wall_s: %.6g  # [s] whole run\n", wall);
     fprintf(f, "advance_wall_s: %.6g  # [s] advancing particles\n", st.advance_wall_s);

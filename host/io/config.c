@@ -1379,16 +1379,65 @@ static void fmt_double(char *buf, size_t len, double x)
     }
 }
 
-/* A double-quoted YAML string. */
-static void put_quoted(FILE *f, const char *s)
+/* Length of the well-formed UTF-8 sequence at s (1..4) and its code point, or 0 when the bytes
+ * there are not one (stray continuation, overlong form, surrogate, beyond U+10FFFF, cut off). */
+static int utf8_seq(const unsigned char *s, uint32_t *cp)
 {
+    unsigned c = s[0];
+    int len = c < 0x80             ? 1
+              : (c & 0xE0) == 0xC0 ? 2
+              : (c & 0xF0) == 0xE0 ? 3
+              : (c & 0xF8) == 0xF0 ? 4
+                                   : 0;
+    if (!len)
+        return 0;
+    uint32_t v = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (int k = 1; k < len; ++k) {
+        if ((s[k] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+        v = (v << 6) | (s[k] & 0x3F);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+void npg_yaml_write_string(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
     fputc('"', f);
-    for (; *s; ++s) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
+    while (*s) {
+        uint32_t cp = 0;
+        int len = utf8_seq(s, &cp);
+        if (!len) { /* not UTF-8 (a path from the file system): the byte, as \xXX */
+            fprintf(f, "\\x%02X", *s++);
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            fprintf(f, "\\%c", (int)cp);
+        else if (cp == '\n')
+            fputs("\\n", f);
+        else if (cp == '\t')
+            fputs("\\t", f);
+        else if (cp == '\r')
+            fputs("\\r", f);
+        /* everything YAML 1.1 does not print as itself, or that a reader would fold or drop:
+         * C0 and C1 controls, DEL, NEL, line/paragraph separators, BOM, non-characters */
+        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+                 cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF)
+            fprintf(f, "\\u%04X", (unsigned)cp);
+        else
+            fwrite(s, 1, (size_t)len, f); /* printable: kept as UTF-8 */
+        s += len;
     }
     fputc('"', f);
+}
+
+static void put_quoted(FILE *f, const char *s)
+{
+    npg_yaml_write_string(f, s);
 }
 
 static void put_num(FILE *f, int ind, const char *key, double x, const char *comment)
@@ -1414,10 +1463,17 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     int i0 = indent < 0 ? 0 : indent, i1 = i0 + 2;
     const char *tu = cfg->time_unit[0] ? cfg->time_unit : "s";
     char c[160];
-    fprintf(f, "%*s# resolved configuration, loaded from %s\n", i0, "", cfg->source);
+    /* Strings from the user go out escaped, in comments too: a newline in a path must not end
+     * the comment and start a key. */
+    fprintf(f, "%*s# resolved configuration, loaded from ", i0, "");
+    put_quoted(f, cfg->source);
+    fputc('\n', f);
     fprintf(f, "%*ssystem:\n", i0, "");
-    if (cfg->preset[0])
-        fprintf(f, "%*s# preset %s: its values are written out below\n", i1, "", cfg->preset);
+    if (cfg->preset[0]) {
+        fprintf(f, "%*s# preset ", i1, "");
+        put_quoted(f, cfg->preset);
+        fputs(": its values are written out below\n", f);
+    }
     fprintf(f, "%*sname: ", i1, "");
     put_quoted(f, cfg->name);
     fputc('\n', f);
@@ -1429,7 +1485,9 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     put_num(f, i1, "kappa_rho_inf", cfg->model.K, c);
     put_num(f, i1, "delta", cfg->model.delta, "[-] shape index in [1,2]; negative = sphere");
     put_num(f, i1, "sigma_s_nm", cfg->model.sigma_s, "[nm] monomer radius");
-    fprintf(f, "%*stime_unit: %s\n", i1, "", tu);
+    fprintf(f, "%*stime_unit: ", i1, "");
+    put_quoted(f, tu);
+    fputc('\n', f);
 
     static const char *const modes[] = {"schedule", "closed", "precursor"};
     fprintf(f, "%*ssupply:\n%*smode: %s\n", i0, "", i1, "", modes[cfg->supply]);

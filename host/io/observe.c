@@ -145,7 +145,9 @@ int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t
         fprintf(f, ",%.15g", m.m[q]);
     fprintf(f, ",%.15g,%.15g,%.12g,%.12g,%.12g,%s", m.mean_r_nm, m.var_r_nm2, s->S, log(s->S),
             o->land.mu_max, phase);
-    if (ns)
+    if (ns && ns2 == NPG_N_STAR2_BEYOND) /* explicit: mu_n > ln S up to the search limit */
+        fprintf(f, ",%u,>%u", ns, npg_landscape_n_limit(&o->land));
+    else if (ns)
         fprintf(f, ",%u,%u", ns, ns2);
     else
         fputs(",,", f);

@@ -248,7 +248,29 @@ static int load_histogram(const char *dir, npg_result *r, char *err, size_t errl
     return 0;
 }
 
-/* Top-level scalar keys of run.yaml: producer, particles. */
+/* A number in a YAML scalar node, or NAN. */
+static double node_num(const yaml_node_t *v)
+{
+    if (!v || v->type != YAML_SCALAR_NODE)
+        return NAN;
+    double x;
+    return to_num((const char *)v->data.scalar.value, &x) ? NAN : x;
+}
+
+/* The value node of `key` in a mapping node, or NULL. */
+static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
+{
+    if (!m || m->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < m->data.mapping.pairs.top; ++q) {
+        yaml_node_t *k = yaml_document_get_node(d, q->key);
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
+            return yaml_document_get_node(d, q->value);
+    }
+    return NULL;
+}
+
+/* Keys of run.yaml: producer, particles, status, t_reached, config.run.t_end. */
 static int load_yaml(const char *dir, npg_result *r, char *err, size_t errlen)
 {
     char path[1200];
@@ -289,9 +311,15 @@ static int load_yaml(const char *dir, npg_result *r, char *err, size_t errlen)
                 if (!strcmp(key, "producer") && v && v->type == YAML_SCALAR_NODE)
                     snprintf(r->producer, sizeof r->producer, "%s",
                              (const char *)v->data.scalar.value);
+                else if (!strcmp(key, "status") && v && v->type == YAML_SCALAR_NODE)
+                    snprintf(r->status, sizeof r->status, "%s", (const char *)v->data.scalar.value);
+                else if (!strcmp(key, "t_reached"))
+                    r->t_reached = node_num(v);
                 else if (!strcmp(key, "particles"))
                     has_particles = 1;
             }
+            r->t_end =
+                node_num(map_get(&d, map_get(&d, map_get(&d, root, "config"), "run"), "t_end"));
             if (!strcmp(r->producer, "run"))
                 r->stochastic = 1;
             else if (!strcmp(r->producer, "me"))
@@ -321,6 +349,7 @@ void npg_result_free(npg_result *r)
 int npg_result_load(const char *dir, npg_result *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
+    r->t_reached = r->t_end = NAN;
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     int rc;
     if ((rc = load_yaml(dir, r, err, errlen)) || (rc = load_moments(dir, r, err, errlen)) ||
@@ -449,7 +478,7 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
                 npg_compare_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6};
+    npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6, 0};
     if (opt) {
         if (opt->z_max > 0.0)
             o.z_max = opt->z_max;
@@ -459,6 +488,7 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             o.alpha = opt->alpha;
         if (opt->rtol > 0.0)
             o.rtol = opt->rtol;
+        o.partial = opt->partial;
     }
     out->mode = a->stochastic && b->stochastic   ? NPG_COMPARE_TWO_SAMPLE
                 : a->stochastic || b->stochastic ? NPG_COMPARE_ONE_SAMPLE
@@ -499,7 +529,10 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
         if (rc)
             return rc;
         int pass = 1;
+        const double nmin = NPG_COMPARE_MIN_PARTICLES;
         if (out->mode == NPG_COMPARE_DETERMINISTIC) {
+            /* Nothing alive on either side: no mean or variance to compare. */
+            w->tested = !isnan(w->rel[1]) && !isnan(w->rel[2]);
             pass = fabs(w->rel[1]) <= o.rtol && fabs(w->rel[2]) <= o.rtol;
         } else if (out->mode == NPG_COMPARE_ONE_SAMPLE) {
             /* Reference mu, sigma^2 from the deterministic side; the sample variance is the
@@ -509,7 +542,8 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             double s2 = a->stochastic ? w->var_a : w->var_b;
             double mu = a->stochastic ? w->mean_b : w->mean_a;
             double sig2 = a->stochastic ? w->var_b : w->var_a;
-            if (N >= 2.0) {
+            w->tested = N >= nmin && !isnan(mu) && !isnan(sig2);
+            if (w->tested) {
                 s2 *= N / (N - 1.0);
                 if (sig2 > 0.0) {
                     w->Z = sqrt(N) * (xbar - mu) / sqrt(sig2);
@@ -524,7 +558,8 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             }
         } else {
             double na = w->n_a, nb = w->n_b;
-            if (na >= 2.0 && nb >= 2.0) {
+            w->tested = na >= nmin && nb >= nmin;
+            if (w->tested) {
                 double sa = w->var_a * na / (na - 1.0), sb = w->var_b * nb / (nb - 1.0);
                 double se = sqrt(sa / na + sb / nb);
                 if (se > 0.0)
@@ -549,18 +584,70 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             pass &= fabs(w->Y) <= o.y_max;
         if (!isnan(w->KS_crit) && !isnan(w->KS))
             pass &= w->KS < w->KS_crit;
-        out->y_skipped += (size_t)w->y_skipped;
-        w->pass = pass;
-        out->pass &= pass;
+        if (w->tested) {
+            w->pass = pass;
+            out->pass &= pass;
+            out->y_skipped += (size_t)w->y_skipped;
+            ++out->tested;
+            out->tested_late += !same_time(w->t, 0.0);
+        } else {
+            w->pass = 0;
+            ++out->too_few;
+        }
         ++i, ++j;
     }
     out->only_a += a->nt - i;
     out->only_b += b->nt - j;
-    if (!out->n) {
-        snprintf(err, errlen, "%s and %s have no output time in common", a->dir, b->dir);
-        return BAD;
+    (void)err;
+    (void)errlen;
+
+    /* A side that stopped early: interrupted, short of its own t_end, or ending before the
+     * other. Its common times are fine to compare, but only when asked (--partial). */
+    const npg_result *side[2] = {a, b};
+    const char *name[2] = {"A", "B"};
+    size_t len = 0;
+    for (int k = 0; k < 2; ++k) {
+        const npg_result *r = side[k], *other = side[1 - k];
+        double last = r->t[r->nt - 1], olast = other->t[other->nt - 1];
+        const char *reason = NULL;
+        if (r->status[0] && strcmp(r->status, "complete"))
+            reason = r->status;
+        else if (!isnan(r->t_reached) && !isnan(r->t_end) && r->t_reached < r->t_end &&
+                 !same_time(r->t_reached, r->t_end))
+            reason = "short of its t_end";
+        else if (last < olast && !same_time(last, olast))
+            reason = "ends before the other";
+        if (reason) {
+            out->partial = 1;
+            if (len < sizeof out->why)
+                len += (size_t)snprintf(out->why + len, sizeof out->why - len,
+                                        "%s%s (%s) is %s, last output t = %g", len ? "; " : "",
+                                        name[k], r->dir, reason, last);
+        }
     }
+    out->partial_allowed = o.partial;
+    if (out->partial && !o.partial)
+        out->pass = 0;
+    out->inconclusive = out->tested_late == 0;
+    if (out->inconclusive)
+        out->pass = 0;
     return 0;
+}
+
+int npg_compare_exit_status(const npg_compare_result *r)
+{
+    if (r->pass)
+        return NPG_EXIT_OK;
+    if (!r->n) /* nothing compared at all: whether a side stopped early does not matter */
+        return NPG_EXIT_INCONCLUSIVE;
+    /* Inconclusive only when nothing decided against: a tested row that fails, or a partial
+     * comparison nobody asked for, is a failure. */
+    for (size_t i = 0; i < r->n; ++i)
+        if (r->rows[i].tested && !r->rows[i].pass)
+            return NPG_EXIT_FAIL;
+    if (r->inconclusive && !(r->partial && !r->partial_allowed))
+        return NPG_EXIT_INCONCLUSIVE;
+    return NPG_EXIT_FAIL;
 }
 
 /* ---- output -------------------------------------------------------------------------------- */
@@ -588,8 +675,15 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
     for (size_t i = 0; i < r->n; ++i) {
         const npg_compare_row *w = &r->rows[i];
         fprintf(f, "%10.4g %12.3e %12.4g %10.4g %10.4g %10.4g %10.4g  %s%s\n", w->t, w->rel[1],
-                w->Z, w->Y, w->L1, w->KS, w->KS_crit, w->pass ? "ok" : "FAIL",
-                w->y_skipped ? " (Y skipped: reference variance 0)" : "");
+                w->Z, w->Y, w->L1, w->KS, w->KS_crit,
+                !w->tested ? "--"
+                : w->pass  ? "ok"
+                           : "FAIL",
+                !w->tested && r->mode != NPG_COMPARE_DETERMINISTIC
+                    ? " (not tested: too few alive particles)"
+                : !w->tested   ? " (not tested: nothing alive)"
+                : w->y_skipped ? " (Y skipped: reference variance 0)"
+                               : "");
     }
     double zmax = 0.0, ymax = 0.0, ksr = 0.0;
     size_t fails = 0;
@@ -601,7 +695,7 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
             ymax = fabs(w->Y);
         if (w->KS_crit > 0 && w->KS / w->KS_crit > ksr)
             ksr = w->KS / w->KS_crit;
-        fails += !w->pass;
+        fails += w->tested && !w->pass;
     }
     fprintf(f,
             "%zu common times (%zu only in A, %zu only in B); max |Z| %.3g, max |Y| %.3g, "
@@ -609,7 +703,32 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
             r->n, r->only_a, r->only_b, zmax, ymax, ksr, fails);
     if (r->y_skipped)
         fprintf(f, "; Y skipped at %zu time(s) where the reference variance is 0", r->y_skipped);
-    fprintf(f, "\n%s\n", r->pass ? "PASS" : "FAIL");
+    if (r->too_few)
+        fprintf(f,
+                "; %zu time(s) not tested (fewer than %g alive particles on a stochastic side, "
+                "or none alive)",
+                r->too_few, NPG_COMPARE_MIN_PARTICLES);
+    fputc('\n', f);
+    if (r->partial)
+        fprintf(f, "warning: partial comparison: %s; %s\n", r->why,
+                r->partial_allowed ? "only the common times were compared (--partial)"
+                                   : "this fails unless --partial is given");
+    switch (npg_compare_exit_status(r)) {
+    case NPG_EXIT_OK:
+        fprintf(f, "PASS%s\n", r->partial ? " (partial: common times only)" : "");
+        break;
+    case NPG_EXIT_INCONCLUSIVE:
+        fprintf(f, "INCONCLUSIVE: %s\n",
+                !r->n        ? "no output time in common"
+                : !r->tested ? "no time could be tested (too few alive particles)"
+                             : "only t = 0 could be tested (both sides start from the same "
+                               "configuration; it decides nothing)");
+        break;
+    default:
+        fprintf(f, "FAIL%s\n",
+                r->partial && !r->partial_allowed && !fails ? " (partial comparison not asked for)"
+                                                            : "");
+    }
 }
 
 static void put(FILE *f, double v)
@@ -627,6 +746,15 @@ int npg_compare_write_csv(const npg_compare_result *r, const char *path, char *e
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return 1;
     }
+    if (npg_compare_write_csv_file(r, f) | fclose(f)) {
+        snprintf(err, errlen, "%s: write error", path);
+        return 1;
+    }
+    return 0;
+}
+
+int npg_compare_write_csv_file(const npg_compare_result *r, FILE *f)
+{
     fprintf(f, "t,mode,particles_a,particles_b,mean_a,mean_b,rel_mean,var_a,var_b,rel_var");
     for (int q = 3; q <= 10; ++q)
         fprintf(f, ",rel_m%d", q);
@@ -654,11 +782,10 @@ int npg_compare_write_csv(const npg_compare_result *r, const char *path, char *e
         put(f, w->L1);
         put(f, w->KS);
         put(f, w->KS_crit);
-        fprintf(f, ",%d\n", w->pass);
+        if (w->tested)
+            fprintf(f, ",%d\n", w->pass);
+        else
+            fputs(",\n", f); /* not tested: neither pass nor fail */
     }
-    if (ferror(f) | fclose(f)) {
-        snprintf(err, errlen, "%s: write error", path);
-        return 1;
-    }
-    return 0;
+    return fflush(f) != 0 || ferror(f) != 0;
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "npgrow/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,6 +24,9 @@ typedef struct npg_result {
     char dir[1024];
     char producer[32]; /* run.yaml `producer:` ("run", "me", or "" when absent) */
     int stochastic;    /* producer run, or (no producer) a top-level `particles:` key */
+    char status[32];   /* run.yaml `status:` ("complete", "interrupted", ...; "" when absent) */
+    double t_reached;  /* run.yaml `t_reached:` (NAN when absent) */
+    double t_end;      /* run.yaml `config: run: t_end:` (NAN when absent) */
     size_t nt;         /* rows of moments.csv (output times) */
     double *t;         /* [nt] */
     double *particles; /* [nt] alive particles */
@@ -42,7 +47,15 @@ typedef struct npg_compare_options {
     double y_max; /* |Y| bound (default 5) */
     double alpha; /* KS significance (default 0.001) */
     double rtol;  /* both deterministic: bound on relative mean/variance differences (1e-6) */
+    int partial;  /* 1: a side that stopped early (interrupted, or ending before the other) is
+                   * compared on the common times; 0 (default): such a comparison fails */
 } npg_compare_options;
+
+/* Fewest alive particles on a stochastic side for a time to be tested: Z and Y are
+ * normal approximations (central limit) and KS_crit = c(alpha)/sqrt(N) is the asymptotic
+ * Kolmogorov critical value, which textbooks take as adequate from about 35-50 samples.
+ * Below it the time is reported but neither passes nor fails. */
+#define NPG_COMPARE_MIN_PARTICLES 50.0
 
 typedef enum npg_compare_mode {
     NPG_COMPARE_DETERMINISTIC = 0, /* both sides deterministic: relative differences only */
@@ -60,7 +73,8 @@ typedef struct npg_compare_row {
     double Y_normal;        /* DSMTS normal-theory form sqrt(N/2)(s^2/sigma^2 - 1) */
     int y_skipped;          /* reference variance 0 (e.g. monodisperse t = 0) */
     double L1, KS, KS_crit; /* KS_crit NAN in deterministic mode */
-    int pass;
+    int tested; /* 0: no statistic could be computed (too few particles, nothing alive) */
+    int pass;   /* meaningful only when tested */
 } npg_compare_row;
 
 typedef struct npg_compare_result {
@@ -70,14 +84,27 @@ typedef struct npg_compare_result {
     npg_compare_row *rows; /* [n] the common output times */
     size_t only_a, only_b; /* output times present on one side only (ignored) */
     size_t y_skipped;
-    int pass;
+    size_t tested;       /* rows with a statistic; only those count towards pass */
+    size_t tested_late;  /* of those, rows at t > 0 (t = 0 alone decides nothing: both
+                          * sides start from the same configuration) */
+    size_t too_few;      /* rows skipped for fewer than NPG_COMPARE_MIN_PARTICLES alive */
+    int partial;         /* a side stopped early: see why */
+    char why[512];       /* partial: which side, its status and last time */
+    int partial_allowed; /* the options' partial */
+    int inconclusive;    /* no tested row at t > 0 */
+    int pass;            /* every tested row passes, conclusive, and not an unasked partial */
 } npg_compare_result;
+
+/* The exit status of a comparison: NPG_EXIT_OK when r->pass, NPG_EXIT_INCONCLUSIVE when
+ * r->inconclusive (and nothing failed), NPG_EXIT_FAIL otherwise. */
+int npg_compare_exit_status(const npg_compare_result *r);
 
 /* Kolmogorov-Smirnov asymptotic constant c(alpha) = sqrt(-ln(alpha/2)/2). */
 double npg_ks_c(double alpha);
 
-/* Compare. Returns 0 (see out->pass), or NPG_EXIT_USAGE when nothing can be compared (no common
- * time, inconsistent histogram bins). */
+/* Compare. Returns 0 (see out->pass, out->inconclusive, out->partial, and
+ * npg_compare_exit_status), or NPG_EXIT_USAGE for inconsistent histogram bins. No common output
+ * time at all is inconclusive, not an error. */
 int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_options *o,
                 npg_compare_result *out, char *err, size_t errlen);
 void npg_compare_result_free(npg_compare_result *r);
@@ -85,7 +112,10 @@ void npg_compare_result_free(npg_compare_result *r);
 /* The table (time, Z, Y, KS, KS crit, pass) and a summary line on f. */
 void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
                        const npg_compare_options *o, const npg_compare_result *r);
+/* compare.csv: one row per common time; `pass` is 1 or 0 where tested, empty where not. */
 int npg_compare_write_csv(const npg_compare_result *r, const char *path, char *err, size_t errlen);
+/* The same rows on an open stream; non-zero on a write error. */
+int npg_compare_write_csv_file(const npg_compare_result *r, FILE *f);
 
 #ifdef __cplusplus
 }

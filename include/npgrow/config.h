@@ -109,6 +109,13 @@ int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen);
  * `indent` spaces; used for run.yaml. */
 void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent);
 
+/* str as a YAML double-quoted scalar that any YAML reader gives back byte for byte: `"` and `\`
+ * escaped; newline, tab, CR, other control characters, DEL, NEL, U+2028/2029, BOM and U+FFFE/F
+ * as escapes; other UTF-8 kept as it is; bytes that are not UTF-8 (file-system paths) as \xXX
+ * (YAML reads those back as U+00XX: the one case that is not byte-exact). NULL writes "".
+ * For every string npgrow writes into a YAML file (run.yaml: names, paths, device names). */
+void npg_yaml_write_string(FILE *f, const char *str);
+
 /* The initial-size sampler for cfg (host pointers into cfg; histogram CDF allocated into
  * *cdf_out, which the caller frees). Returns 0, or NPG_EXIT_USAGE with a message. */
 int npg_config_init_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,

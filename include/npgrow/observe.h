@@ -35,12 +35,26 @@ typedef struct npg_landscape {
     uint32_t len;
     double mu_max;     /* [kT] max of mu_n over 20 <= n < len */
     uint32_t n_dagger; /* argmax */
+    npg_model model;   /* for n** beyond the table (npg_model_mu, exact for any n) */
 } npg_landscape;
+
+/* n** is searched beyond the table up to this size: above it the double-precision differences
+ * Nf(n+1) - Nf(n) in npg_model_mu lose the resolution of one monomer (rounding error / step
+ * between neighbours: 0.002 at n ~ 1e6, 0.2 at 1e7, 1 at 1.6e7, measured on the six Table-1
+ * systems against a long-double evaluation). A table longer than this is its own limit. */
+#define NPG_N_STAR2_LIMIT 10000000u
+/* n_star2 value meaning "beyond npg_landscape_n_limit(l)": mu_n > ln S at every size searched. */
+#define NPG_N_STAR2_BEYOND UINT32_MAX
 
 int npg_landscape_init(npg_landscape *l, const npg_model *m, uint32_t len);
 void npg_landscape_free(npg_landscape *l);
+/* Largest size searched for n**: max(NPG_N_STAR2_LIMIT, len - 1). */
+uint32_t npg_landscape_n_limit(const npg_landscape *l);
 /* Phase at supersaturation S: "hyper", "super" or "under"; for "super" also the smallest and
- * largest n >= 20 with mu_n > ln S (the sizes that shrink), else both 0. */
+ * largest n >= 20 with mu_n > ln S (the sizes that shrink), else both 0. n** is exact, not
+ * capped at the table: when mu_n > ln S still holds at the table's last size, it is found by
+ * bisection on npg_model_mu over the decreasing branch (mu_n decreases towards 0 beyond
+ * n-dagger); when mu_n > ln S up to npg_landscape_n_limit(l), *n_star2 = NPG_N_STAR2_BEYOND. */
 const char *npg_landscape_phase(const npg_landscape *l, double S, uint32_t *n_star,
                                 uint32_t *n_star2);
 

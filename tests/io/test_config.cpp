@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "npgrow/config.h"
@@ -487,4 +488,118 @@ TEST(Config, WarnsAboutStartsBelowN20ButLoads)
     Loaded quiet(kData + "good_inline.yaml"); // n = 300: nothing to say
     EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
     EXPECT_EQ(quiet.rc, 0);
+}
+
+// Issue 9: run.yaml stays valid YAML whatever the strings hold. Names with quotes, backslashes,
+// newlines, ": ", "#", tabs, control characters and non-ASCII text, a histogram file whose name
+// holds the same, and a config in a directory named like that, all read back identically.
+TEST(Config, WriteYamlEscapesEveryString)
+{
+    const char *names[] = {
+        "say \"hi\"",
+        "back\\slash\\",
+        "two\nlines",
+        "key: value # not a comment",
+        "- [a, b] {c: d}",
+        "tab\there\rcr\x01\x1f",
+        "\x7f del",
+        "caf\xc3\xa9 \xe2\x80\xa8 sep",
+        "\xf0\x9f\x94\xac",
+        "'single' & *alias !t",
+        " lead/trail ",
+        "\xc2\x85 nel \xef\xbb\xbf bom",
+        "null",
+        "~",
+        "123", // ("" cannot come from a config: the loader rejects an empty name)
+    };
+    // A directory and a histogram file with hostile names.
+    char tmpl[] = "/tmp/npg_yaml_esc_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::string dir = std::string(tmpl) + "/d\"ir: #x\nnew\\line";
+    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    const std::string hist = "h\"is: t #1\n\\x.csv";
+    {
+        FILE *h = fopen((dir + "/" + hist).c_str(), "w");
+        ASSERT_NE(h, nullptr);
+        fputs("n,count\n100,3\n200,1\n", h);
+        fclose(h);
+    }
+    const std::string cpath = dir + "/c.yaml";
+    {
+        FILE *c = fopen(cpath.c_str(), "w");
+        ASSERT_NE(c, nullptr);
+        fputs("system: {preset: pt-acac}\nsupply: {mode: schedule, supersaturation: [[0, 3.0], "
+              "[10, 3.0]]}\ninitial: {kind: histogram, file: ",
+              c);
+        npg_yaml_write_string(c, hist.c_str());
+        fputs("}\nrun: {particles: 1000, t_end: 10, output_every: 1, seed: 7}\n", c);
+        fclose(c);
+    }
+    for (const char *name : names) {
+        Loaded a(cpath);
+        ASSERT_EQ(a.rc, 0) << a.err;
+        ASSERT_NE(std::string(a.cfg.init_file).find(hist), std::string::npos) << a.cfg.init_file;
+        snprintf(a.cfg.name, sizeof a.cfg.name, "%s", name);
+        char *buf = nullptr;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        ASSERT_NE(m, nullptr);
+        npg_config_write_yaml(m, &a.cfg, 0);
+        fclose(m);
+        std::string text(buf, len);
+        free(buf);
+        // Every line is a comment, a key, or a list item: nothing leaked out of a string.
+        size_t pos = 0;
+        while (pos < text.size()) {
+            size_t e = text.find('\n', pos);
+            std::string line = text.substr(pos, e - pos);
+            size_t k = line.find_first_not_of(' ');
+            ASSERT_NE(k, std::string::npos) << "empty line in\n" << text;
+            EXPECT_TRUE(line[k] == '#' || line[k] == '-' || line.find(':') != std::string::npos)
+                << "stray line '" << line << "' for name '" << name << "'";
+            pos = e + 1;
+        }
+        const std::string out = std::string(tmpl) + "/rt.yaml";
+        FILE *o = fopen(out.c_str(), "w");
+        ASSERT_NE(o, nullptr);
+        fputs(text.c_str(), o);
+        fclose(o);
+        Loaded b(out);
+        ASSERT_EQ(b.rc, 0) << name << ": " << b.err << "\n" << text;
+        SCOPED_TRACE(name);
+        expect_same(a.cfg, b.cfg);
+        remove(out.c_str());
+    }
+    remove((dir + "/" + hist).c_str());
+    remove(cpath.c_str());
+    rmdir(dir.c_str());
+    rmdir(tmpl);
+}
+
+// The escaper's exact output for each kind of character (YAML double-quoted escapes).
+TEST(Config, YamlWriteStringEscapes)
+{
+    const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "\"plain\""},
+        {"a\"b\\c", "\"a\\\"b\\\\c\""},
+        {"l1\nl2\tx\ry", "\"l1\\nl2\\tx\\ry\""},
+        {"\x01\x1f\x7f", "\"\\u0001\\u001F\\u007F\""},
+        {"caf\xc3\xa9", "\"caf\xc3\xa9\""},                                // UTF-8 kept
+        {"\xc2\x85\xe2\x80\xa8\xef\xbb\xbf", "\"\\u0085\\u2028\\uFEFF\""}, // NEL, LS, BOM
+        {"bad\xff\xc3", "\"bad\\xFF\\xC3\""},                              // not UTF-8: bytes
+        {"\xc0\xaf", "\"\\xC0\\xAF\""},                                    // overlong "/"
+        {"", "\"\""},
+    };
+    for (const auto &c : cases) {
+        char *buf = nullptr;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        ASSERT_NE(m, nullptr);
+        npg_yaml_write_string(m, c.in);
+        fclose(m);
+        EXPECT_EQ(std::string(buf, len), c.out);
+        free(buf);
+    }
 }

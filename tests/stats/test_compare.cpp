@@ -62,7 +62,7 @@ struct Cmp {
         std::string da = write_dir(tag + "_a", sa), db = write_dir(tag + "_b", sb);
         EXPECT_EQ(npg_result_load(da.c_str(), &a, err, sizeof err), 0) << err;
         EXPECT_EQ(npg_result_load(db.c_str(), &b, err, sizeof err), 0) << err;
-        npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6};
+        npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6, 0};
         rc = npg_compare(&a, &b, &o, &r, err, sizeof err);
         EXPECT_EQ(rc, 0) << err;
     }
@@ -179,4 +179,60 @@ TEST(Compare, BadInputNamesTheFile)
     EXPECT_EQ(npg_result_load(d.c_str(), &r, err, sizeof err), 2);
     EXPECT_NE(std::string(err).find("moments.csv: missing column 'var_n'"), std::string::npos)
         << err;
+}
+
+// Issue 9: too few alive particles is INCONCLUSIVE (exit 3), never PASS; a side that stopped
+// early fails unless partial comparisons are asked for.
+TEST(Compare, TooFewParticlesIsInconclusive)
+{
+    Side ref{"me", 1e5, 100.0, 400.0, 0, 0, {10, 30, 40, 20}};
+    normal_moments(100.0, 400.0, &ref.m3, &ref.m4);
+    Side st = ref;
+    st.producer = "run";
+    st.N = NPG_COMPARE_MIN_PARTICLES - 1; // 49 particles: below the minimum
+    Cmp c(ref, st, "few");
+    EXPECT_EQ(c.r.rows[0].tested, 0);
+    EXPECT_TRUE(std::isnan(c.r.rows[0].Z));
+    EXPECT_EQ(c.r.too_few, 1u);
+    EXPECT_TRUE(c.r.inconclusive);
+    EXPECT_FALSE(c.r.pass);
+    EXPECT_EQ(npg_compare_exit_status(&c.r), NPG_EXIT_INCONCLUSIVE);
+    st.N = NPG_COMPARE_MIN_PARTICLES; // 50: tested, and these equal moments pass
+    Cmp d(ref, st, "enough");
+    EXPECT_EQ(d.r.rows[0].tested, 1);
+    EXPECT_EQ(npg_compare_exit_status(&d.r), NPG_EXIT_OK);
+}
+
+TEST(Compare, InterruptedSideFailsUnlessPartial)
+{
+    Side ref{"me", 1e5, 100.0, 400.0, 0, 0, {10, 30, 40, 20}};
+    normal_moments(100.0, 400.0, &ref.m3, &ref.m4);
+    Side st = ref;
+    st.producer = "run";
+    std::string da = write_dir("int_a", st), db = write_dir("int_b", ref);
+    // A: status interrupted (the common time t = 1 agrees exactly).
+    FILE *f = std::fopen((da + "/run.yaml").c_str(), "w");
+    std::fprintf(f, "producer: run\nparticles: 100000\nstatus: interrupted\nt_reached: 1\n"
+                    "config:\n  run: {t_end: 5}\n");
+    std::fclose(f);
+    npg_result a{}, b{};
+    char err[512];
+    ASSERT_EQ(npg_result_load(da.c_str(), &a, err, sizeof err), 0) << err;
+    ASSERT_EQ(npg_result_load(db.c_str(), &b, err, sizeof err), 0) << err;
+    EXPECT_STREQ(a.status, "interrupted");
+    EXPECT_EQ(a.t_reached, 1.0);
+    EXPECT_EQ(a.t_end, 5.0);
+    for (int partial = 0; partial <= 1; ++partial) {
+        npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6, partial};
+        npg_compare_result r{};
+        ASSERT_EQ(npg_compare(&a, &b, &o, &r, err, sizeof err), 0) << err;
+        EXPECT_TRUE(r.partial);
+        EXPECT_NE(std::string(r.why).find("A (" + da + ") is interrupted"), std::string::npos)
+            << r.why;
+        EXPECT_EQ(r.rows[0].pass, 1); // the common time itself agrees
+        EXPECT_EQ(npg_compare_exit_status(&r), partial ? NPG_EXIT_OK : NPG_EXIT_FAIL);
+        npg_compare_result_free(&r);
+    }
+    npg_result_free(&a);
+    npg_result_free(&b);
 }

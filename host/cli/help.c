@@ -1,0 +1,145 @@
+/* help.c: every command's help text, in one place.
+ *
+ * `npgrow help CMD`, `npgrow CMD --help` and `-h` print the same text, every option with its
+ * default and unit; a usage error prints it on stderr with exit status 2. README.md "Commands"
+ * holds these texts verbatim (tests/cli/cli_help.sh compares them), so the two cannot drift.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const char *const help_main =
+    "usage: npgrow COMMAND [ARGS]   (npgrow help COMMAND: its options)\n"
+    "  run CONFIG        particle-by-particle SSA of the ensemble\n"
+    "  me CONFIG         mean-field master equation (SUNDIALS CVODE)\n"
+    "  compare A B       compare two result directories statistically\n"
+    "  validate CONFIG   run + me + compare of one config\n"
+    "  mu CONFIG         chemical potential and rates against n\n"
+    "  clean [DIR ...]   remove what killed runs left behind (DIR.tmp-PID)\n"
+    "  help [COMMAND]    this text, or COMMAND's options\n"
+    "  --version         version and git commit\n"
+    "exit status (every command):\n"
+    "  0    success\n"
+    "  1    a comparison failed, or a run failed (I/O error, solver failure)\n"
+    "  2    bad input or usage, found before any work: arguments, config, unwritable output,\n"
+    "       --backend cuda without a usable GPU\n"
+    "  3    inconclusive: too little data to decide (compare, validate)\n"
+    "  130  interrupted by SIGINT, 143 by SIGTERM (results so far kept, status: interrupted)\n";
+
+static const char *const help_run =
+    "usage: npgrow run CONFIG [options]\n"
+    "  particle-by-particle SSA of the ensemble of CONFIG into a result directory\n"
+    "  -o, --output DIR   result directory (default runs/<config stem>)\n"
+    "  --particles N      particles, integer 1 .. 4e9 (default: config run.particles)\n"
+    "  --seed S           random seed, integer 0 .. 4294967295 (default: config run.seed)\n"
+    "  --threads T        CPU threads, 1 .. 1024 (default: OMP_NUM_THREADS, else all cores)\n"
+    "  --backend B        auto, cpu or cuda (default cpu; auto: cuda when a GPU is usable)\n"
+    "  --device K         CUDA device index, 0 .. 1024 (default 0)\n"
+    "  --t-end T          end time, in the config's time_unit (default: config run.t_end)\n"
+    "  --max-output-gb G  refuse a run whose result files would exceed G GiB (default: 90 %\n"
+    "                     of the free disk space)\n"
+    "  --force            replace DIR if it holds an earlier npgrow result and nothing else\n"
+    "                     (default: refuse, exit 2); never ., .., /, $HOME or others' files\n"
+    "  -q, --quiet        no progress line or summary on stderr\n"
+    "  -h, --help         this text\n"
+    "  before any work: the config, the overrides and the run's memory and output size are\n"
+    "  checked (exit 2, naming the key); DIR.lock keeps a second writer out\n"
+    "  exit: 0 complete, 1 run failed, 2 bad input, 130/143 interrupted (status: interrupted)\n";
+
+static const char *const help_me =
+    "usage: npgrow me CONFIG [options]\n"
+    "  mean-field master equation of CONFIG's model and supply (SUNDIALS CVODE, BDF)\n"
+    "  -o, --output DIR   result directory (default runs/<config stem>-me)\n"
+    "  --force            replace a non-empty DIR (default: refuse, exit 2)\n"
+    "  --t-end T          end time, in the config's time_unit (default: config run.t_end)\n"
+    "  --particles N      N(0), integer 1 .. 4e9 (default: config run.particles)\n"
+    "  --n-max N          truncation size, integer 3 .. 16000000 [monomers]\n"
+    "                     (default: config me.n_max; 0 there = automatic)\n"
+    "  --rtol R           CVODE relative tolerance, 1e-14 .. 1e-3 (default 1e-10)\n"
+    "  -q, --quiet        no summary on stderr\n"
+    "  -h, --help         this text\n"
+    "  exit: 0 complete, 1 solver failed, 2 bad input, 130/143 interrupted\n";
+
+static const char *const help_compare =
+    "usage: npgrow compare A B [options]\n"
+    "  A, B: result directories of npgrow run / npgrow me (moments.csv, histogram.csv,\n"
+    "  run.yaml); statistics at their common output times, table on stdout\n"
+    "  --z-max Z          bound on |Z|, the mean statistic (default 3)\n"
+    "  --y-max Y          bound on |Y|, the variance statistic (default 5)\n"
+    "  --alpha A          KS significance level, in (0, 1) (default 0.001)\n"
+    "  --rtol R           both deterministic: bound on relative mean and variance\n"
+    "                     differences (default 1e-6)\n"
+    "  --partial          compare a side that stopped early (interrupted, or ending before\n"
+    "                     the other) on the common times (default: such a comparison fails)\n"
+    "  -o, --output FILE  per-time statistics CSV (default A/compare.csv)\n"
+    "  -q, --quiet        no table on stdout\n"
+    "  -h, --help         this text\n"
+    "  a time is tested when every stochastic side has >= 50 alive particles; t = 0 alone\n"
+    "  decides nothing\n"
+    "  exit: 0 pass, 1 fail (or an unasked partial comparison), 2 bad input, 3 inconclusive\n"
+    "  (no time tested after t = 0, or no common time)\n";
+
+static const char *const help_validate =
+    "usage: npgrow validate CONFIG [options]\n"
+    "  npgrow run into DIR/run, npgrow me into DIR/me, npgrow compare of the two into\n"
+    "  DIR/compare.csv\n"
+    "  -o, --output DIR   directory (default runs/<config stem>-validate)\n"
+    "  --particles N      particles, integer 1 .. 4e9 (default: config run.particles)\n"
+    "  --seed S           random seed, integer 0 .. 4294967295 (default: config run.seed)\n"
+    "  --threads T        CPU threads, 1 .. 1024 (default: OMP_NUM_THREADS, else all cores)\n"
+    "  --backend B        auto, cpu or cuda (default cpu)\n"
+    "  --device K         CUDA device index, 0 .. 1024 (default 0)\n"
+    "  --t-end T          end time, in the config's time_unit (default: config run.t_end)\n"
+    "  --force            replace non-empty DIR/run and DIR/me (default: refuse, exit 2)\n"
+    "  --z-max Z          bound on |Z| (default 3)\n"
+    "  --y-max Y          bound on |Y| (default 5)\n"
+    "  --alpha A          KS significance level, in (0, 1) (default 0.001)\n"
+    "  -q, --quiet        no progress or table; the one-line verdict only\n"
+    "  -h, --help         this text\n"
+    "  testing (shows the comparison has power; the particle run only):\n"
+    "  --perturb-delta D  add D to delta, -1 .. 1 (default 0)\n"
+    "  --perturb-s F      multiply S (closed supply: its initial S) by F, 1e-3 .. 1e3\n"
+    "                     (default 1)\n"
+    "  exit: 0 pass, 1 fail or a failed run, 2 bad input, 3 inconclusive (too few alive\n"
+    "  particles to test any time after t = 0), 130/143 interrupted\n";
+
+static const char *const help_clean =
+    "usage: npgrow clean [DIR ...]\n"
+    "  remove leftover temporary result directories (NAME.tmp-PID, NAME.old-PID) in each DIR\n"
+    "  (default: runs) whose npgrow process no longer exists; finished results, directories\n"
+    "  of running processes and anything npgrow did not write are kept\n"
+    "  -h, --help         this text\n"
+    "  exit: 0 done (also when nothing was left over), 2 a DIR is not a directory\n";
+
+static const char *const help_mu =
+    "usage: npgrow mu CONFIG [options]\n"
+    "  mu_n - mu_inf [kT], Gibbs-Thomson curve [kT], A_n and k^d_n [1/time_unit] for\n"
+    "  n = 1 .. N on stdout; a summary (n-dagger, the s = 2 artifact) on stderr\n"
+    "  --n-max N          largest n, integer 1 .. 100000000 [monomers] (default 10000)\n"
+    "  --format F         csv or table (default table: aligned, with units)\n"
+    "  -h, --help         this text\n"
+    "  exit: 0 ok, 1 out of memory or write error, 2 bad input\n";
+
+const char *npg_cli_help_text(const char *cmd)
+{
+    if (!cmd)
+        return help_main;
+    static const struct {
+        const char *name, *text;
+    } t[] = {{"run", help_run},           {"me", help_me}, {"compare", help_compare},
+             {"validate", help_validate}, {"mu", help_mu}, {"clean", help_clean}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; ++i)
+        if (!strcmp(cmd, t[i].name))
+            return t[i].text;
+    return NULL;
+}
+
+int npg_cli_usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "npgrow %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    fputs(npg_cli_help_text(cmd), stderr);
+    return NPG_EXIT_USAGE;
+}
