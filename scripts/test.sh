@@ -27,4 +27,4 @@ cmake --build build-sanitize -j "$jobs"
 echo "== tests under sanitizers"
 (cd build-sanitize &&
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest -j "$jobs" --output-on-failure --timeout 1800)
+  ctest -j "$jobs" --output-on-failure --timeout 1800 -LE long)
