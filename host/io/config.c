@@ -743,7 +743,7 @@ static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdi
     char line[1024];
     size_t lineno = 0, cap = 0;
     int rc = 0, header = 0;
-    double total = 0.0;
+    double total = 0.0, all = 0.0; /* counts at n >= 2; all counts (the sampler's CDF sum) */
     while (!rc && fgets(line, sizeof line, f)) {
         ++lineno;
         yaml_mark_t m = {0, lineno - 1, 0};
@@ -809,6 +809,7 @@ static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdi
         cfg->init_sizes[i] = (uint32_t)n;
         cfg->init_counts[i] = c;
         cfg->init_table_len = i + 1;
+        all += c;
         if (n >= 2.0)
             total += c;
     }
@@ -820,6 +821,10 @@ static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdi
     if (!(total > 0.0))
         return fail(L, fv, "initial.file",
                     "no counts at n >= 2 in %s: at least one row with n >= 2 and count > 0", full);
+    if (!isfinite(all))
+        return fail(L, fv, "initial.file",
+                    "the counts in %s sum beyond 1.8e308: relative weights with a finite sum",
+                    full);
     for (size_t i = 0; i < cfg->init_table_len; ++i)
         if (cfg->init_sizes[i] < NPG_CFG_SMALL_N && cfg->init_counts[i] > 0.0) {
             print_warning(L, fv->start_mark,
