@@ -1169,14 +1169,30 @@ static void fmt_double(char *buf, size_t len, double x)
     }
 }
 
-/* A double-quoted YAML string. */
-static void put_quoted(FILE *f, const char *s)
+/* A double-quoted YAML string that reads back byte for byte: '"' and '\\' escaped, and so is
+ * every character YAML does not allow raw or would fold (C0/C1 controls, DEL, the line breaks
+ * NEL, LS, PS, the BOM and U+FFFE/FFFF). The text is valid UTF-8 (libyaml checked it). */
+static void put_quoted(FILE *f, const char *str)
 {
+    const unsigned char *s = (const unsigned char *)str;
     fputc('"', f);
     for (; *s; ++s) {
-        if (*s == '"' || *s == '\\')
+        if (*s == '"' || *s == '\\') {
             fputc('\\', f);
-        fputc(*s, f);
+            fputc(*s, f);
+        } else if (*s < 0x20 || *s == 0x7f) {
+            fprintf(f, "\\x%02x", *s);
+        } else if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) { /* U+0080..U+009F */
+            fprintf(f, "\\x%02x", s[1]);
+            ++s;
+        } else if ((s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9)) ||
+                   (s[0] == 0xef && ((s[1] == 0xbb && s[2] == 0xbf) ||
+                                     (s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))))) {
+            fprintf(f, "\\u%04x", (s[0] & 0x0f) << 12 | (s[1] & 0x3f) << 6 | (s[2] & 0x3f));
+            s += 2;
+        } else {
+            fputc(*s, f);
+        }
     }
     fputc('"', f);
 }
