@@ -227,7 +227,7 @@ static int load_histogram(const char *dir, npg_result *r, char *err, size_t errl
         }
         double lo, hi;
         if (to_num(f[it], &r->ht[i]) || to_num(f[ilo], &lo) || to_num(f[ihi], &hi) ||
-            to_num(f[ic], &r->count[i]) || !(lo >= 0) || !(hi >= lo) || hi > 4.3e9 ||
+            to_num(f[ic], &r->count[i]) || !(lo >= 0) || !(hi >= lo) || hi > (double)UINT32_MAX ||
             !(r->count[i] >= 0.0)) {
             snprintf(err, errlen, "%s:%ld: bad t, n_lo, n_hi or count", c.path, c.row);
             fclose(c.f);
