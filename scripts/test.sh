@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fresh machine -> the whole test suite: install packages, check formatting, build (with CUDA
 # when nvcc exists; GPU tests skip without a device), run every test, then rebuild the CPU code
-# with AddressSanitizer + UndefinedBehaviorSanitizer and run the tests again.
+# with AddressSanitizer + UndefinedBehaviorSanitizer and run the tests again; then fuzz the config
+# loader and compare's reader (clang libFuzzer, NPGROW_FUZZ_SECONDS each, default 60) and run the
+# mutation test of `npgrow run` on the sanitizer build (NPGROW_MUTATE_SECONDS, default 90).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -28,3 +30,9 @@ echo "== tests under sanitizers"
 (cd build-sanitize &&
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest -j "$jobs" --output-on-failure --timeout 1800 -LE long)
+
+echo "== fuzzing (scripts/fuzz.sh: libFuzzer + ASan + UBSan, build-fuzz)"
+bash scripts/fuzz.sh "${NPGROW_FUZZ_SECONDS:-60}"
+echo "== mutation test of npgrow run (tests/fuzz/mutate_run.py, sanitizer build)"
+python3 tests/fuzz/mutate_run.py --npgrow build-sanitize/npgrow --count 600 \
+  --budget "${NPGROW_MUTATE_SECONDS:-90}" --jobs "$jobs" --keep build-sanitize/mutate-run

@@ -223,6 +223,13 @@ int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, n
     /* Memory: particle state + integer histograms (per thread and the merged one) + the run's
      * double copies of them + the rate table. */
     int threads = o && o->threads > 0 ? o->threads : omp_get_max_threads();
+    /* Results do not depend on the thread count, so more threads than cores only cost: each
+     * needs a stack (8 MiB of address space), and libgomp aborts the process when it cannot
+     * create one. */
+    if (threads > 4 * omp_get_num_procs())
+        return refuse(err, errlen, "--threads", "threads",
+                      "%d: at most 4 x the %d cores here (%d); results do not depend on it",
+                      threads, omp_get_num_procs(), 4 * omp_get_num_procs());
     double bpp = closed ? 12.0 : 8.0;
     double mem_particles = N * bpp;
     double mem_hist = (pf->n_max + 1.0) * 24.0 * (threads + 2.0);

@@ -21,6 +21,8 @@
 
 #include "npgrow/config.h"
 
+#include "util/yaml_limits.h"
+
 #ifndef NPGROW_CONFIG_DIR
 #define NPGROW_CONFIG_DIR "configs"
 #endif
@@ -338,12 +340,6 @@ static void dir_of(const char *path, char *dir, size_t len)
         snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
-/* Limits on a config file: a config is a page of keys, so these only stop hostile input (a
- * 1 GB file, 100000 nested brackets that would exhaust the stack or memory of the loader). */
-#define NPG_CFG_MAX_BYTES  (1u << 20)
-#define NPG_CFG_MAX_DEPTH  16
-#define NPG_CFG_MAX_EVENTS 200000
-
 /* Mark (line, column) of byte `offset` of the file, for reader errors that only give an offset. */
 static yaml_mark_t mark_of_offset(FILE *f, size_t offset)
 {
@@ -361,50 +357,6 @@ static yaml_mark_t mark_of_offset(FILE *f, size_t offset)
     return m;
 }
 
-/* A first pass over the events: depth and size within the limits. Syntax errors are left to the
- * loader, which reports them with their marks. */
-static int prescan(const ldr *L, FILE *f)
-{
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p))
-        return 0;
-    yaml_parser_set_input_file(&p, f);
-    int depth = 0, rc = 0;
-    long events = 0;
-    for (;;) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&p, &ev))
-            break;
-        yaml_event_type_t t = ev.type;
-        yaml_mark_t m = ev.start_mark;
-        yaml_event_delete(&ev);
-        if (t == YAML_STREAM_END_EVENT)
-            break;
-        if (++events > NPG_CFG_MAX_EVENTS) {
-            rc = fail_mark(L, m, "(document)", "(too many nodes)",
-                           "at most %d YAML events in a config file", NPG_CFG_MAX_EVENTS);
-            break;
-        }
-        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
-            if (++depth > NPG_CFG_MAX_DEPTH) {
-                rc = fail_mark(L, m, "(document)", "(nested too deeply)",
-                               "at most %d levels of nested mappings and sequences",
-                               NPG_CFG_MAX_DEPTH);
-                break;
-            }
-        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
-            --depth;
-        } else if (t == YAML_ALIAS_EVENT) {
-            rc = fail_mark(L, m, "(document)", "(an alias)",
-                           "no YAML aliases (*name) in a config: write the value out");
-            break;
-        }
-    }
-    yaml_parser_delete(&p);
-    rewind(f);
-    return rc;
-}
-
 /* Parse `path` into *doc. On failure the message names the file (and the syntax error's mark). */
 static int load_document(const char *path, yaml_document_t *doc, char *err, size_t errlen)
 {
@@ -417,16 +369,17 @@ static int load_document(const char *path, yaml_document_t *doc, char *err, size
     if (!f)
         return fail_mark(&L, top, "(file)", path, "cannot open (%s): a readable YAML file",
                          strerror(errno));
-    if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size > NPG_CFG_MAX_BYTES) {
+    if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size > NPG_YAML_MAX_BYTES) {
         fclose(f);
         return fail_mark(&L, top, "(file)", path,
                          "%lld bytes: a config file of at most %u bytes (1 MiB)",
-                         (long long)sb.st_size, NPG_CFG_MAX_BYTES);
+                         (long long)sb.st_size, NPG_YAML_MAX_BYTES);
     }
-    int prc = prescan(&L, f);
-    if (prc) {
+    yaml_mark_t lm;
+    const char *what = "";
+    if (npg_yaml_prescan(f, &lm, &what)) {
         fclose(f);
-        return prc;
+        return fail_mark(&L, lm, "(document)", "(limits)", "%s", what);
     }
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
@@ -843,7 +796,7 @@ static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdi
     char line[1024];
     size_t lineno = 0, cap = 0;
     int rc = 0, header = 0;
-    double total = 0.0;
+    double total = 0.0, all = 0.0; /* counts at n >= 2; all counts (the sampler's CDF sum) */
     while (!rc && fgets(line, sizeof line, f)) {
         ++lineno;
         yaml_mark_t m = {0, lineno - 1, 0};
@@ -909,6 +862,7 @@ static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdi
         cfg->init_sizes[i] = (uint32_t)n;
         cfg->init_counts[i] = c;
         cfg->init_table_len = i + 1;
+        all += c;
         if (n >= 2.0)
             total += c;
     }
@@ -925,6 +879,10 @@ static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdi
     if (!(total > 0.0))
         return fail(L, fv, "initial.file",
                     "no counts at n >= 2 in %s: at least one row with n >= 2 and count > 0", full);
+    if (!isfinite(all))
+        return fail(L, fv, "initial.file",
+                    "the counts in %s sum beyond 1.8e308: relative weights with a finite sum",
+                    full);
     for (size_t i = 0; i < cfg->init_table_len; ++i)
         if (cfg->init_sizes[i] < NPG_CFG_SMALL_N && cfg->init_counts[i] > 0.0) {
             print_warning(L, fv->start_mark,

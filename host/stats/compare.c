@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_cdf.h>
 #include <yaml.h>
 
 #include "npgrow/compare.h"
+
+#include "util/yaml_limits.h"
 
 #define BAD 2 /* NPG_EXIT_USAGE */
 
@@ -227,7 +230,7 @@ static int load_histogram(const char *dir, npg_result *r, char *err, size_t errl
         }
         double lo, hi;
         if (to_num(f[it], &r->ht[i]) || to_num(f[ilo], &lo) || to_num(f[ihi], &hi) ||
-            to_num(f[ic], &r->count[i]) || !(lo >= 0) || !(hi >= lo) || hi > 4.3e9 ||
+            to_num(f[ic], &r->count[i]) || !(lo >= 0) || !(hi >= lo) || hi > (double)UINT32_MAX ||
             !(r->count[i] >= 0.0)) {
             snprintf(err, errlen, "%s:%ld: bad t, n_lo, n_hi or count", c.path, c.row);
             fclose(c.f);
@@ -278,6 +281,20 @@ static int load_yaml(const char *dir, npg_result *r, char *err, size_t errlen)
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return BAD;
+    }
+    struct stat sb;
+    yaml_mark_t lm;
+    const char *what = "";
+    if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size > NPG_YAML_MAX_BYTES) {
+        fclose(f);
+        snprintf(err, errlen, "%s: %lld bytes: not a run.yaml of npgrow (at most 1 MiB)", path,
+                 (long long)sb.st_size);
+        return BAD;
+    }
+    if (npg_yaml_prescan(f, &lm, &what)) {
+        fclose(f);
+        snprintf(err, errlen, "%s:%zu:%zu: %s", path, lm.line + 1, lm.column + 1, what);
         return BAD;
     }
     yaml_parser_t p;
