@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages npgrow builds against (idempotent; needs root or sudo).
+# The Python packages (Debian's, for /usr/bin/python3) serve python/npgrow and its tests.
 # The CUDA toolkit is optional: without nvcc the CPU backend is built alone.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git libyaml-dev libsundials-dev libgsl-dev libgtest-dev
-      clang-format)
+      clang-format
+      libhdf5-dev python3-h5py python3-numpy python3-matplotlib python3-pandas python3-xarray
+      python3-h5netcdf python3-pytest)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
