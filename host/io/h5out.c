@@ -569,15 +569,18 @@ static int write_parameters(hid_t file, const npg_h5out *h, const char *tu, char
                     continue;
                 char *end;
                 double x = strtod(val, &end);
-                hsize_t one = 1;
                 if (*val && !*end && vn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+                    /* integers (seed, events, threads) stay integers */
+                    int integral = !strpbrk(val, ".eEnNiI") && fabs(x) < 9.0e15;
+                    long long ix = (long long)x;
                     hid_t space = H5Screate(H5S_SCALAR);
-                    hid_t ds = H5Dcreate2(g, key, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                                          H5P_DEFAULT);
+                    hid_t ds = H5Dcreate2(g, key, integral ? H5T_STD_I64LE : H5T_IEEE_F64LE, space,
+                                          H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
                     H5Sclose(space);
                     rc |= ds < 0 ||
-                                  H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                           &x) < 0 ||
+                                  H5Dwrite(ds, integral ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE,
+                                           H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                           integral ? (const void *)&ix : (const void *)&x) < 0 ||
                                   attr_str(ds, "unit", param_unit(key, tu)) < 0
                               ? -1
                               : 0;
@@ -585,7 +588,6 @@ static int write_parameters(hid_t file, const npg_h5out *h, const char *tu, char
                 } else {
                     rc |= dset_str(g, key, val);
                 }
-                (void)one;
             }
             yaml_document_delete(&d);
         } else {
