@@ -18,3 +18,16 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# python/npgrow for Debian's python3 without pip: a .pth file in its site directory naming this
+# checkout's python/ (so `python3 -c "import npgrow"` works; tests set PYTHONPATH themselves).
+if [ -x /usr/bin/python3 ]; then
+  site=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
+  want="$(cd "$(dirname "$0")/.." && pwd)/python"
+  if [ "$(cat "$site/npgrow.pth" 2>/dev/null)" != "$want" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO mkdir -p "$site"
+    echo "$want" | $SUDO tee "$site/npgrow.pth" >/dev/null
+    echo "npgrow setup: $site/npgrow.pth -> $want" >&2
+  fi
+fi

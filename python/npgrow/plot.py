@@ -241,8 +241,8 @@ def growth_rate(run, times=None, data=None):
             v = g[col].iloc[0]
             if v and v > 0:
                 ax.axvline(v, color=c, ls=ls, lw=1)
-                ax.text(v, 0.98, " n*" if col == "n_star" else " n**", color=c,
-                        transform=ax.get_xaxis_transform(), va="top", fontsize=8)
+                ax.text(v, 0.02, f" n{'*' if col == 'n_star' else '**'} = {v:g}", color=c,
+                        transform=ax.get_xaxis_transform(), va="bottom", fontsize=8)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("n [monomers] (size at the start of the interval)")
