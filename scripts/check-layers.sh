@@ -14,7 +14,7 @@ declare -A rank=([physics]=0 [util]=1 [io]=2 [stats]=2 [engine]=3 [meanfield]=3 
 declare -A owner=([hd]=physics [model]=physics [rates]=physics [philox]=physics [init]=physics
                   [step]=physics [backend]=physics
                   [status]=util
-                  [config]=io [observe]=io [outdir]=io
+                  [config]=io [observe]=io [outdir]=io [h5out]=io
                   [compare]=stats
                   [engine]=engine [run]=engine [ssa_batch]=engine [preflight]=engine
                   [me]=meanfield)

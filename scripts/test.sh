@@ -20,7 +20,15 @@ echo "== build (Release, NPGROW_CUDA=AUTO)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
 echo "== tests"
-(cd build && ctest -j "$jobs" --output-on-failure --timeout 1200)
+(cd build && ctest -j "$jobs" --output-on-failure --timeout 1200 -E '^python_pytest$')
+echo "== Python package (pytest, tests/python)"
+prc=0
+(cd build && ctest -R '^python_pytest$' --timeout 1200 -V >pytest.log 2>&1) || prc=$?
+if ((prc)); then
+  tail -n 60 build/pytest.log
+  exit "$prc"
+fi
+grep -E '^[0-9]+: [0-9]+ passed' build/pytest.log # the pytest result line
 
 echo "== build (ASan + UBSan, CPU only)"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DNPGROW_SANITIZE=ON -DNPGROW_CUDA=OFF \

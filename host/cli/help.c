@@ -16,6 +16,7 @@ static const char *const help_main =
     "  compare A B       compare two result directories statistically\n"
     "  validate CONFIG   run + me + compare of one config\n"
     "  mu CONFIG         chemical potential and rates against n\n"
+    "  plot RUN_DIR      figures (+ the CSV of what each plots), python3 -m npgrow.plot\n"
     "  clean [DIR ...]   remove what killed runs left behind (DIR.tmp-PID)\n"
     "  help [COMMAND]    this text, or COMMAND's options\n"
     "  --version         version and git commit\n"
@@ -106,6 +107,20 @@ static const char *const help_validate =
     "  exit: 0 pass, 1 fail or a failed run, 2 bad input, 3 inconclusive (too few alive\n"
     "  particles to test any time after t = 0), 130/143 interrupted\n";
 
+static const char *const help_plot =
+    "usage: npgrow plot RUN_DIR [options]\n"
+    "  paper-style figures of a result directory (run, me) or a run.h5, each with the CSV of\n"
+    "  exactly what it plots (python3 -m npgrow.plot, matplotlib)\n"
+    "  --fig NAME         moments, histograms, growth-rate, mu, coalescence, trajectories\n"
+    "                     (repeatable; default: all)\n"
+    "  -o, --outdir DIR   where the figures go (default RUN_DIR/figures)\n"
+    "  --format F         png, pdf or svg (default png)\n"
+    "  --compare DIR      a second result directory overlaid on moments (default: none)\n"
+    "  --times T ...      times for histograms and growth-rate (default: four spread over the\n"
+    "                     run; the nearest output times are used)\n"
+    "  -h, --help         the module's own help\n"
+    "  exit: 0 done, 2 bad input (unreadable or foreign run.h5, unknown figure)\n";
+
 static const char *const help_clean =
     "usage: npgrow clean [DIR ...]\n"
     "  remove leftover temporary result directories (NAME.tmp-PID, NAME.old-PID) in each DIR\n"
@@ -130,7 +145,8 @@ const char *npg_cli_help_text(const char *cmd)
     static const struct {
         const char *name, *text;
     } t[] = {{"run", help_run},           {"me", help_me}, {"compare", help_compare},
-             {"validate", help_validate}, {"mu", help_mu}, {"clean", help_clean}};
+             {"validate", help_validate}, {"mu", help_mu}, {"clean", help_clean},
+             {"plot", help_plot}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; ++i)
         if (!strcmp(cmd, t[i].name))
             return t[i].text;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "npgrow/h5out.h" /* [h5] */
 #include "npgrow/observe.h"
 #include "npgrow/outdir.h"
 #include "npgrow/preflight.h"
@@ -171,6 +172,12 @@ static int snapshot(npg_observer *obs, npg_ensemble *e, const npg_config *cfg, d
     return rc;
 }
 
+/* [h5] run.h5 snapshots read the ensemble through this (h5out.h knows no engine). */
+static int h5_sample(void *e, const uint64_t *ids, size_t k, uint32_t *n, char *err, size_t errlen)
+{
+    return npg_ensemble_sample(e, ids, k, n, err, errlen);
+}
+
 int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *sum, char *err,
             size_t errlen)
 {
@@ -195,6 +202,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     FILE *traj = NULL;
     uint64_t *ids = NULL;
     uint32_t *nbuf = NULL;
+    npg_h5out *h5 = NULL; /* [h5] */
     int status = 0;
     npg_stop_install();
 
@@ -217,7 +225,8 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         status = rc;
         goto fail;
     }
-    if (npg_observer_open(&obs, cfg, npg_ensemble_rates(e), tmp, err, errlen)) {
+    if (npg_observer_open(&obs, cfg, npg_ensemble_rates(e), tmp, err, errlen) ||
+        npg_h5out_open(&h5, cfg, tmp, "run", cfg->particles, err, errlen) /* [h5] */) {
         status = 1;
         goto fail;
     }
@@ -240,6 +249,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     progress pr = {o->quiet, isatty(2), npg_wall_seconds(), 0.0};
     if (snapshot(&obs, e, cfg, 0.0, 0.0, 0, err, errlen) ||
         write_trajectories(traj, e, cfg, 0.0, ids, nbuf, k, err, errlen) ||
+        npg_h5out_at(h5, 0.0, 0, h5_sample, e, err, errlen) /* [h5] */ ||
         npg_ensemble_mark(e, err, errlen)) {
         status = 1;
         goto fail;
@@ -268,6 +278,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         double s_mean = dt_out > 0 ? (st.s_integral - s_int_prev) / dt_out : st.S;
         if (dt_out > 0 && (snapshot(&obs, e, cfg, dt_out, s_mean, 1, err, errlen) ||
                            write_trajectories(traj, e, cfg, st.t, ids, nbuf, k, err, errlen) ||
+                           npg_h5out_at(h5, st.t, 0, h5_sample, e, err, errlen) /* [h5] */ ||
                            npg_ensemble_mark(e, err, errlen))) {
             status = 1;
             goto fail;
@@ -279,6 +290,12 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     }
     npg_ensemble_state(e, &st);
     progress_show(&pr, cfg, &st, 1);
+    /* [h5] default snapshot: the last time (not after a stop part-way through an interval,
+     * whose state is incomplete) */
+    if (!interrupted && npg_h5out_at(h5, st.t, 1, h5_sample, e, err, errlen)) {
+        status = 1;
+        goto fail;
+    }
     int bad = npg_observer_close(&obs);
     bad |= ferror(traj) != 0;
     bad |= fclose(traj) != 0;
@@ -290,6 +307,12 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     if (bad || write_run_yaml(tmp, cfg, e, interrupted ? t_prev : -1.0, sum->wall_s,
                               interrupted ? "interrupted" : "complete")) {
         snprintf(err, errlen, "%s: write error", tmp);
+        status = 1;
+        goto fail;
+    }
+    rc = npg_h5out_finish(h5, err, errlen); /* [h5] run.h5 from the files above */
+    h5 = NULL;
+    if (rc) {
         status = 1;
         goto fail;
     }
@@ -305,6 +328,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     return interrupted && !rc ? NPG_EXIT_SIGINT : rc;
 
 fail:
+    npg_h5out_discard(h5); /* [h5] */
     npg_observer_close(&obs);
     if (traj)
         fclose(traj);

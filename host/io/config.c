@@ -997,10 +997,48 @@ static int parse_run(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg
     return 0;
 }
 
+/* [h5] output.hdf5 (true/false) and output.snapshots ([t, ...] in [0, t_end], increasing). */
+static int parse_output_h5(const ldr *L, const yaml_node_t *map, npg_config *cfg)
+{
+    const yaml_node_t *v = lookup(L, map, "hdf5");
+    if (v) {
+        const char *b =
+            v->type == YAML_SCALAR_NODE && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                ? scalar(v)
+                : "";
+        if (strcmp(b, "true") && strcmp(b, "false"))
+            return fail(L, v, "output.hdf5", "wrong type: true or false (write run.h5)");
+        cfg->hdf5 = strcmp(b, "true") == 0;
+    }
+    v = lookup(L, map, "snapshots");
+    if (!v)
+        return 0;
+    const char *allowed = "a list of times [t, ...] in [0, t_end], increasing, at most 64 "
+                          "(full-ensemble snapshots in run.h5; [] = the last time)";
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(L, v, "output.snapshots", "wrong type: %s", allowed);
+    size_t len = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (len > NPG_CFG_MAX_SNAPSHOTS)
+        return fail(L, v, "output.snapshots", "too many (%zu): %s", len, allowed);
+    for (size_t i = 0; i < len; ++i) {
+        const yaml_node_t *tn = node_at(L, v->data.sequence.items.start[i]);
+        char path[48];
+        snprintf(path, sizeof path, "output.snapshots[%zu]", i);
+        double t;
+        if (parse_number(tn, &t))
+            return fail(L, tn, path, "wrong type: %s", allowed);
+        if (t < 0.0 || t > cfg->t_end || (i > 0 && !(t > cfg->snapshots[i - 1])))
+            return fail(L, tn, path, "out of range: %s (t_end = %.17g)", allowed, cfg->t_end);
+        cfg->snapshots[i] = t;
+    }
+    cfg->snapshots_len = (uint32_t)len;
+    return 0;
+}
+
 static int parse_output(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_config *cfg)
 {
-    static const char *const keys[] = {"histogram_bin_width", "histogram_log_ratio", "trajectories",
-                                       NULL};
+    static const char *const keys[] = {
+        "histogram_bin_width", "histogram_log_ratio", "trajectories", "hdf5", "snapshots", NULL};
     sect s = {L, map, mark, "output"};
     int rc;
     uint64_t u;
@@ -1028,7 +1066,7 @@ static int parse_output(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, 
         return rc;
     if (v)
         cfg->trajectories = (uint32_t)u;
-    return 0;
+    return parse_output_h5(L, map, cfg);
 }
 
 static int parse_me(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_config *cfg)
@@ -1210,6 +1248,7 @@ int npg_config_load(const char *path, npg_config *cfg, char *err, size_t errlen)
     cfg->n_table = 65536;
     cfg->hist_bin_width = 50;
     cfg->trajectories = 200;
+    cfg->hdf5 = 1; /* [h5] */
     if (!path || strlen(path) >= sizeof cfg->source) {
         ldr L = {path ? path : "(null)", NULL, err, errlen};
         yaml_mark_t m = {0, 0, 0};
@@ -1501,6 +1540,17 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     else
         put_uint(f, i1, "histogram_bin_width", cfg->hist_bin_width, "[monomers]");
     put_uint(f, i1, "trajectories", cfg->trajectories, "sampled particles");
+    /* [h5] */
+    fprintf(f, "%*shdf5: %s  # write run.h5\n", i1, "", cfg->hdf5 ? "true" : "false");
+    fprintf(f, "%*ssnapshots: [", i1, "");
+    for (uint32_t i = 0; i < cfg->snapshots_len; ++i) {
+        char bt[40];
+        fmt_double(bt, sizeof bt, cfg->snapshots[i]);
+        fprintf(f, "%s%s", i ? ", " : "", bt);
+    }
+    snprintf(c, sizeof c, "[%s] full-ensemble snapshots in run.h5%s", tu,
+             cfg->snapshots_len ? "" : "; [] = the last time");
+    fprintf(f, "]  # %s\n", c);
     fprintf(f, "%*sme:\n", i0, "");
     put_uint(f, i1, "n_max", cfg->me_n_max, "master-equation truncation; 0 = automatic");
 }

@@ -39,6 +39,7 @@
 
 #include "npgrow/me.h"
 #include "npgrow/observe.h"
+#include "npgrow/h5out.h" /* [h5] */
 #include "npgrow/outdir.h"
 
 #include "util/util.h"
@@ -855,6 +856,8 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
             }
         }
     }
+    if (!rc)
+        rc = npg_h5out_write_dir(cfg, tmp, "me", err, errlen); /* [h5] run.h5 from the files */
     if (!rc)
         rc = npg_outdir_commit(tmp, outdir, err, errlen);
     else

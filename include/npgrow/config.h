@@ -38,6 +38,8 @@ typedef struct npg_config_where {
 /* Largest particle size npgrow represents (uint32 state, the sampler's bound). [monomers] */
 #define NPG_CONFIG_N_LIMIT 4.0e9
 
+#define NPG_CFG_MAX_SNAPSHOTS 64 /* [h5] output.snapshots: at most this many times */
+
 typedef struct npg_config {
     char source[1024]; /* path of the YAML file it came from */
     char preset[64];   /* system.preset, or "" when the parameters are inline */
@@ -82,6 +84,12 @@ typedef struct npg_config {
     uint32_t hist_bin_width; /* histogram bin width in n (default 50); 0 when log bins */
     double hist_log_ratio;   /* > 1: log bins with n_hi/n_lo ~ ratio (default 0 = linear) */
     uint32_t trajectories;   /* sampled particles in trajectories.csv (default 200) */
+    /* [h5] run.h5 (host/io/h5out.c): on/off, and the times of full-ensemble snapshots
+     * (/particles/ensemble/n_monomers), each taken at the first output time >= it; none given:
+     * one snapshot at the last time. */
+    int hdf5;                                /* output.hdf5 (default 1 = write run.h5) */
+    uint32_t snapshots_len;                  /* output.snapshots: number of times given */
+    double snapshots[NPG_CFG_MAX_SNAPSHOTS]; /* [time unit] increasing, in [0, t_end] */
 
     /* me: */
     uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */
