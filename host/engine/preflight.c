@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,19 +154,6 @@ static double envelope(const npg_model *m, double S, double n0, double t, double
     return limit;
 }
 
-static int refuse(char *err, size_t errlen, const char *where, const char *key, const char *fmt,
-                  ...)
-{
-    int k = snprintf(err, errlen, "%s: %s: ", *where ? where : "(config)", key);
-    if (k >= 0 && (size_t)k < errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-        va_end(ap);
-    }
-    return NPG_EXIT_USAGE;
-}
-
 int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, npg_preflight *pf,
                         char *err, size_t errlen)
 {
@@ -193,32 +179,34 @@ int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, n
     pf->n_max = fmin(1.25 * env + 100.0, fmin(pf->n0_max + monomers, NPG_CONFIG_N_LIMIT));
 
     if (pf->n0_max >= 0.5 * NPG_CONFIG_N_LIMIT)
-        return refuse(err, errlen, w->initial, "initial",
-                      "the largest of %.3g initial sizes is about %.3g monomers (r = %.4g nm): "
-                      "sizes must stay below 4e9 monomers, and the run's histograms would be "
-                      "sized by it; check mean_r_nm / sd_r_nm (nm, not a typo for 0.x?)",
-                      N, pf->n0_max, npg_model_radius(&cfg->model, pf->n0_max));
+        return npg_config_refuse(
+            err, errlen, w->initial, "initial",
+            "the largest of %.3g initial sizes is about %.3g monomers (r = %.4g nm): "
+            "sizes must stay below 4e9 monomers, and the run's histograms would be "
+            "sized by it; check mean_r_nm / sd_r_nm (nm, not a typo for 0.x?)",
+            N, pf->n0_max, npg_model_radius(&cfg->model, pf->n0_max));
     if (pf->n_max >= NPG_CONFIG_N_LIMIT)
-        return refuse(err, errlen, closed ? w->supply : w->t_end, closed ? "supply" : "run.t_end",
-                      "at S up to %.4g, particles can grow past 4e9 monomers (the largest size "
-                      "npgrow represents) before t_end = %g %s: shorten t_end or lower S",
-                      pf->s_max, cfg->t_end, cfg->time_unit);
+        return npg_config_refuse(
+            err, errlen, closed ? w->supply : w->t_end, closed ? "supply" : "run.t_end",
+            "at S up to %.4g, particles can grow past 4e9 monomers (the largest size "
+            "npgrow represents) before t_end = %g %s: shorten t_end or lower S",
+            pf->s_max, cfg->t_end, cfg->time_unit);
 
     /* Events of one particle in one interval (a 32-bit counter per particle and interval). */
     double lam = pf->s_max * npg_model_assoc(&cfg->model, pf->n_max) +
                  npg_model_dissoc(&cfg->model, pf->n_max);
     pf->events_max = lam * cfg->output_every;
     if (!(lam < HUGE_VAL))
-        return refuse(err, errlen, w->supply, "system",
-                      "the dissociation rate k^d_n overflows at n = %.3g: the energies "
-                      "(d_eps_f, d_eps_e, alpha_plus_4) make the rates infinite",
-                      pf->n_max);
+        return npg_config_refuse(err, errlen, w->supply, "system",
+                                 "the dissociation rate k^d_n overflows at n = %.3g: the energies "
+                                 "(d_eps_f, d_eps_e, alpha_plus_4) make the rates infinite",
+                                 pf->n_max);
     if (pf->events_max > 2e9)
-        return refuse(err, errlen, w->output_every, "run.output_every",
-                      "%g %s: a particle of %.3g monomers makes about %.3g events per "
-                      "interval, more than 2e9; use output_every <= %.3g %s",
-                      cfg->output_every, cfg->time_unit, pf->n_max, pf->events_max, 2e9 / lam,
-                      cfg->time_unit);
+        return npg_config_refuse(err, errlen, w->output_every, "run.output_every",
+                                 "%g %s: a particle of %.3g monomers makes about %.3g events per "
+                                 "interval, more than 2e9; use output_every <= %.3g %s",
+                                 cfg->output_every, cfg->time_unit, pf->n_max, pf->events_max,
+                                 2e9 / lam, cfg->time_unit);
 
     /* Memory: particle state + integer histograms (per thread and the merged one) + the run's
      * double copies of them + the rate table. */
@@ -227,9 +215,10 @@ int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, n
      * needs a stack (8 MiB of address space), and libgomp aborts the process when it cannot
      * create one. */
     if (threads > 4 * omp_get_num_procs())
-        return refuse(err, errlen, "--threads", "threads",
-                      "%d: at most 4 x the %d cores here (%d); results do not depend on it",
-                      threads, omp_get_num_procs(), 4 * omp_get_num_procs());
+        return npg_config_refuse(
+            err, errlen, "--threads", "threads",
+            "%d: at most 4 x the %d cores here (%d); results do not depend on it", threads,
+            omp_get_num_procs(), 4 * omp_get_num_procs());
     double bpp = closed ? 12.0 : 8.0;
     double mem_particles = N * bpp;
     double mem_hist = (pf->n_max + 1.0) * 24.0 * (threads + 2.0);
@@ -238,17 +227,18 @@ int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, n
     pf->mem_avail = memory_available();
     if (pf->mem_bytes > 0.9 * pf->mem_avail) {
         if (mem_particles >= mem_hist)
-            return refuse(err, errlen, w->particles, "run.particles",
-                          "%.0f particles need %.3g GiB (%g bytes each, plus %.3g GiB of "
-                          "histograms); this process may use %.3g GiB: use fewer particles",
-                          N, pf->mem_bytes / kGiB, bpp, mem_hist / kGiB, pf->mem_avail / kGiB);
+            return npg_config_refuse(
+                err, errlen, w->particles, "run.particles",
+                "%.0f particles need %.3g GiB (%g bytes each, plus %.3g GiB of "
+                "histograms); this process may use %.3g GiB: use fewer particles",
+                N, pf->mem_bytes / kGiB, bpp, mem_hist / kGiB, pf->mem_avail / kGiB);
         int from_init = pf->n0_max > 0.5 * pf->n_max;
-        return refuse(err, errlen, from_init ? w->initial : w->t_end,
-                      from_init ? "initial" : "run.t_end",
-                      "the size histograms are sized by the largest size (about %.3g monomers, "
-                      "%s) and need %.3g GiB with %d threads; this process may use %.3g GiB",
-                      pf->n_max, from_init ? "from the initial size law" : "grown by t_end",
-                      mem_hist / kGiB, threads, pf->mem_avail / kGiB);
+        return npg_config_refuse(
+            err, errlen, from_init ? w->initial : w->t_end, from_init ? "initial" : "run.t_end",
+            "the size histograms are sized by the largest size (about %.3g monomers, "
+            "%s) and need %.3g GiB with %d threads; this process may use %.3g GiB",
+            pf->n_max, from_init ? "from the initial size law" : "grown by t_end", mem_hist / kGiB,
+            threads, pf->mem_avail / kGiB);
     }
 
     /* Output: rows x bytes of each CSV. */
@@ -268,13 +258,14 @@ int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, n
     }
     if (pf->output_bytes > cap) {
         int hist = bins * 150.0 > 480.0 + traj * 40.0;
-        return refuse(err, errlen, hist ? w->output : w->output_every,
-                      hist ? "output.histogram_bin_width" : "run.output_every",
-                      "the results would take about %.3g GiB (%.0f output times x %.3g kB), more "
-                      "than %s (%.3g GiB): %s",
-                      pf->output_bytes / kGiB, T, per_row / 1e3, capwhat, cap / kGiB,
-                      hist ? "use wider histogram bins (or histogram_log_ratio)"
-                           : "use a larger output_every");
+        return npg_config_refuse(
+            err, errlen, hist ? w->output : w->output_every,
+            hist ? "output.histogram_bin_width" : "run.output_every",
+            "the results would take about %.3g GiB (%.0f output times x %.3g kB), more "
+            "than %s (%.3g GiB): %s",
+            pf->output_bytes / kGiB, T, per_row / 1e3, capwhat, cap / kGiB,
+            hist ? "use wider histogram bins (or histogram_log_ratio)"
+                 : "use a larger output_every");
     }
     return 0;
 }

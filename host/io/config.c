@@ -1132,8 +1132,7 @@ static int parse_root(const ldr *L, const char *cfgdir, npg_config *cfg)
     return 0;
 }
 
-/* Message for a value checked after loading: "where: key: value: what is allowed". */
-static int check_fail(char *err, size_t errlen, const char *where, const char *key, const char *fmt,
+int npg_config_refuse(char *err, size_t errlen, const char *where, const char *key, const char *fmt,
                       ...)
 {
     if (err && errlen) {
@@ -1166,20 +1165,21 @@ int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen)
 {
     const npg_config_where *w = &cfg->where;
     if (!(cfg->particles >= 1 && (double)cfg->particles <= NPG_CFG_N_LIMIT))
-        return check_fail(err, errlen, w->particles, "run.particles",
-                          "%llu: an integer in [1, 4e9]", (unsigned long long)cfg->particles);
+        return npg_config_refuse(err, errlen, w->particles, "run.particles",
+                                 "%llu: an integer in [1, 4e9]",
+                                 (unsigned long long)cfg->particles);
     if (!(cfg->t_end > 0.0 && cfg->t_end <= 1e15))
-        return check_fail(err, errlen, w->t_end, "run.t_end", "%g: a number in (0, 1e15] [%s]",
-                          cfg->t_end, cfg->time_unit);
+        return npg_config_refuse(err, errlen, w->t_end, "run.t_end",
+                                 "%g: a number in (0, 1e15] [%s]", cfg->t_end, cfg->time_unit);
     if (!(cfg->output_every > 0.0 && cfg->output_every <= cfg->t_end))
-        return check_fail(err, errlen, w->output_every, "run.output_every",
-                          "%g: out of range: a number > 0 and <= t_end = %g [%s]",
-                          cfg->output_every, cfg->t_end, cfg->time_unit);
+        return npg_config_refuse(err, errlen, w->output_every, "run.output_every",
+                                 "%g: out of range: a number > 0 and <= t_end = %g [%s]",
+                                 cfg->output_every, cfg->t_end, cfg->time_unit);
     if (cfg->t_end / cfg->output_every > 1e7)
-        return check_fail(err, errlen, w->output_every, "run.output_every",
-                          "%g: too small for t_end = %g: at most 1e7 output times "
-                          "(output_every >= t_end / 1e7 = %g)",
-                          cfg->output_every, cfg->t_end, cfg->t_end / 1e7);
+        return npg_config_refuse(err, errlen, w->output_every, "run.output_every",
+                                 "%g: too small for t_end = %g: at most 1e7 output times "
+                                 "(output_every >= t_end / 1e7 = %g)",
+                                 cfg->output_every, cfg->t_end, cfg->t_end / 1e7);
     if (cfg->supply != NPG_SUPPLY_SCHEDULE) {
         double V = cfg->volume_nm3 > 0 ? cfg->volume_nm3
                                        : (double)cfg->particles / cfg->particle_density_nm3;
@@ -1188,20 +1188,21 @@ int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen)
         double free0 = cfg->initial_supersaturation * V * cfg->solubility_nm3;
         double prec = cfg->supply == NPG_SUPPLY_PRECURSOR ? cfg->precursor_nm3 * V : 0.0;
         if (!(V > 0.0) || !isfinite(V) || V > 1e30)
-            return check_fail(err, errlen, w->supply, vkey,
-                              "volume V = %g nm^3: a finite volume in (0, 1e30] nm^3", V);
+            return npg_config_refuse(err, errlen, w->supply, vkey,
+                                     "volume V = %g nm^3: a finite volume in (0, 1e30] nm^3", V);
         if (!(free0 <= NPG_CFG_COUNT_LIMIT))
-            return check_fail(err, errlen, w->supply, "supply.initial_supersaturation",
-                              "S0 x V x solubility = %g x %g nm^3 x %g nm^-3 = %.3g free monomers: "
-                              "at most %.2g (63-bit exact monomer bookkeeping); lower the volume "
-                              "or the solubility",
-                              cfg->initial_supersaturation, V, cfg->solubility_nm3, free0,
-                              NPG_CFG_COUNT_LIMIT);
+            return npg_config_refuse(
+                err, errlen, w->supply, "supply.initial_supersaturation",
+                "S0 x V x solubility = %g x %g nm^3 x %g nm^-3 = %.3g free monomers: "
+                "at most %.2g (63-bit exact monomer bookkeeping); lower the volume "
+                "or the solubility",
+                cfg->initial_supersaturation, V, cfg->solubility_nm3, free0, NPG_CFG_COUNT_LIMIT);
         if (!(prec <= NPG_CFG_COUNT_LIMIT))
-            return check_fail(err, errlen, w->supply, "supply.precursor_nm3",
-                              "precursor_nm3 x V = %g nm^-3 x %g nm^3 = %.3g precursor units: at "
-                              "most %.2g (63-bit exact monomer bookkeeping)",
-                              cfg->precursor_nm3, V, prec, NPG_CFG_COUNT_LIMIT);
+            return npg_config_refuse(
+                err, errlen, w->supply, "supply.precursor_nm3",
+                "precursor_nm3 x V = %g nm^-3 x %g nm^3 = %.3g precursor units: at "
+                "most %.2g (63-bit exact monomer bookkeeping)",
+                cfg->precursor_nm3, V, prec, NPG_CFG_COUNT_LIMIT);
     }
     if (!warn)
         return 0;

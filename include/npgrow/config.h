@@ -113,6 +113,11 @@ void npg_config_free(npg_config *cfg);
  * after applying their overrides; npg_config_load has run it once with the file's values. */
 int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen);
 
+/* A message about a value checked after loading, "WHERE: KEY: <fmt ...>" (WHERE from
+ * cfg->where; "(config)" when empty) into err. Returns NPG_EXIT_USAGE. */
+int npg_config_refuse(char *err, size_t errlen, const char *where, const char *key, const char *fmt,
+                      ...);
+
 /* Write the resolved configuration as YAML (the same keys the loader reads), indented by
  * `indent` spaces; used for run.yaml. */
 void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent);
