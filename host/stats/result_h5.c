@@ -11,11 +11,14 @@
 #define _POSIX_C_SOURCE 200809L /* fmemopen */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -326,12 +329,16 @@ int npg_result_load_h5(const char *path, npg_result *r, char *err, size_t errlen
     H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our messages, not HDF5's error stack dump */
     int rc = 0;
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
+    struct stat sb;
+    int fd = -1;
+    if (stat(path, &sb) || (S_ISREG(sb.st_mode) && (fd = open(path, O_RDONLY)) < 0)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         rc = BAD;
+    } else if (!S_ISREG(sb.st_mode)) { /* a FIFO would block, a device is no result */
+        snprintf(err, errlen, "%s: not a regular file", path);
+        rc = BAD;
     } else {
-        fclose(probe);
+        close(fd);
         htri_t is = H5Fis_hdf5(path);
         if (is <= 0) {
             rc = fail(&h, NULL,
