@@ -1,5 +1,7 @@
 /* cmd_compare.c: `npgrow compare A B`: argument parsing over compare.c.
  *
+ * A and B are result directories or run.h5 files (compare.c reads either).
+ *
  * Exit status (help.c): 0 every tested time within bounds; 1 some outside, or a side that
  * stopped early without --partial; 2 bad input, found before any statistic is computed
  * (arguments, unreadable or malformed directories, an output FILE that cannot be created);
@@ -51,6 +53,23 @@ static int open_output(const char *path, char *tmp, size_t tmplen, FILE **out, c
         return NPG_EXIT_USAGE;
     }
     return 0;
+}
+
+/* A/compare.csv, or beside A when A is a file (a run.h5). */
+static void default_output(const char *a, char *path, size_t len)
+{
+    struct stat sb;
+    if (stat(a, &sb) || S_ISDIR(sb.st_mode)) {
+        snprintf(path, len, "%s/compare.csv", a);
+        return;
+    }
+    const char *slash = strrchr(a, '/');
+    if (!slash)
+        snprintf(path, len, "compare.csv");
+    else if (slash == a)
+        snprintf(path, len, "/compare.csv");
+    else
+        snprintf(path, len, "%.*s/compare.csv", (int)(slash - a), a);
 }
 
 int npg_cmd_compare(int argc, char **argv)
@@ -117,7 +136,7 @@ int npg_cmd_compare(int argc, char **argv)
     if (outfile)
         snprintf(path, sizeof path, "%s", outfile);
     else
-        snprintf(path, sizeof path, "%s/compare.csv", dirs[0]);
+        default_output(dirs[0], path, sizeof path);
     FILE *out = NULL;
     if ((rc = open_output(path, tmp, sizeof tmp, &out, err, sizeof err))) {
         fprintf(stderr, "npgrow compare: %s\n", err);

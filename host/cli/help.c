@@ -13,7 +13,7 @@ static const char *const help_main =
     "usage: npgrow COMMAND [ARGS]   (npgrow help COMMAND: its options)\n"
     "  run CONFIG        particle-by-particle SSA of the ensemble\n"
     "  me CONFIG         mean-field master equation (SUNDIALS CVODE)\n"
-    "  compare A B       compare two result directories statistically\n"
+    "  compare A B       compare two result directories (or run.h5) statistically\n"
     "  validate CONFIG   run + me + compare of one config\n"
     "  mu CONFIG         chemical potential and rates against n\n"
     "  plot RUN_DIR      figures (+ the CSV of what each plots), python3 -m npgrow.plot\n"
@@ -66,7 +66,9 @@ static const char *const help_me =
 static const char *const help_compare =
     "usage: npgrow compare A B [options]\n"
     "  A, B: result directories of npgrow run / npgrow me (moments.csv, histogram.csv,\n"
-    "  run.yaml); statistics at their common output times, table on stdout\n"
+    "  run.yaml), or a run.h5 (a file, or a directory with run.h5 and no CSV files; with\n"
+    "  both, the CSV files are read); statistics at their common output times, table on\n"
+    "  stdout\n"
     "  --z-max Z          bound on |Z|, the mean statistic (default 3)\n"
     "  --y-max Y          bound on |Y|, the variance statistic (default 5)\n"
     "  --alpha A          KS significance level, in (0, 1) (default 0.001)\n"
@@ -74,13 +76,15 @@ static const char *const help_compare =
     "                     differences (default 1e-6)\n"
     "  --partial          compare a side that stopped early (interrupted, or ending before\n"
     "                     the other) on the common times (default: such a comparison fails)\n"
-    "  -o, --output FILE  per-time statistics CSV (default A/compare.csv)\n"
+    "  -o, --output FILE  per-time statistics CSV (default A/compare.csv, or beside A\n"
+    "                     when A is a run.h5)\n"
     "  -q, --quiet        no table on stdout\n"
     "  -h, --help         this text\n"
     "  a time is tested when every stochastic side has >= 50 alive particles; t = 0 alone\n"
     "  decides nothing\n"
-    "  exit: 0 pass, 1 fail (or an unasked partial comparison), 2 bad input, 3 inconclusive\n"
-    "  (no time tested after t = 0, or no common time)\n";
+    "  exit: 0 pass, 1 fail (or an unasked partial comparison), 2 bad input (also a\n"
+    "  truncated, damaged or foreign run.h5), 3 inconclusive (no time tested after t = 0, or\n"
+    "  no common time)\n";
 
 static const char *const help_validate =
     "usage: npgrow validate CONFIG [options]\n"

@@ -22,6 +22,7 @@
 
 #include "npgrow/compare.h"
 
+#include "stats/result_h5.h"
 #include "util/yaml_limits.h"
 
 #define BAD 2 /* NPG_EXIT_USAGE */
@@ -274,33 +275,17 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 }
 
 /* Keys of run.yaml: producer, particles, status, t_reached, config.run.t_end. */
-static int load_yaml(const char *dir, npg_result *r, char *err, size_t errlen)
+int npg_result_read_yaml(FILE *f, const char *path, npg_result *r, char *err, size_t errlen)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/run.yaml", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return BAD;
-    }
-    struct stat sb;
     yaml_mark_t lm;
     const char *what = "";
-    if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size > NPG_YAML_MAX_BYTES) {
-        fclose(f);
-        snprintf(err, errlen, "%s: %lld bytes: not a run.yaml of npgrow (at most 1 MiB)", path,
-                 (long long)sb.st_size);
-        return BAD;
-    }
     if (npg_yaml_prescan(f, &lm, &what)) {
-        fclose(f);
         snprintf(err, errlen, "%s:%zu:%zu: %s", path, lm.line + 1, lm.column + 1, what);
         return BAD;
     }
     yaml_parser_t p;
     yaml_document_t d;
     if (!yaml_parser_initialize(&p)) {
-        fclose(f);
         snprintf(err, errlen, "%s: cannot start the YAML parser", path);
         return 1;
     }
@@ -347,6 +332,26 @@ static int load_yaml(const char *dir, npg_result *r, char *err, size_t errlen)
         yaml_document_delete(&d);
     }
     yaml_parser_delete(&p);
+    return rc;
+}
+
+static int load_yaml(const char *dir, npg_result *r, char *err, size_t errlen)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return BAD;
+    }
+    struct stat sb;
+    if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size > NPG_YAML_MAX_BYTES) {
+        fclose(f);
+        snprintf(err, errlen, "%s: %lld bytes: not a run.yaml of npgrow (at most 1 MiB)", path,
+                 (long long)sb.st_size);
+        return BAD;
+    }
+    int rc = npg_result_read_yaml(f, path, r, err, errlen);
     fclose(f);
     return rc;
 }
@@ -363,12 +368,45 @@ void npg_result_free(npg_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Is path an existing file (not a directory), or does dir/name exist? */
+static int is_file(const char *path)
+{
+    struct stat sb;
+    return !stat(path, &sb) && !S_ISDIR(sb.st_mode);
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+    char path[1200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return !stat(path, &sb);
+}
+
 int npg_result_load(const char *dir, npg_result *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     r->t_reached = r->t_end = NAN;
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     int rc;
+    struct stat sb;
+    if (stat(dir, &sb)) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return BAD;
+    }
+    /* A run.h5 given by name, or a directory holding run.h5 but neither CSV file: the CSV files
+     * stay the source whenever they are there (run.h5 is built from them). */
+    if (is_file(dir) || (!exists_in(dir, "moments.csv") && !exists_in(dir, "histogram.csv") &&
+                         exists_in(dir, "run.h5"))) {
+        char path[1200];
+        if (is_file(dir))
+            snprintf(path, sizeof path, "%s", dir);
+        else
+            snprintf(path, sizeof path, "%s/run.h5", dir);
+        if ((rc = npg_result_load_h5(path, r, err, errlen)))
+            npg_result_free(r);
+        return rc;
+    }
     if ((rc = load_yaml(dir, r, err, errlen)) || (rc = load_moments(dir, r, err, errlen)) ||
         (rc = load_histogram(dir, r, err, errlen))) {
         npg_result_free(r);

@@ -1,10 +1,11 @@
 /* npgrow/compare.h: quantitative comparison of two result directories (`npgrow compare`).
  *
  * A result directory holds moments.csv, histogram.csv and run.yaml as `npgrow run` and
- * `npgrow me` write them (or a user's own files in that format). Per common output time: relative
- * differences of mean, variance and m3..m10; the DSMTS mean and variance statistics Z and Y where
- * a side is stochastic; histogram L1 and Kolmogorov-Smirnov distances with the KS critical value.
- * It deliberately knows nothing about how the results were produced.
+ * `npgrow me` write them (or a user's own files in that format), or the run.h5 built from them. Per
+ * common output time: relative differences of mean, variance and m3..m10; the DSMTS mean and
+ * variance statistics Z and Y where a side is stochastic; histogram L1 and Kolmogorov-Smirnov
+ * distances with the KS critical value. It deliberately knows nothing about how the results were
+ * produced.
  */
 #ifndef NPGROW_COMPARE_H
 #define NPGROW_COMPARE_H
@@ -37,8 +38,11 @@ typedef struct npg_result {
     double *count;     /* [nh] */
 } npg_result;
 
-/* Reads dir/{moments.csv,histogram.csv,run.yaml}. Returns 0, or NPG_EXIT_USAGE (2) with a message
- * naming the file (missing directory, file or column, unparsable value). */
+/* Reads dir/{moments.csv,histogram.csv,run.yaml}; or a run.h5 when dir names a file, or is a
+ * directory with run.h5 and neither moments.csv nor histogram.csv (host/stats/result_h5.c: the
+ * same fields; histogram rows per time from the first to the last non-zero bin). Returns 0, or
+ * NPG_EXIT_USAGE (2) with a message naming the file (missing directory, file, column or
+ * dataset, unparsable value, a truncated, damaged or foreign HDF5 file). */
 int npg_result_load(const char *dir, npg_result *r, char *err, size_t errlen);
 void npg_result_free(npg_result *r);
 
