@@ -10,12 +10,14 @@
 #include "commands.h"
 #include "util/util.h"
 #include "npgrow/me.h"
+#include "npgrow/status.h"
 
 static const char *me_usage =
     "usage: npgrow me CONFIG [-o DIR] [--force] [--t-end T] [--particles N] [--n-max N]\n"
     "                 [--rtol R] [--quiet]\n"
     "  mean-field master equation of the config's model and supply (SUNDIALS CVODE, BDF);\n"
-    "  default DIR = runs/<config stem>-me\n";
+    "  default DIR = runs/<config stem>-me. Progress on stderr unless --quiet. SIGINT/SIGTERM\n"
+    "  stop it: the outputs so far are kept with `status: interrupted` (exit 130/143)\n";
 
 int npg_cmd_me(int argc, char **argv)
 {
@@ -92,9 +94,15 @@ int npg_cmd_me(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.n_max = (uint32_t)n_max;
     o.rtol = rtol;
+    o.progress = !quiet;
     npg_me_summary s;
+    npg_stop_install();
     rc = npg_me_solve(&cfg, &o, outdir, force, &s, err, sizeof err);
-    if (rc) {
+    npg_stop_restore();
+    if (rc && s.interrupted) {
+        fprintf(stderr, "npgrow me: %s; outputs up to t = %g written to %s (status: interrupted)\n",
+                err, s.t_reached, outdir);
+    } else if (rc) {
         fprintf(stderr, "npgrow me: %s\n", err);
     } else if (!quiet) {
         fprintf(stderr, "npgrow me: %s: n_max %u, %ld CVODE steps, %.3f s", outdir, s.n_max,
