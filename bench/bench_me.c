@@ -107,8 +107,9 @@ int main(int argc, char **argv)
     double wall = now_s() - t0;
     printf("n_max %u (fixed)\n", n_max);
     printf("wall_s %.3f  steps %ld  rhs_evals %ld  nonlin_iters %ld  jac_evals %ld  "
-           "lin_setups %ld\n",
-           wall, st.steps, st.rhs_evals, st.nonlin_iters, st.jac_evals, st.lin_setups);
+           "lin_setups %ld  err_test_fails %ld\n",
+           wall, st.steps, st.rhs_evals, st.nonlin_iters, st.jac_evals, st.lin_setups,
+           st.err_fails);
     printf("initial mass dropped above n_max %.3g\n", st.clipped);
     printf("max tail fraction %.3g  particle conservation %.3g  monomer conservation %.3g\n", tail,
            perr, merr);

@@ -97,6 +97,53 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
     return 0;
 }
 
+/* Advance to t in steps of at most t_end / 256, checking the truncation after each: an
+ * automatic n_max grows by half once NPG_ME_TAIL_GROW of the particles are near it (from there),
+ * or, if NPG_ME_TAIL_MAX was passed within one step, from the previous check. The checks do not
+ * cost CVODE steps (it interpolates back to them). Returns 0, 1, or the stop exit code. */
+static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int automatic,
+                              npg_me_summary *sum, char *err, size_t errlen)
+{
+    const double h = cfg->t_end / 256.0;
+    for (;;) {
+        npg_me_state st;
+        npg_me_get(me, &st);
+        if (st.t >= t)
+            return 0;
+        if (npg_stop_requested()) {
+            snprintf(err, errlen, "interrupted at t = %.9g", st.t);
+            return npg_stop_exit_code();
+        }
+        double tc = h > 0.0 && st.t + h < t ? st.t + h : t;
+        int rc = npg_me_advance_to(me, tc, err, errlen);
+        if (rc)
+            return rc;
+        npg_me_get(me, &st);
+        uint32_t nm = st.len - 1;
+        if (st.tail >= NPG_ME_TAIL_MAX) {
+            if (!automatic || sum->grows >= 40) {
+                snprintf(err, errlen,
+                         "master equation: %.3g of the particles reached the top sizes near "
+                         "n_max = %u at t = %g; n_max is too small",
+                         st.tail, nm, tc);
+                return 1;
+            }
+            /* Too late for this step: redo it from the previous check, larger. */
+            if ((rc = npg_me_grow(me, nm + nm / 2, 1, err, errlen)))
+                return rc;
+            sum->grows++;
+            sum->rollbacks++;
+            continue;
+        }
+        if (automatic && st.tail >= NPG_ME_TAIL_GROW) {
+            if ((rc = npg_me_grow(me, nm + nm / 2, 0, err, errlen)))
+                return rc;
+            sum->grows++;
+        }
+        npg_me_checkpoint(me);
+    }
+}
+
 /* The output loop into the open observer. Returns 0, 1, 2, or the stop exit code. */
 static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_observer *obs,
                       progress *pr, npg_me_summary *sum, char *err, size_t errlen)
@@ -109,34 +156,17 @@ static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_obse
     const int extra = T - (double)K * dt > 1e-9 * (T > 1.0 ? T : 1.0);
     double t_prev = 0.0;
     int rc = 0;
-    for (uint64_t k = 0; k <= K + (uint64_t)extra;) {
+    for (uint64_t k = 0; k <= K + (uint64_t)extra; ++k) {
         double t = k <= K ? (double)k * dt : T;
         if (npg_stop_requested()) {
             rc = npg_stop_exit_code();
             snprintf(err, errlen, "interrupted at t = %.9g", t_prev);
             break;
         }
-        if ((rc = npg_me_advance_to(me, t, err, errlen)))
+        if ((rc = me_advance_checked(me, cfg, t, automatic, sum, err, errlen)))
             break;
         npg_me_state st;
         npg_me_get(me, &st);
-        if (st.tail >= NPG_ME_TAIL_MAX) {
-            if (automatic && k > 0 && sum->grows < 40) {
-                /* Too late for this output: redo the leg from the previous one, larger. */
-                uint32_t nm = st.len - 1;
-                if ((rc = npg_me_grow(me, nm + nm / 2, 1, err, errlen)))
-                    break;
-                sum->grows++;
-                sum->rollbacks++;
-                continue;
-            }
-            snprintf(err, errlen,
-                     "master equation: %.3g of the particles reached the top sizes (n > %u) at "
-                     "t = %g; n_max = %u is too small",
-                     st.tail, st.len - 1 - (st.len - 1) / 256, t, st.len - 1);
-            rc = 1;
-            break;
-        }
         if (st.tail > sum->tail_max)
             sum->tail_max = st.tail;
         if (st.monomer_error > sum->monomer_error)
@@ -184,15 +214,7 @@ static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_obse
             break;
         sum->t_reached = t;
         t_prev = t;
-        npg_me_checkpoint(me);
         progress_show(pr, cfg, &st, 0);
-        if (automatic && st.tail >= NPG_ME_TAIL_GROW) {
-            uint32_t nm = st.len - 1;
-            if ((rc = npg_me_grow(me, nm + nm / 2, 0, err, errlen)))
-                break;
-            sum->grows++;
-        }
-        ++k;
     }
     free(sum_dn);
     return rc;
@@ -243,6 +265,7 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
         npg_outdir_abandon(tmp);
         return 1;
     }
+    npg_me_checkpoint(me); /* t = 0: a growth may go back to it */
     progress pr = {opt.progress, isatty(2), t0, 0.0};
     rc = me_outputs(me, cfg, automatic, &obs, &pr, sum, err, errlen);
     const int stopped = rc && rc == npg_stop_exit_code();
