@@ -120,8 +120,10 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int a
             return rc;
         npg_me_get(me, &st);
         uint32_t nm = st.len - 1;
+        /* the limit of npg_me_auto_n_max: beyond it the user has to choose me.n_max */
+        const int can_grow = automatic && nm + nm / 2 <= 16000000u;
         if (st.tail >= NPG_ME_TAIL_MAX) {
-            if (!automatic || sum->grows >= 40) {
+            if (!can_grow) {
                 snprintf(err, errlen,
                          "master equation: %.3g of the particles reached the top sizes near "
                          "n_max = %u at t = %g; n_max is too small",
@@ -135,7 +137,7 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int a
             sum->rollbacks++;
             continue;
         }
-        if (automatic && st.tail >= NPG_ME_TAIL_GROW) {
+        if (can_grow && st.tail >= NPG_ME_TAIL_GROW) {
             if ((rc = npg_me_grow(me, nm + nm / 2, 0, err, errlen)))
                 return rc;
             sum->grows++;
