@@ -525,6 +525,21 @@ int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
 void npg_me_get(npg_me *me, npg_me_state *st)
 {
     memset(st, 0, sizeof *st);
+    st->t = me->t;
+    st->len = me->n_max + 1;
+    st->particles0 = me->N0;
+    if (!me->y) { /* a failed npg_me_grow: counters only */
+        st->steps = me->acc[0];
+        st->rhs_evals = me->acc[1];
+        st->lin_iters = me->acc[2];
+        st->jac_evals = me->acc[3];
+        st->nonlin_iters = me->acc[4];
+        st->err_fails = me->acc[5];
+        st->lin_setups = me->acc[6];
+        st->grows = me->grows;
+        st->count = me->count;
+        return;
+    }
     const double *y = N_VGetArrayPointer(me->y);
     const uint32_t nm = me->n_max;
     /* Values below 1e-20 N(0) (and the solver's small negative noise) are written as 0. */
