@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "util/util.h"
 #include "npgrow/me.h"
+#include "npgrow/status.h"
 
 int npg_cmd_me(int argc, char **argv)
 {
@@ -84,9 +85,15 @@ int npg_cmd_me(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.n_max = (uint32_t)n_max;
     o.rtol = rtol;
+    o.progress = !quiet;
     npg_me_summary s;
+    npg_stop_install();
     rc = npg_me_solve(&cfg, &o, outdir, force, &s, err, sizeof err);
-    if (rc) {
+    npg_stop_restore();
+    if (rc && s.interrupted) {
+        fprintf(stderr, "npgrow me: %s; outputs up to t = %g written to %s (status: interrupted)\n",
+                err, s.t_reached, outdir);
+    } else if (rc) {
         fprintf(stderr, "npgrow me: %s\n", err);
     } else if (!quiet) {
         fprintf(stderr, "npgrow me: %s: n_max %u, %ld CVODE steps, %.3f s", outdir, s.n_max,

@@ -183,7 +183,12 @@ int npg_cmd_validate(int argc, char **argv)
     }
 
     npg_me_summary ms;
-    rc = npg_me_solve(&cfg, NULL, mdir, force, &ms, err, sizeof err);
+    npg_me_options mo;
+    memset(&mo, 0, sizeof mo);
+    mo.progress = !quiet;
+    npg_stop_install(); /* SIGINT/SIGTERM during the master equation: 130/143 */
+    rc = npg_me_solve(&cfg, &mo, mdir, force, &ms, err, sizeof err);
+    npg_stop_restore();
     if (rc) {
         fprintf(stderr, "npgrow validate: me: %s\n", err);
         npg_config_free(&cfg);

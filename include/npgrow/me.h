@@ -2,8 +2,10 @@
  *
  * State: N_n(t), the expected number of particles of size n = 2..n_max, under the same rates and
  * supply modes as the particle engine; a particle at n = 2 that loses a monomer dissolves. The
- * solver is SUNDIALS CVODE (BDF). It deliberately writes the same files as `npgrow run`
- * through observe.h and knows nothing about particles or backends.
+ * solver is SUNDIALS CVODE (BDF) with an exact O(n_max) Newton solve (tridiagonal + rank one).
+ * It deliberately writes the same files as `npgrow run` through observe.h and knows nothing
+ * about particles or backends. A stop request (status.h: SIGINT/SIGTERM) ends an integration
+ * at once; the functions that integrate then return npg_stop_exit_code() (130/143).
  */
 #ifndef NPGROW_ME_H
 #define NPGROW_ME_H
@@ -18,10 +20,17 @@
 extern "C" {
 #endif
 
+/* Default tolerances: relative, and absolute on N_n as a fraction of N(0). */
+#define NPG_ME_RTOL     1e-10
+#define NPG_ME_ATOL_REL 1e-16
+
 typedef struct npg_me_options {
-    uint32_t n_max;  /* truncation; 0 = cfg->me_n_max, and if that is 0 chosen automatically */
-    double rtol;     /* CVODE relative tolerance; 0 = 1e-10 */
-    double atol_rel; /* absolute tolerance on N_n as a fraction of N(0); 0 = 1e-16 */
+    /* Truncation; 0 = cfg->me_n_max, and if that is 0 chosen automatically (and grown during
+     * the run by npg_me_solve when the distribution approaches it). */
+    uint32_t n_max;
+    double rtol;     /* CVODE relative tolerance; 0 = NPG_ME_RTOL */
+    double atol_rel; /* absolute tolerance on N_n as a fraction of N(0); 0 = NPG_ME_ATOL_REL */
+    int progress;    /* npg_me_solve: progress lines on stderr (a live line on a terminal) */
     /* Drop initial mass above n_max instead of refusing (benchmarks at a fixed n_max); the
      * dropped fraction is in npg_me_state.clipped. */
     int clip_initial;
@@ -38,24 +47,38 @@ int npg_me_create(npg_me **me, const npg_config *cfg, const npg_me_options *o, c
                   size_t errlen);
 void npg_me_destroy(npg_me *me);
 
-/* Integrate to time t (>= current time), stopping at schedule breakpoints on the way. */
+/* Integrate to time t (>= current time), stopping at schedule breakpoints on the way.
+ * Returns 0, 1 (solver failure), or npg_stop_exit_code() when a stop was requested (the state
+ * is then unusable: go back to a checkpoint or give up). */
 int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen);
 
+/* Remember the current state (one copy; the next call replaces it). */
+void npg_me_checkpoint(npg_me *me);
+/* Time of the checkpoint, < 0 when there is none. */
+double npg_me_checkpoint_time(const npg_me *me);
+/* Enlarge the truncation to n_max (> the current one): the state, from now or from the
+ * checkpoint (from_checkpoint), is padded with zeros and CVODE restarts from it. */
+int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size_t errlen);
+
 typedef struct npg_me_state {
-    double t;              /* [time unit] */
-    const double *count;   /* [len] expected particles of size n (entries 0, 1 are 0) */
-    uint32_t len;          /* n_max + 1 */
-    double S;              /* supersaturation now */
-    double free_monomers;  /* closed/precursor: expected free monomers; NAN in schedule mode */
-    double precursor;      /* precursor mode: expected precursor units; NAN otherwise */
-    double dissolved;      /* expected particles dissolved so far */
-    double particles0;     /* N(0) */
-    double total0;         /* closed/precursor: total monomers at t = 0; NAN in schedule mode */
-    double monomer_error;  /* |free + precursor + bound - total0| / total0 now (0: schedule) */
+    double t;             /* [time unit] */
+    const double *count;  /* [len] expected particles of size n (entries 0, 1 are 0) */
+    uint32_t len;         /* n_max + 1 */
+    double S;             /* supersaturation now */
+    double free_monomers; /* closed/precursor: expected free monomers; NAN in schedule mode */
+    double precursor;     /* precursor mode: expected precursor units; NAN otherwise */
+    double dissolved;     /* expected particles dissolved so far */
+    double particles0;    /* N(0) */
+    double total0;        /* closed/precursor: total monomers at t = 0; NAN in schedule mode */
+    /* |free + precursor + bound - total0| / total0 now (0: schedule); rounding only: the free
+     * monomers are what the total leaves (me.c) */
+    double monomer_error;
     double particle_error; /* |alive + dissolved - N(0)| / N(0) now */
     double tail;           /* fraction of N(0) in the top sizes near n_max now */
     double clipped; /* fraction of the initial particles dropped above n_max (clip_initial) */
-    long steps, rhs_evals, lin_iters, jac_evals, nonlin_iters, err_fails, prec_evals;
+    /* solver counters, summed over the restarts of npg_me_grow */
+    long steps, rhs_evals, lin_iters, jac_evals, nonlin_iters, err_fails, lin_setups;
+    int grows; /* npg_me_grow calls so far */
 } npg_me_state;
 
 /* The rates the solver uses (A_n, k^d_n for n <= n_max + 1, unmodified at the top) and its
@@ -75,6 +98,8 @@ int npg_me_initial(const npg_config *cfg, double **count, uint32_t *len, char *e
 
 /* Largest tolerated fraction of particles near n_max (the truncation check). */
 #define NPG_ME_TAIL_MAX 1e-12
+/* npg_me_solve grows an automatic n_max (x 1.5) once this fraction is near the top. */
+#define NPG_ME_TAIL_GROW 1e-15
 
 typedef struct npg_me_summary {
     uint32_t n_max;
@@ -83,11 +108,17 @@ typedef struct npg_me_summary {
     double monomer_error;  /* max over outputs, closed/precursor (0 in schedule mode) */
     double particle_error; /* max over outputs */
     double tail_max;       /* max over outputs */
-    int retries;           /* automatic n_max doublings after a failed truncation check */
+    int grows;             /* automatic n_max enlargements during the run */
+    int rollbacks;         /* ... of which restarted from the previous output time */
+    int interrupted;       /* stopped by a signal: outputs up to t_reached */
+    double t_reached;      /* last output time written */
 } npg_me_summary;
 
 /* The whole `npgrow me`: outputs at 0, output_every, ..., t_end into outdir (moments.csv,
- * histogram.csv, growth_rate.csv, run.yaml), through npg_outdir_begin/commit. */
+ * histogram.csv, growth_rate.csv, run.yaml), through npg_outdir_begin/commit. An automatic n_max
+ * grows during the run (never a retry from t = 0). On a stop request (status.h) it writes the
+ * outputs up to the last completed output time, run.yaml with `status: interrupted`, renames
+ * the directory into place and returns npg_stop_exit_code(). */
 int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *outdir, int force,
                  npg_me_summary *sum, char *err, size_t errlen);
 

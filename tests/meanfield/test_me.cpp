@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "npgrow/init.h"
 #include "npgrow/me.h"
 #include "npgrow/rates.h"
+#include "npgrow/status.h"
 
 namespace
 {
@@ -309,4 +311,99 @@ TEST(Me, TimeVaryingScheduleMatchesPiecewiseRestarts)
     }
     EXPECT_NEAR(m1a / m1b, 1.0, 1e-8);
     EXPECT_DOUBLE_EQ(sa.S, 1.5);
+}
+
+TEST(Me, ClosedSupplyMatchesExactDepletion)
+{
+    // Constant association A, no dissociation: every alive particle takes monomers at S A, so
+    // dF/dt = -(F / V rho) A N(0) and S(t) = S(0) exp(-A N(0) t / (V rho)) exactly. This checks
+    // the coupling through the free monomers (the Jacobian's rank-one term) on its own.
+    const double A = 20.0, T = 10.0;
+    Cfg cf(0.0, 300, T);
+    cf.c.supply = NPG_SUPPLY_CLOSED;
+    cf.c.schedule_len = 0;
+    cf.c.particle_density_nm3 = 1e-6; // V = 1e11 nm^3
+    cf.c.solubility_nm3 = 1e-3;       // V rho = 1e8
+    cf.c.initial_supersaturation = 3.0;
+    std::vector<npg_rate_pair> tab(3000);
+    for (auto &r : tab)
+        r.assoc = A, r.dissoc = 0.0;
+    npg_me_options o;
+    std::memset(&o, 0, sizeof o);
+    o.rate_table = tab.data();
+    o.rate_table_len = (uint32_t)tab.size();
+    o.n_max = 2000;
+    Me m(&cf.c, &o);
+    const double rate = A * 1e5 / 1e8;
+    for (double t : {1.0, 5.0, 10.0}) {
+        m.to(t);
+        npg_me_state st;
+        npg_me_get(m.me, &st);
+        EXPECT_NEAR(st.S / (3.0 * std::exp(-rate * t)), 1.0, 1e-8) << "t = " << t;
+        double s0 = 0, s1 = 0;
+        for (uint32_t n = 2; n < st.len; ++n) {
+            s0 += st.count[n];
+            s1 += n * st.count[n];
+        }
+        // every monomer that left the solution is in a particle
+        EXPECT_NEAR(s1 / s0, 300.0 + 3000.0 * (1.0 - std::exp(-rate * t)), 1e-6) << "t = " << t;
+        EXPECT_LT(st.particle_error, 1e-12);
+    }
+}
+
+TEST(Me, GrowingNMaxMidRunEqualsALargeNMaxFromTheStart)
+{
+    // npg_me_grow pads the state with zeros and restarts CVODE: from now, or from the
+    // checkpoint (redoing the leg). Both must agree with a run that had the large n_max all along.
+    Cfg cf(3.5, 300, 30.0);
+    npg_me_options o;
+    std::memset(&o, 0, sizeof o);
+    o.n_max = 6000;
+    Me big(&cf.c, &o);
+    o.n_max = 1500;
+    Me now(&cf.c, &o), back(&cf.c, &o);
+    char err[256];
+    big.to(10.0);
+    now.to(10.0);
+    ASSERT_EQ(npg_me_grow(now.me, 6000, 0, err, sizeof err), 0) << err;
+    back.to(10.0);
+    npg_me_checkpoint(back.me);
+    back.to(12.0);
+    ASSERT_EQ(npg_me_grow(back.me, 6000, 1, err, sizeof err), 0) << err;
+    npg_me_state sb, sn, sk;
+    npg_me_get(back.me, &sk);
+    EXPECT_EQ(sk.t, 10.0); // back at the checkpoint
+    EXPECT_EQ(sk.len, 6001u);
+    EXPECT_EQ(sk.grows, 1);
+    EXPECT_EQ(npg_me_grow(back.me, 100, 0, err, sizeof err), 1); // cannot shrink
+    big.to(30.0);
+    now.to(30.0);
+    back.to(30.0);
+    npg_me_get(big.me, &sb);
+    npg_me_get(now.me, &sn);
+    npg_me_get(back.me, &sk);
+    double wn = 0.0, wk = 0.0;
+    for (uint32_t n = 2; n < sb.len; ++n) {
+        wn = std::fmax(wn, std::fabs(sn.count[n] - sb.count[n]) / sb.particles0);
+        wk = std::fmax(wk, std::fabs(sk.count[n] - sb.count[n]) / sb.particles0);
+    }
+    EXPECT_LT(wn, 1e-8);
+    EXPECT_LT(wk, 1e-8);
+    EXPECT_LT(sn.particle_error, 1e-12);
+}
+
+TEST(Me, StopRequestEndsTheIntegration)
+{
+    Cfg cf(3.5, 300, 30.0);
+    npg_me_options o;
+    std::memset(&o, 0, sizeof o);
+    o.n_max = 3000;
+    Me m(&cf.c, &o);
+    m.to(1.0);
+    npg_stop_raise(SIGTERM);
+    char err[256];
+    int rc = npg_me_advance_to(m.me, 30.0, err, sizeof err);
+    npg_stop_clear();
+    EXPECT_EQ(rc, NPG_EXIT_SIGTERM) << err;
+    EXPECT_NE(std::strstr(err, "interrupted"), nullptr) << err;
 }

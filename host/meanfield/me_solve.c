@@ -1,0 +1,312 @@
+/* me_solve.c: the whole `npgrow me` (me.h npg_me_solve): output times, the truncation check and
+ * automatic growth of n_max, progress, the stop request, and run.yaml.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "npgrow/me.h"
+#include "npgrow/observe.h"
+#include "npgrow/h5out.h" /* [h5] */
+#include "npgrow/outdir.h"
+#include "npgrow/status.h"
+
+#include "util/util.h"
+
+static const char *supply_name(int mode)
+{
+    return mode == NPG_SUPPLY_CLOSED      ? "closed"
+           : mode == NPG_SUPPLY_PRECURSOR ? "precursor"
+                                          : "schedule";
+}
+
+/* Progress on stderr: a live line on a terminal, a plain line every 5 s otherwise. */
+typedef struct progress {
+    int on, tty;
+    double start, last;
+} progress;
+
+static void progress_show(progress *p, const npg_config *cfg, const npg_me_state *st, int done)
+{
+    if (!p->on)
+        return;
+    double now = npg_wall_seconds();
+    if (!done && now - p->last < (p->tty ? 0.2 : 5.0))
+        return;
+    p->last = now;
+    double frac = cfg->t_end > 0 ? st->t / cfg->t_end : 1.0;
+    double el = now - p->start;
+    double eta = frac > 0 ? el * (1.0 - frac) / frac : 0.0;
+    fprintf(stderr, "%sme: t = %.4g / %g %s  %5.1f%%  S = %.4g  n_max %u  %ld steps  ETA %.0f s%s",
+            p->tty ? "\r" : "", st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, st->S, st->len - 1,
+            st->steps, eta, p->tty ? "   " : "\n");
+    if (p->tty && done)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_options *opt,
+                          const npg_me_summary *sum, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "# npgrow me: mean-field master equation (SUNDIALS CVODE, BDF)\n");
+    fprintf(f, "producer: me\n");
+    fprintf(f, "version: \"%s\"\n", NPGROW_VERSION);
+    fprintf(f, "git_commit: \"%s\"\n", NPGROW_GIT_COMMIT);
+    fprintf(f, "status: %s\n", sum->interrupted ? "interrupted" : "complete");
+    fprintf(f, "supply: %s\n", supply_name((int)cfg->supply));
+    fprintf(f, "linear_solver: %s\n",
+            cfg->supply == NPG_SUPPLY_SCHEDULE ? "tridiagonal LU (analytic Jacobian)"
+                                               : "tridiagonal LU + Sherman-Morrison rank one "
+                                                 "(analytic Jacobian)");
+    fprintf(f, "time_unit: %s\n", cfg->time_unit);
+    fprintf(f, "t_reached: %.17g  # [%s] last output time written\n", sum->t_reached,
+            cfg->time_unit);
+    fprintf(f, "n_max: %u\n", sum->n_max);
+    fprintf(f, "n_max_grows: %d  # automatic enlargements during the run\n", sum->grows);
+    fprintf(f, "n_max_rollbacks: %d  # ... restarted from the previous output time\n",
+            sum->rollbacks);
+    fprintf(f, "rtol: %.3g\n", opt->rtol > 0.0 ? opt->rtol : NPG_ME_RTOL);
+    fprintf(f, "atol_rel: %.3g  # absolute tolerance on N_n / N(0)\n",
+            opt->atol_rel > 0.0 ? opt->atol_rel : NPG_ME_ATOL_REL);
+    fprintf(f, "cvode_steps: %ld\n", sum->steps);
+    fprintf(f, "rhs_evals: %ld\n", sum->rhs_evals);
+    fprintf(f, "linear_iterations: %ld\n", sum->lin_iters);
+    fprintf(f, "wall_s: %.6f\n", sum->wall_s);
+    if (cfg->supply != NPG_SUPPLY_SCHEDULE)
+        fprintf(f, "monomer_conservation_error: %.3e  # exact by construction, rounding only\n",
+                sum->monomer_error);
+    fprintf(f, "particle_conservation_error: %.3e\n", sum->particle_error);
+    fprintf(f, "tail_fraction_max: %.3e\n", sum->tail_max);
+    fprintf(f, "config:\n");
+    npg_config_write_yaml(f, cfg, 2);
+    if (ferror(f) | fclose(f)) {
+        snprintf(err, errlen, "%s: write error", path);
+        return 1;
+    }
+    return 0;
+}
+
+/* Advance to t in steps of at most t_end / 256, checking the truncation after each: an
+ * automatic n_max grows by half once NPG_ME_TAIL_GROW of the particles are near it (from there),
+ * or, if NPG_ME_TAIL_MAX was passed within one step, from the previous check. The checks do not
+ * cost CVODE steps (it interpolates back to them). Returns 0, 1, or the stop exit code. */
+static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int automatic,
+                              npg_me_summary *sum, char *err, size_t errlen)
+{
+    const double h = cfg->t_end / 256.0;
+    for (;;) {
+        npg_me_state st;
+        npg_me_get(me, &st);
+        if (st.t >= t)
+            return 0;
+        if (npg_stop_requested()) {
+            snprintf(err, errlen, "interrupted at t = %.9g", st.t);
+            return npg_stop_exit_code();
+        }
+        double tc = h > 0.0 && st.t + h < t ? st.t + h : t;
+        int rc = npg_me_advance_to(me, tc, err, errlen);
+        if (rc)
+            return rc;
+        npg_me_get(me, &st);
+        uint32_t nm = st.len - 1;
+        /* the limit of npg_me_auto_n_max: beyond it the user has to choose me.n_max */
+        const int can_grow = automatic && nm + nm / 2 <= 16000000u;
+        if (st.tail >= NPG_ME_TAIL_MAX) {
+            if (!can_grow) {
+                snprintf(err, errlen,
+                         "master equation: %.3g of the particles reached the top sizes near "
+                         "n_max = %u at t = %g; n_max is too small",
+                         st.tail, nm, tc);
+                return 1;
+            }
+            /* Too late for this step: redo it from the previous check, larger. */
+            if ((rc = npg_me_grow(me, nm + nm / 2, 1, err, errlen)))
+                return rc;
+            sum->grows++;
+            sum->rollbacks++;
+            continue;
+        }
+        if (can_grow && st.tail >= NPG_ME_TAIL_GROW) {
+            if ((rc = npg_me_grow(me, nm + nm / 2, 0, err, errlen)))
+                return rc;
+            sum->grows++;
+        }
+        npg_me_checkpoint(me);
+    }
+}
+
+/* The output loop into the open observer. Returns 0, 1, 2, or the stop exit code. */
+static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_observer *obs,
+                      progress *pr, npg_me_summary *sum, char *err, size_t errlen)
+{
+    double *sum_dn = NULL;
+    uint32_t sum_len = 0;
+    /* Output times 0, dt, 2 dt, ..., and t_end itself when it is not on that grid. */
+    const double dt = cfg->output_every, T = cfg->t_end;
+    uint64_t K = dt > 0.0 ? (uint64_t)floor(T / dt + 1e-9) : 0;
+    const int extra = T - (double)K * dt > 1e-9 * (T > 1.0 ? T : 1.0);
+    double t_prev = 0.0;
+    int rc = 0;
+    for (uint64_t k = 0; k <= K + (uint64_t)extra; ++k) {
+        double t = k <= K ? (double)k * dt : T;
+        if (npg_stop_requested()) {
+            rc = npg_stop_exit_code();
+            snprintf(err, errlen, "interrupted at t = %.9g", t_prev);
+            break;
+        }
+        if ((rc = me_advance_checked(me, cfg, t, automatic, sum, err, errlen)))
+            break;
+        npg_me_state st;
+        npg_me_get(me, &st);
+        if (st.tail > sum->tail_max)
+            sum->tail_max = st.tail;
+        if (st.monomer_error > sum->monomer_error)
+            sum->monomer_error = st.monomer_error;
+        if (st.particle_error > sum->particle_error)
+            sum->particle_error = st.particle_error;
+        if (cfg->supply != NPG_SUPPLY_SCHEDULE && !(st.free_monomers >= -1e-9 * st.total0)) {
+            snprintf(err, errlen, "master equation: free monomers negative (%.6g) at t = %g",
+                     st.free_monomers, t);
+            rc = 1;
+            break;
+        }
+        if (st.len > sum_len) {
+            free(sum_dn);
+            sum_dn = calloc(st.len, sizeof *sum_dn);
+            sum_len = st.len;
+            if (!sum_dn) {
+                snprintf(err, errlen, "out of memory");
+                rc = 1;
+                break;
+            }
+        }
+        npg_snapshot s;
+        memset(&s, 0, sizeof s);
+        s.t = t;
+        s.count = st.count;
+        s.len = st.len;
+        s.particles0 = st.particles0;
+        s.S = st.S;
+        s.free_monomers = st.free_monomers;
+        s.precursor = st.precursor;
+        s.events = NAN;
+        if (k > 0) {
+            /* The model's expected growth: sum_dn / (count dt) = j_n exactly. */
+            const npg_rates *r = npg_me_rates(me);
+            double dto = t - t_prev;
+            for (uint32_t n = 2; n < st.len; ++n)
+                sum_dn[n] = st.count[n] * (st.S * r->table[n].assoc - r->table[n].dissoc) * dto;
+            s.prev_count = st.count;
+            s.sum_dn = sum_dn;
+            s.dt_out = dto;
+            s.s_mean = st.S;
+        }
+        if ((rc = npg_observer_write(obs, &s, err, errlen)))
+            break;
+        sum->t_reached = t;
+        t_prev = t;
+        progress_show(pr, cfg, &st, 0);
+    }
+    free(sum_dn);
+    return rc;
+}
+
+int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *outdir, int force,
+                 npg_me_summary *sum, char *err, size_t errlen)
+{
+    memset(sum, 0, sizeof *sum);
+    char tmp[4096];
+    int rc = npg_outdir_begin(outdir, force, tmp, sizeof tmp, err, errlen);
+    if (rc)
+        return rc;
+    npg_me_options opt;
+    memset(&opt, 0, sizeof opt);
+    if (o)
+        opt = *o;
+    const int automatic = !opt.n_max && !cfg->me_n_max;
+    double t0 = npg_wall_seconds();
+    if (automatic) {
+        /* Start just above the initial sizes and grow with the distribution (me_outputs): the
+         * cost of a step is proportional to n_max. */
+        double *c0 = NULL;
+        uint32_t len0 = 0;
+        if ((rc = npg_me_initial(cfg, &c0, &len0, err, errlen))) {
+            npg_outdir_abandon(tmp);
+            return rc;
+        }
+        free(c0);
+        npg_rates r = {cfg->model, NULL, 0};
+        uint32_t full = npg_me_auto_n_max(cfg, &r, err, errlen);
+        if (!full) {
+            npg_outdir_abandon(tmp);
+            return NPG_EXIT_USAGE;
+        }
+        uint32_t start = (len0 - 1) + (len0 - 1) / 4 + 256;
+        opt.n_max = start < full ? start : full;
+    }
+    npg_me *me = NULL;
+    rc = npg_me_create(&me, cfg, &opt, err, errlen);
+    if (rc) {
+        npg_outdir_abandon(tmp);
+        return rc;
+    }
+    npg_observer obs;
+    if (npg_observer_open(&obs, cfg, npg_me_rates(me), tmp, err, errlen)) {
+        npg_me_destroy(me);
+        npg_outdir_abandon(tmp);
+        return 1;
+    }
+    npg_me_checkpoint(me); /* t = 0: a growth may go back to it */
+    progress pr = {opt.progress, isatty(2), t0, 0.0};
+    rc = me_outputs(me, cfg, automatic, &obs, &pr, sum, err, errlen);
+    const int stopped = rc && rc == npg_stop_exit_code();
+    npg_me_state st;
+    npg_me_get(me, &st);
+    if (!rc)
+        progress_show(&pr, cfg, &st, 1);
+    else if (pr.on && pr.tty)
+        fputc('\n', stderr);
+    sum->n_max = npg_me_n_max(me);
+    sum->steps = st.steps;
+    sum->rhs_evals = st.rhs_evals;
+    sum->lin_iters = st.lin_iters;
+    sum->interrupted = stopped;
+    npg_me_destroy(me);
+    if (npg_observer_close(&obs) && (!rc || stopped)) {
+        snprintf(err, errlen, "%s: write error", tmp);
+        rc = 1;
+    }
+    sum->wall_s = npg_wall_seconds() - t0;
+    if (!rc || rc == npg_stop_exit_code()) {
+        char e2[4600];
+        if (write_run_yaml(tmp, cfg, &opt, sum, e2, sizeof e2)) {
+            snprintf(err, errlen, "%s", e2);
+            rc = 1;
+        }
+    }
+    if ((!rc || rc == npg_stop_exit_code()) &&
+        npg_h5out_write_dir(cfg, tmp, "me", err, errlen) /* [h5] run.h5 from the files */)
+        rc = 1;
+    if (!rc || rc == npg_stop_exit_code()) {
+        char e2[4600];
+        if (npg_outdir_commit(tmp, outdir, e2, sizeof e2)) {
+            snprintf(err, errlen, "%s", e2);
+            rc = 1;
+        }
+    } else {
+        npg_outdir_abandon(tmp);
+    }
+    return rc;
+}
