@@ -383,9 +383,17 @@ int npg_data_read_tem(const char *const *files, int nfiles, const npg_tem_option
         }
         if (f <= (long)k0)
             continue;
-        double ai = area[into * nr + f - 1], aj = area[p * nr + f - 1];
-        ev[nev++] = (npg_coal_event){times[f], o->pixel_nm * (sqrt(ai / NPG_DATA_PI) + sqrt(aj / NPG_DATA_PI)),
-                                     tri[p].group_local, into, p};
+        /* radii one frame before merging; a particle absent there: its last frame before */
+        double ai = NAN, aj = NAN;
+        for (long k = f - 1; k >= (long)k0 && (isnan(ai) || isnan(aj)); --k) {
+            if (isnan(ai))
+                ai = area[into * nr + k];
+            if (isnan(aj))
+                aj = area[p * nr + k];
+        }
+        ev[nev++] = (npg_coal_event){
+            times[f], o->pixel_nm * (sqrt(ai / NPG_DATA_PI) + sqrt(aj / NPG_DATA_PI)),
+            tri[p].group_local, into, p};
         for (size_t k = (size_t)f; k <= k1; ++k)
             area[p * nr + k] = NAN;
     }
