@@ -17,6 +17,8 @@ static const char *const help_main =
     "  validate CONFIG   run + me + compare of one config\n"
     "  mu CONFIG         chemical potential and rates against n\n"
     "  plot RUN_DIR      figures (+ the CSV of what each plots), python3 -m npgrow.plot\n"
+    "  data import FMT F...  experimental data (TEM trajectories, ex-situ radii) as a result\n"
+    "                    directory\n"
     "  clean [DIR ...]   remove what killed runs left behind (DIR.tmp-PID)\n"
     "  help [COMMAND]    this text, or COMMAND's options\n"
     "  --version         version and git commit\n"
@@ -125,6 +127,41 @@ static const char *const help_plot =
     "  -h, --help         the module's own help\n"
     "  exit: 0 done, 2 bad input (unreadable or foreign run.h5, unknown figure)\n";
 
+static const char *const help_data =
+    "usage: npgrow data import FORMAT FILE... --system CONFIG -o DIR [options]\n"
+    "  experimental data (model.md 4) into a result directory: moments.csv (model columns\n"
+    "  empty), histogram.csv, moments_ci.csv (bootstrap bands), run.yaml (kind: data); in\n"
+    "  situ also trajectories.csv, growth_rate.csv (frame-to-frame dn/dt), coalescence.csv\n"
+    "  FORMAT tem-pixel: TEM trajectories, (area [px^2], x [px], y [px]) per particle and\n"
+    "         frame; area 0 or an empty cell = absent; r = pixel sqrt(area/pi) [nm],\n"
+    "         n = round((r/sigma_s)^3); several FILEs (same rows) are one ensemble\n"
+    "  FORMAT radii: ex situ, row 1 the sampling times, below them radii [nm];\n"
+    "         n = (r/sigma_s)^3\n"
+    "  --system CONFIG    npgrow config giving sigma_s [nm] and the time unit (no default:\n"
+    "                     required)\n"
+    "  -o, --output DIR   result directory (no default: required)\n"
+    "  --pixel NM         tem-pixel: pixel size [nm/px], 1e-6 .. 1e6 (no default:\n"
+    "                     required; Pt 0.53, Au 0.538)\n"
+    "  --frame-dt T       tem-pixel: frame interval [time unit]; row k is at k T\n"
+    "                     (no default: required unless --time-column)\n"
+    "  --time-column      tem-pixel: column 1 holds the time [time unit] (default: none)\n"
+    "  --groups           tem-pixel: a separator or label column (text in row 1, or under 3\n"
+    "                     numbers) opens each group; a group's particles merge (default off)\n"
+    "  --no-clean         keep every trajectory (default: drop one with 2 or more runs of\n"
+    "                     more than 3 absent frames, model.md 4.3; merging groups exempt)\n"
+    "  --clean-runs K     runs that drop a trajectory, 1 .. 1e6 (default 2)\n"
+    "  --clean-len L      a run is more than L absent frames, 0 .. 1e6 (default 3)\n"
+    "  --outliers         radii: drop r^3 outliers per time, |x - median| > 3 MAD\n"
+    "                     (scaled, 1.4826) (default: keep all)\n"
+    "  --resamples B      bootstrap resamples, 0 .. 1e6; 0: no moments_ci.csv (default 1000)\n"
+    "  --seed S           bootstrap seed, integer 0 .. 4294967295 (default 1)\n"
+    "  --force            replace DIR if it holds an earlier npgrow result and nothing else\n"
+    "                     (default: refuse, exit 2)\n"
+    "  -q, --quiet        no summary on stderr\n"
+    "  -h, --help         this text\n"
+    "  exit: 0 written, 1 write failed, 2 bad input (file:row:column named), 130/143\n"
+    "  interrupted (nothing written)\n";
+
 static const char *const help_clean =
     "usage: npgrow clean [DIR ...]\n"
     "  remove leftover temporary result directories (NAME.tmp-PID, NAME.old-PID) in each DIR\n"
@@ -148,9 +185,9 @@ const char *npg_cli_help_text(const char *cmd)
         return help_main;
     static const struct {
         const char *name, *text;
-    } t[] = {{"run", help_run},           {"me", help_me}, {"compare", help_compare},
-             {"validate", help_validate}, {"mu", help_mu}, {"clean", help_clean},
-             {"plot", help_plot}};
+    } t[] = {{"run", help_run},           {"me", help_me},    {"compare", help_compare},
+             {"validate", help_validate}, {"mu", help_mu},    {"clean", help_clean},
+             {"plot", help_plot},         {"data", help_data}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; ++i)
         if (!strcmp(cmd, t[i].name))
             return t[i].text;

@@ -50,6 +50,8 @@ int main(int argc, char **argv)
         return npg_cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot"))
         return npg_cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "data"))
+        return npg_cmd_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "clean"))
         return npg_cmd_clean(argc - 1, argv + 1);
     fprintf(stderr, "npgrow: unknown command '%s'\n\n", cmd);
