@@ -39,8 +39,14 @@ int npg_cmd_infer(int argc, char **argv)
                 return bad("%s needs a value", a);
             out = argv[++i];
         } else if (!strcmp(a, "--knot-every")) {
-            if (!v || npg_parse_double(v, 1e-300, 1e300, &o.knot_every))
-                return bad("--knot-every: '%s' is not a positive number", v ? v : "");
+            if (v && !strcmp(v, "auto"))
+                o.knot_every = 0.0;
+            else if (!v || npg_parse_double(v, 1e-300, 1e300, &o.knot_every))
+                return bad("--knot-every: '%s' is not auto or a positive number", v ? v : "");
+            ++i;
+        } else if (!strcmp(a, "--block")) {
+            if (!v || npg_parse_double(v, 1e-300, 1e300, &o.block))
+                return bad("--block: '%s' is not a positive number", v ? v : "");
             ++i;
         } else if (!strcmp(a, "--n-min")) {
             if (!v || npg_parse_double(v, 2.0, 4.0e9, &o.n_min))
@@ -91,10 +97,19 @@ int npg_cmd_infer(int argc, char **argv)
         fprintf(stderr, "npgrow infer: %s\n", err);
     } else if (!o.quiet) {
         const char *u = res.time_unit;
+        if (res.cv_n) {
+            fprintf(stderr,
+                    "npgrow infer: block cross-validation (blocks of %g %s), knot spacing: "
+                    "mean squared block error [monomers^2]\n",
+                    o.block, u);
+            for (size_t c = 0; c < res.cv_n; ++c)
+                fprintf(stderr, "  %8g %s  %.6g%s\n", res.cv_h[c], u, res.cv_score[c],
+                        res.cv_h[c] == res.knot_every ? "  <- chosen" : "");
+        }
         fprintf(stderr,
                 "npgrow infer: %zu particles, %zu frames, %zu increments (n >= %g); knots every "
                 "%g %s; rms residual %.4g monomers; %u bootstrap resamples\n",
-                res.particles, res.frames, res.pairs, o.n_min, o.knot_every, u, res.rms,
+                res.particles, res.frames, res.pairs, o.n_min, res.knot_every, u, res.rms,
                 (unsigned)res.boot_done);
         fprintf(stderr, "  %10s %9s %21s %21s\n", "t", "S", "68 %", "95 %");
         for (size_t k = 0; k < res.nk; ++k)

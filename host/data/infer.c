@@ -57,7 +57,8 @@
 
 void npg_infer_options_default(npg_infer_options *o)
 {
-    o->knot_every = NPG_INFER_KNOT_EVERY_DEFAULT;
+    o->knot_every = 0.0;
+    o->block = NPG_INFER_BLOCK_DEFAULT;
     o->bootstrap = NPG_INFER_BOOTSTRAP_DEFAULT;
     o->seed = 1;
     o->n_min = NPG_INFER_N_MIN_DEFAULT;
@@ -268,7 +269,7 @@ typedef struct problem {
     size_t nf;        /* frames */
     const double *ft; /* [nf] frame times */
     size_t nk;        /* knots */
-    const double *kt; /* [nk] */
+    const double *kt; /* [nk] knot times */
     size_t np;        /* pairs */
     const pair *pr;   /* [np] */
     double *acc;      /* [6 (nf-1)] per-interval weighted sums */
@@ -414,11 +415,11 @@ done:
     return rc;
 }
 
-/* Fit with particle weights wt (NULL: all 1). s_out[nk]; *rms when non-NULL. Returns 0, 1 when
- * the fit fails, 2 when no interval has a usable particle. */
-static int fit(problem *pb, const double *wt, double *s_out, double *rms)
+/* Per-interval weighted sums over the pairs into pb->acc: weight, dn, A at both ends, k^d at both
+ * ends. Particle weights wt (NULL: all 1; a bootstrap resample: multiplicities). */
+static void sums(problem *pb, const double *wt)
 {
-    size_t ni = pb->nf - 1, nk = pb->nk;
+    size_t ni = pb->nf - 1;
     double *acc = pb->acc;
     memset(acc, 0, 6 * ni * sizeof *acc);
     for (size_t q = 0; q < pb->np; ++q) {
@@ -434,16 +435,37 @@ static int fit(problem *pb, const double *wt, double *s_out, double *rms)
         a[4] += w * p->k0;
         a[5] += w * p->k1;
     }
-    /* Segments: maximal runs of intervals with weight; each adds its frames as rows and one
+}
+
+/* Interval j's row of the increment form: observed d = <dn> + int <k^d> dt (trapezoid) and the
+ * coefficients xk[k] of S at knot k in int S <A> dt (trapezoid), so that d ~ sum_k xk[k] s_k. */
+static double interval_row(const problem *pb, size_t j, double *xk)
+{
+    const double *a = pb->acc + 6 * j;
+    double t0 = pb->ft[j], t1 = pb->ft[j + 1], h = 0.5 * (t1 - t0);
+    for (size_t k = 0; k < pb->nk; ++k)
+        xk[k] = h * (hat(pb->kt, pb->nk, k, t0) * a[2] + hat(pb->kt, pb->nk, k, t1) * a[3]) / a[0];
+    return a[1] / a[0] + h * (a[4] + a[5]) / a[0];
+}
+
+/* Fit the integrated identity to the sums in pb->acc, leaving out the intervals with drop[j]
+ * (NULL: none). s_out[nk]; *rms when non-NULL. Returns 0, 1 when the fit fails, 2 when no
+ * interval has a usable particle. */
+static int fit(problem *pb, const char *drop, double *s_out, double *rms)
+{
+    size_t ni = pb->nf - 1, nk = pb->nk;
+    const double *acc = pb->acc;
+#define USE(j) (acc[6 * (j)] > 0.0 && !(drop && drop[j]))
+    /* Segments: maximal runs of usable intervals; each adds its frames as rows and one
      * intercept column. */
     size_t nseg = 0, rows = 0;
     for (size_t j = 0; j < ni;) {
-        if (acc[6 * j] == 0.0) {
+        if (!USE(j)) {
             ++j;
             continue;
         }
         size_t e = j;
-        while (e < ni && acc[6 * e] > 0.0)
+        while (e < ni && USE(e))
             ++e;
         ++nseg;
         rows += e - j + 1;
@@ -453,39 +475,30 @@ static int fit(problem *pb, const double *wt, double *s_out, double *rms)
         return 2;
     gsl_matrix *Z = gsl_matrix_calloc(rows, nseg + nk);
     gsl_vector *y = gsl_vector_calloc(rows), *x = gsl_vector_alloc(nseg + nk);
-    if (!Z || !y || !x) {
-        if (Z)
-            gsl_matrix_free(Z);
-        if (y)
-            gsl_vector_free(y);
-        if (x)
-            gsl_vector_free(x);
-        return 1;
-    }
+    double *xk = malloc(nk * sizeof *xk);
+    int rc = 1;
+    if (!Z || !y || !x || !xk)
+        goto done;
     size_t r = 0, seg = 0;
     for (size_t j = 0; j < ni;) {
-        if (acc[6 * j] == 0.0) {
+        if (!USE(j)) {
             ++j;
             continue;
         }
         /* first frame of the segment: Y = 0, Z = 0, intercept 1 */
         gsl_matrix_set(Z, r, seg, 1.0);
         ++r;
-        for (; j < ni && acc[6 * j] > 0.0; ++j, ++r) {
-            const double *a = acc + 6 * j;
-            double t0 = pb->ft[j], t1 = pb->ft[j + 1], h = 0.5 * (t1 - t0);
-            double d = a[1] / a[0] + h * (a[4] + a[5]) / a[0];
+        for (; j < ni && USE(j); ++j, ++r) {
+            double d = interval_row(pb, j, xk);
             gsl_vector_set(y, r, gsl_vector_get(y, r - 1) + d);
             gsl_matrix_set(Z, r, seg, 1.0);
-            for (size_t k = 0; k < nk; ++k) {
-                double xk =
-                    h * (hat(pb->kt, nk, k, t0) * a[2] + hat(pb->kt, nk, k, t1) * a[3]) / a[0];
-                gsl_matrix_set(Z, r, nseg + k, gsl_matrix_get(Z, r - 1, nseg + k) + xk);
-            }
+            for (size_t k = 0; k < nk; ++k)
+                gsl_matrix_set(Z, r, nseg + k, gsl_matrix_get(Z, r - 1, nseg + k) + xk[k]);
         }
         ++seg;
     }
-    int rc = nnls(Z, y, nseg, x);
+#undef USE
+    rc = nnls(Z, y, nseg, x);
     if (!rc) {
         for (size_t k = 0; k < nk; ++k)
             s_out[k] = gsl_vector_get(x, nseg + k);
@@ -501,18 +514,85 @@ static int fit(problem *pb, const double *wt, double *s_out, double *rms)
             *rms = sqrt(ss / (double)rows);
         }
     }
-    gsl_vector_free(x);
-    gsl_vector_free(y);
-    gsl_matrix_free(Z);
+done:
+    free(xk);
+    if (x)
+        gsl_vector_free(x);
+    if (y)
+        gsl_vector_free(y);
+    if (Z)
+        gsl_matrix_free(Z);
     return rc;
+}
+
+/* Knots t0, t0 + h, ... over [t0, t1] into kt (room for floor((t1-t0)/h) + 2); the last gap is
+ * merged into the one before when shorter than h/4. Returns the count. */
+static size_t make_knots(double t0, double t1, double h, double *kt)
+{
+    size_t nk = (size_t)floor((t1 - t0) / h + 1e-9) + 1;
+    for (size_t k = 0; k < nk; ++k)
+        kt[k] = t0 + (double)k * h;
+    if (t1 - kt[nk - 1] > 1e-9 * h) {
+        if (nk >= 2 && t1 - kt[nk - 1] < 0.25 * h)
+            kt[nk - 1] = t1;
+        else
+            kt[nk++] = t1;
+    }
+    return nk;
+}
+
+/* Cross-validation score of the knot spacing in pb (pb->kt, pb->nk set) over blocks of frames of
+ * length B: each block's intervals left out in turn (the fit then has a gap, bridged by the
+ * knots, with a new intercept after it), the block's total increment predicted from the fit and
+ * compared with the observed one. Block totals, not single intervals: noise shared by a whole
+ * frame cancels inside a block (its telescoping sum keeps only the two end frames), so the score
+ * measures the error in S, not the frame noise that leave-one-frame-out would chase.
+ * Returns the mean squared error [monomers^2] over the inner blocks, or NAN when no block could be
+ * scored. */
+static double cv_score(problem *pb, double B, char *drop, double *s)
+{
+    size_t ni = pb->nf - 1;
+    double t0 = pb->ft[0], ss = 0.0;
+    size_t nb = 0, nblk = (size_t)floor((pb->ft[ni] - t0) / B - 1e-9) + 1;
+    double *xk = malloc(pb->nk * sizeof *xk);
+    if (!xk)
+        return NAN;
+    /* the first and last blocks are not scored: leaving one out leaves an end knot (at h <= B)
+     * without data, an extrapolation rather than a test; the same blocks for every candidate */
+    for (size_t b = 1; b + 1 < nblk; ++b) {
+        double lo = t0 + (double)b * B, hi = lo + B;
+        size_t cnt = 0;
+        for (size_t j = 0; j < ni; ++j) {
+            double tm = 0.5 * (pb->ft[j] + pb->ft[j + 1]);
+            drop[j] = tm >= lo && tm < hi;
+            cnt += drop[j] && pb->acc[6 * j] > 0.0;
+        }
+        if (!cnt || fit(pb, drop, s, NULL))
+            continue;
+        double obs = 0.0, pred = 0.0;
+        for (size_t j = 0; j < ni; ++j)
+            if (drop[j] && pb->acc[6 * j] > 0.0) {
+                obs += interval_row(pb, j, xk);
+                for (size_t k = 0; k < pb->nk; ++k)
+                    pred += xk[k] * s[k];
+            }
+        ss += (obs - pred) * (obs - pred);
+        ++nb;
+    }
+    free(xk);
+    return nb ? ss / (double)nb : NAN;
 }
 
 int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_options *opt,
                   npg_infer_result *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
-    if (!(opt->knot_every > 0.0) || !isfinite(opt->knot_every)) {
-        snprintf(err, errlen, "knot spacing %g: must be a positive number", opt->knot_every);
+    if (!(opt->knot_every >= 0.0) || !isfinite(opt->knot_every) || !(opt->block > 0.0) ||
+        !isfinite(opt->block)) {
+        snprintf(err, errlen,
+                 "knot spacing %g, block %g: must be positive numbers (spacing 0: "
+                 "cross-validated)",
+                 opt->knot_every, opt->block);
         return NPG_EXIT_USAGE;
     }
     const char *cunit = cfg->time_unit[0] ? cfg->time_unit : "s";
@@ -532,6 +612,7 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
         return rc;
 
     double *ft = NULL, *kt = NULL, *acc = NULL, *wt = NULL, *boot = NULL, *col = NULL;
+    char *drop = NULL;
     pair *pr = NULL;
     gsl_rng *rng = NULL;
     rc = NPG_EXIT_USAGE;
@@ -599,26 +680,82 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
                  data_dir, opt->n_min);
         goto done;
     }
-    /* knots */
-    double t0 = ft[0], t1 = ft[nf - 1], h = opt->knot_every;
-    size_t nk = (size_t)floor((t1 - t0) / h + 1e-9) + 1;
-    if (nk > 100000) {
-        snprintf(err, errlen, "knot spacing %g over [%g, %g]: more than 100000 knots", h, t0, t1);
+    /* knots: the given spacing, or the candidate with the least block cross-validation error */
+    double t0 = ft[0], t1 = ft[nf - 1], span = t1 - t0;
+    double B = opt->block > 0.0 ? opt->block : NPG_INFER_BLOCK_DEFAULT;
+    acc = malloc(6 * (nf - 1) * sizeof *acc);
+    drop = malloc(nf - 1);
+    if (!acc || !drop) {
+        snprintf(err, errlen, "out of memory (%zu frames)", nf);
+        rc = NPG_EXIT_FAIL;
         goto done;
     }
-    kt = malloc((nk + 1) * sizeof *kt);
+    problem pb = {nf, ft, 0, NULL, np, pr, acc};
+    sums(&pb, NULL);
+    static const double mult[NPG_INFER_CV_MAX] = {1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0};
+    double h = opt->knot_every;
+    res->cv_n = 0;
+    if (!(h > 0.0)) {
+        size_t nblk = (size_t)floor(span / B - 1e-9) + 1;
+        if (nblk < 4) {
+            h = fmin(B, span);
+            if (!opt->quiet)
+                fprintf(stderr,
+                        "npgrow infer: %zu block(s) of %g %s: too few to cross-validate; knots "
+                        "every %g %s\n",
+                        nblk, B, res->time_unit, h, res->time_unit);
+        } else {
+            double best = INFINITY;
+            for (size_t c = 0; c < NPG_INFER_CV_MAX && mult[c] * B <= span; ++c) {
+                double hc = mult[c] * B;
+                free(kt);
+                kt = malloc(((size_t)floor(span / hc + 1e-9) + 2) * sizeof *kt);
+                double *sc = malloc(((size_t)floor(span / hc + 1e-9) + 2) * sizeof *sc);
+                if (!kt || !sc) {
+                    free(sc);
+                    snprintf(err, errlen, "out of memory");
+                    rc = NPG_EXIT_FAIL;
+                    goto done;
+                }
+                pb.nk = make_knots(t0, t1, hc, kt);
+                pb.kt = kt;
+                double score = cv_score(&pb, B, drop, sc);
+                free(sc);
+                res->cv_h[res->cv_n] = hc;
+                res->cv_score[res->cv_n++] = score;
+                if (score < best) {
+                    best = score;
+                    h = hc;
+                }
+                if (npg_stop_requested()) {
+                    snprintf(err, errlen, "interrupted during the cross-validation");
+                    rc = npg_stop_exit_code();
+                    goto done;
+                }
+            }
+            if (!(h > 0.0)) {
+                snprintf(err, errlen, "cross-validation over blocks of %g %s scored no spacing", B,
+                         res->time_unit);
+                rc = NPG_EXIT_FAIL;
+                goto done;
+            }
+        }
+    }
+    res->knot_every = h;
+    if ((t1 - t0) / h > NPG_INFER_MAX_KNOTS) {
+        snprintf(err, errlen, "knot spacing %g over [%g, %g]: more than %d knots", h, t0, t1,
+                 NPG_INFER_MAX_KNOTS);
+        goto done;
+    }
+    free(kt);
+    kt = malloc(((size_t)floor(span / h + 1e-9) + 2) * sizeof *kt);
     if (!kt) {
         rc = NPG_EXIT_FAIL;
         goto done;
     }
-    for (size_t k = 0; k < nk; ++k)
-        kt[k] = t0 + (double)k * h;
-    if (t1 - kt[nk - 1] > 1e-9 * h) {
-        if (nk >= 2 && t1 - kt[nk - 1] < 0.25 * h)
-            kt[nk - 1] = t1;
-        else
-            kt[nk++] = t1;
-    }
+    size_t nk = make_knots(t0, t1, h, kt);
+    pb.nk = nk;
+    pb.kt = kt;
     res->nk = nk;
     res->t = malloc(nk * sizeof *res->t);
     res->s = malloc(nk * sizeof *res->s);
@@ -626,14 +763,12 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
     res->hi68 = malloc(nk * sizeof *res->hi68);
     res->lo95 = malloc(nk * sizeof *res->lo95);
     res->hi95 = malloc(nk * sizeof *res->hi95);
-    acc = malloc(6 * (nf - 1) * sizeof *acc);
-    if (!res->t || !res->s || !res->lo68 || !res->hi68 || !res->lo95 || !res->hi95 || !acc) {
+    if (!res->t || !res->s || !res->lo68 || !res->hi68 || !res->lo95 || !res->hi95) {
         snprintf(err, errlen, "out of memory (%zu knots)", nk);
         rc = NPG_EXIT_FAIL;
         goto done;
     }
     memcpy(res->t, kt, nk * sizeof *kt);
-    problem pb = {nf, ft, nk, kt, np, pr, acc};
     int fr = fit(&pb, NULL, res->s, &res->rms);
     if (fr) {
         snprintf(err, errlen, "the constrained least-squares fit failed (%zu knots, %zu frames)",
@@ -668,7 +803,8 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
             for (size_t i = 0; i < npart; ++i)
                 wt[gsl_rng_uniform_int(rng, npart)] += 1.0;
             /* a resample without any usable interval (tiny data) is skipped */
-            if (fit(&pb, wt, boot + nb * nk, NULL) == 0)
+            sums(&pb, wt);
+            if (fit(&pb, NULL, boot + nb * nk, NULL) == 0)
                 ++nb;
             if (!opt->quiet && (b + 1) % 50 == 0)
                 fprintf(stderr, "\rnpgrow infer: bootstrap %u/%u", b + 1, (unsigned)opt->bootstrap);
@@ -693,6 +829,7 @@ done:
     free(col);
     free(boot);
     free(wt);
+    free(drop);
     free(acc);
     free(kt);
     free(pr);

@@ -7,7 +7,9 @@
  *   - per frame interval [t_j, t_j+1], the particles present at both frames with n >= n_min
  *     (default 20: the s = 2 spike of model.md 1.3 lies below) give the mean increment <dn>_j
  *     and the trapezoid integrals of <A_n> and <k^d_n>;
- *   - S(t) is piecewise linear on knots t0, t0 + h, ... (h = knot spacing, a time-unit value);
+ *   - S(t) is piecewise linear on knots t0, t0 + h, ...; h given, or chosen by cross-validation
+ *     over blocks of frames of length B (each block left out in turn, its total increment
+ *     predicted);
  *   - the integrated identity  sum_{i<J} <dn>_i = c + int_{t0}^{t_J} (S <A_n> - <k^d_n>) dt,
  *     one row per frame J, is fitted by least squares with S >= 0 at every knot as a constraint
  *     (Lawson-Hanson active set; c, the offset of the first frame, is free);
@@ -27,12 +29,16 @@
 extern "C" {
 #endif
 
-#define NPG_INFER_KNOT_EVERY_DEFAULT 5.0  /* [time unit] knot spacing h */
-#define NPG_INFER_BOOTSTRAP_DEFAULT  200  /* bootstrap resamples */
-#define NPG_INFER_N_MIN_DEFAULT      20.0 /* [monomers] smallest size in the rate averages */
+#define NPG_INFER_BLOCK_DEFAULT     5.0 /* [time unit] cross-validation block length B */
+#define NPG_INFER_CV_MAX            7   /* candidate spacings h = B x {1, 1.5, 2, 3, 4, 6, 8} */
+#define NPG_INFER_MAX_KNOTS         2000
+#define NPG_INFER_BOOTSTRAP_DEFAULT 200  /* bootstrap resamples */
+#define NPG_INFER_N_MIN_DEFAULT     20.0 /* [monomers] smallest size in the rate averages */
 
 typedef struct npg_infer_options {
-    double knot_every;  /* [time unit] spacing of the knots of S(t); > 0 */
+    double knot_every;  /* [time unit] spacing of the knots of S(t); 0 = chosen by block
+                         * cross-validation among B x {1, 1.5, 2, 3, 4, 6, 8} (default) */
+    double block;       /* [time unit] cross-validation block length B (default 5) */
     uint32_t bootstrap; /* resamples for the band; 0 = none */
     uint32_t seed;      /* GSL mt19937 seed of the bootstrap */
     double n_min;       /* [monomers] particles below it at either frame are left out */
@@ -52,7 +58,11 @@ typedef struct npg_infer_result {
     size_t particles;    /* distinct ids */
     size_t pairs;        /* (particle, interval) increments used */
     double rms;          /* [monomers] rms residual of the integrated identity */
-    uint32_t boot_done;  /* resamples fitted */
+    double knot_every;   /* [time unit] the spacing used */
+    size_t cv_n;         /* candidates scored (0: spacing given, or too few blocks) */
+    double cv_h[NPG_INFER_CV_MAX];     /* [time unit] candidate spacings */
+    double cv_score[NPG_INFER_CV_MAX]; /* [monomers^2] mean squared block-total error */
+    uint32_t boot_done;                /* resamples fitted */
     char time_unit[8];
 } npg_infer_result;
 
