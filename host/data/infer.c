@@ -525,6 +525,20 @@ done:
     return rc;
 }
 
+/* The first knot that no usable interval touches (its S would be undetermined), or nk. */
+static size_t unsupported_knot(const problem *pb)
+{
+    for (size_t k = 0; k < pb->nk; ++k) {
+        int seen = 0;
+        for (size_t j = 0; j + 1 < pb->nf && !seen; ++j)
+            seen = pb->acc[6 * j] > 0.0 && (hat(pb->kt, pb->nk, k, pb->ft[j]) > 0.0 ||
+                                            hat(pb->kt, pb->nk, k, pb->ft[j + 1]) > 0.0);
+        if (!seen)
+            return k;
+    }
+    return pb->nk;
+}
+
 /* Knots t0, t0 + h, ... over [t0, t1] into kt (room for floor((t1-t0)/h) + 2); the last gap is
  * merged into the one before when shorter than h/4. Returns the count. */
 static size_t make_knots(double t0, double t1, double h, double *kt)
@@ -631,6 +645,11 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
         if (!nf || ft[i] != ft[nf - 1])
             ft[nf++] = ft[i];
     res->frames = nf;
+    if (nf >= 1 && ft[0] < 0.0) {
+        snprintf(err, errlen, "%s/trajectories.csv: t = %g: times must be >= 0 (a run starts at 0)",
+                 data_dir, ft[0]);
+        goto done;
+    }
     if (nf < 2) {
         snprintf(err, errlen, "%s/trajectories.csv: %zu distinct times: need at least two frames",
                  data_dir, nf);
@@ -769,6 +788,14 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
         goto done;
     }
     memcpy(res->t, kt, nk * sizeof *kt);
+    size_t bare = unsupported_knot(&pb);
+    if (bare < nk) {
+        snprintf(err, errlen,
+                 "knot at t = %g %s has no particle increment within %g %s of it (frames too "
+                 "sparse, or a gap in the data): choose a larger --knot-every",
+                 kt[bare], res->time_unit, h, res->time_unit);
+        goto done;
+    }
     int fr = fit(&pb, NULL, res->s, &res->rms);
     if (fr) {
         snprintf(err, errlen, "the constrained least-squares fit failed (%zu knots, %zu frames)",
@@ -925,9 +952,12 @@ int npg_infer_write(const char *yaml_path, int force, const npg_config *cfg,
             "# npgrow infer: S(t) inferred from particle trajectories (%zu particles, %zu frames,\n"
             "# %zu increments, n >= n_min) with the model of the config below; fit of the\n"
             "# integrated identity <n>(t) = <n>(t0) + int (S <A_n> - <k^d_n>) dt with S >= 0,\n"
-            "# rms residual %.4g monomers. Band (%u bootstrap resamples over particles): %s\n"
-            "# run.t_end is the last frame.\n",
-            res->particles, res->frames, res->pairs, res->rms, (unsigned)res->boot_done, csv);
+            "# rms residual %.4g monomers; knots every %g %s. Band (%u bootstrap resamples over\n"
+            "# particles) in ",
+            res->particles, res->frames, res->pairs, res->rms, res->knot_every, res->time_unit,
+            (unsigned)res->boot_done);
+    npg_yaml_write_string(f, csv);
+    fputs("\n# run.t_end is the last frame.\n", f);
     npg_config_write_yaml(f, &c, 0);
     if ((rc = close_rename(f, tmp, yaml_path, err, errlen)))
         return rc;

@@ -49,6 +49,9 @@ expect 0 "infer --force" "$BIN" infer "$T/d" "$T/c.yaml" -o "$T/S.yaml" --force 
 [ "$(grep -c '^[0-9]' "$T/S.csv")" = 5 ] || fail "--knot-every 10 over 40 s: not 5 knots"
 expect 2 "infer without -o" "$BIN" infer "$T/d" "$T/c.yaml"
 expect 2 "infer --knot-every -1" "$BIN" infer "$T/d" "$T/c.yaml" -o "$T/x.yaml" --knot-every -1
+expect 2 "infer --knot-every below the frame spacing" "$BIN" infer "$T/d" "$T/c.yaml" -o "$T/x.yaml" \
+    --knot-every 0.5
+grep -q "no particle increment" "$T/err" || fail "knot-every 0.5: $(cat "$T/err")"
 expect 2 "infer --bootstrap x" "$BIN" infer "$T/d" "$T/c.yaml" -o "$T/x.yaml" --bootstrap x
 expect 2 "infer of a missing DATA_DIR" "$BIN" infer "$T/nope" "$T/c.yaml" -o "$T/x.yaml"
 [ -e "$T/x.yaml" ] && fail "a refused infer wrote x.yaml"
