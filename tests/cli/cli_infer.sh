@@ -2,7 +2,7 @@
 # cli_infer.sh NPGROW_BINARY SOURCE_DIR: `npgrow infer` end to end on a small run of npgrow:
 # it writes SCHEDULE.yaml and SCHEDULE.csv (exit 0), `npgrow run` accepts the schedule as is,
 # an existing output is refused without --force (exit 2) and replaced with it, bad flags and
-# a missing DATA_DIR exit 2 and write nothing. (Recovery of S(t): tests/data/test_infer.cpp.)
+# a missing DATA_DIR exit 2 and write nothing, SIGINT in the bootstrap exits 130. (Recovery of S(t): tests/data/test_infer.cpp.)
 set -u
 BIN=${1:?usage: cli_infer.sh NPGROW_BINARY SOURCE_DIR}
 T=$(mktemp -d)
@@ -54,7 +54,15 @@ expect 2 "infer --knot-every below the frame spacing" "$BIN" infer "$T/d" "$T/c.
 grep -q "no particle increment" "$T/err" || fail "knot-every 0.5: $(cat "$T/err")"
 expect 2 "infer --bootstrap x" "$BIN" infer "$T/d" "$T/c.yaml" -o "$T/x.yaml" --bootstrap x
 expect 2 "infer of a missing DATA_DIR" "$BIN" infer "$T/nope" "$T/c.yaml" -o "$T/x.yaml"
-[ -e "$T/x.yaml" ] && fail "a refused infer wrote x.yaml"
+# SIGINT during the bootstrap: exit 130, nothing written
+"$BIN" infer "$T/d" "$T/c.yaml" -o "$T/x.yaml" --bootstrap 100000 -q 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+wait "$pid"
+got=$?
+[ "$got" = 130 ] && echo "ok: SIGINT (exit 130)" || fail "SIGINT: exit $got, expected 130"
+[ -e "$T/x.yaml" ] && fail "a refused or interrupted infer wrote x.yaml"
 ls "$T"/*.tmp-* >/dev/null 2>&1 && fail "a temporary file was left"
 if ((fails)); then
     echo "cli_infer: $fails failure(s)"
