@@ -20,6 +20,7 @@ static const char *const help_main =
     "  data import FMT F...  experimental data (TEM trajectories, ex-situ radii) as a result\n"
     "                    directory\n"
     "  clean [DIR ...]   remove what killed runs left behind (DIR.tmp-PID)\n"
+    "  infer DATA CONFIG S(t) from trajectories alone: a schedule config + bootstrap band\n"
     "  help [COMMAND]    this text, or COMMAND's options\n"
     "  --version         version and git commit\n"
     "exit status (every command):\n"
@@ -162,6 +163,29 @@ static const char *const help_data =
     "  exit: 0 written, 1 write failed, 2 bad input (file:row:column named), 130/143\n"
     "  interrupted (nothing written)\n";
 
+static const char *const help_infer =
+    "usage: npgrow infer DATA_DIR CONFIG -o SCHEDULE.yaml [options]\n"
+    "  S(t) from DATA_DIR/trajectories.csv (t,id,n,r_nm) with CONFIG's A_n and k^d_n: fits\n"
+    "  <n>(t) = <n>(t0) + int (S <A_n> - <k^d_n>) dt over the particles present at both\n"
+    "  frames of each interval with n >= N_MIN, S piecewise linear on knots, S >= 0 as a\n"
+    "  constraint (non-negative least squares); band from a bootstrap over particles.\n"
+    "  Writes SCHEDULE.yaml (CONFIG with supply {mode: schedule} and the inferred [t, S],\n"
+    "  run.t_end = last frame: npgrow run accepts it) and SCHEDULE.csv beside it\n"
+    "  (t,S,S_lo68,S_hi68,S_lo95,S_hi95); the time units of DATA_DIR and CONFIG must agree\n"
+    "  -o, --output FILE  the schedule config to write (required, no default; .csv beside it)\n"
+    "  --knot-every H     knot spacing of S(t), in the time_unit, > 0, or auto (default auto:\n"
+    "                     the least error of B x 1, 1.5, 2, 3, 4, 6, 8 in cross-validation\n"
+    "                     over blocks of frames, each block left out in turn)\n"
+    "  --block B          cross-validation block length, in the time_unit, > 0 (default 5)\n"
+    "  --bootstrap B      bootstrap resamples, integer 0 .. 100000 (default 200; 0: no band)\n"
+    "  --seed S           bootstrap seed (GSL mt19937), integer 0 .. 4294967295 (default 1)\n"
+    "  --n-min N          smallest size in the rate averages [monomers], >= 2 (default 20:\n"
+    "                     the s = 2 spike of k^d_n lies below, model.md 1.3)\n"
+    "  --force            replace existing SCHEDULE.yaml / .csv (default: refuse, exit 2)\n"
+    "  -q, --quiet        no table or progress on stderr\n"
+    "  -h, --help         this text\n"
+    "  exit: 0 done, 1 fit or write failed, 2 bad input, 130/143 interrupted\n";
+
 static const char *const help_clean =
     "usage: npgrow clean [DIR ...]\n"
     "  remove leftover temporary result directories (NAME.tmp-PID, NAME.old-PID) in each DIR\n"
@@ -185,9 +209,9 @@ const char *npg_cli_help_text(const char *cmd)
         return help_main;
     static const struct {
         const char *name, *text;
-    } t[] = {{"run", help_run},           {"me", help_me},    {"compare", help_compare},
-             {"validate", help_validate}, {"mu", help_mu},    {"clean", help_clean},
-             {"plot", help_plot},         {"data", help_data}};
+    } t[] = {{"run", help_run},           {"me", help_me},     {"compare", help_compare},
+             {"validate", help_validate}, {"mu", help_mu},     {"clean", help_clean},
+             {"plot", help_plot},         {"data", help_data}, {"infer", help_infer}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; ++i)
         if (!strcmp(cmd, t[i].name))
             return t[i].text;
