@@ -45,6 +45,7 @@ static int write_yaml(const char *dir, const char *format, const char *const *fi
     fprintf(f, "# npgrow data import (npgrow data import %s)\n", format);
     fprintf(f, "producer: data\nkind: data\nstatus: complete\nversion: %s\nformat: %s\n",
             NPGROW_VERSION, format);
+    fprintf(f, "time_unit: %s\n", cfg->time_unit); /* as in a run's run.yaml (infer reads it) */
     fputs("sources:\n", f);
     for (int i = 0; i < nf; ++i) {
         fputs("  - ", f);

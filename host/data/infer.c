@@ -819,6 +819,7 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
         }
         gsl_rng_set(rng, opt->seed);
         size_t nb = 0;
+        const int tty = isatty(2);
         for (uint32_t b = 0; b < opt->bootstrap; ++b) {
             if (npg_stop_requested()) {
                 snprintf(err, errlen, "interrupted during the bootstrap (%zu of %u resamples)", nb,
@@ -833,11 +834,13 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
             sums(&pb, wt);
             if (fit(&pb, NULL, boot + nb * nk, NULL) == 0)
                 ++nb;
-            if (!opt->quiet && (b + 1) % 50 == 0)
+            /* a live line on a terminal; in a log, one line at the end */
+            if (!opt->quiet && tty && (b + 1) % 50 == 0)
                 fprintf(stderr, "\rnpgrow infer: bootstrap %u/%u", b + 1, (unsigned)opt->bootstrap);
         }
         if (!opt->quiet && opt->bootstrap >= 50)
-            fputc('\n', stderr);
+            fprintf(stderr, "%snpgrow infer: bootstrap %u/%u\n", tty ? "\r" : "",
+                    (unsigned)opt->bootstrap, (unsigned)opt->bootstrap);
         res->boot_done = (uint32_t)nb;
         for (size_t k = 0; k < nk && nb >= 2; ++k) {
             for (size_t i = 0; i < nb; ++i)

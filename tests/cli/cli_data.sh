@@ -85,6 +85,11 @@ if [ -d "$DATA" ]; then
         "$DATA/pt-acac/group-b_pixel.csv" --system "$CFG" --pixel 0.53 --time-column --groups \
         --resamples 0 -o "$T/ptb"
     [ "$(wc -l <"$T/ptb/coalescence.csv")" = 40 ] || fail "Group B: not 39 coalescence events"
+    # the imported directory is what `npgrow infer` reads, and its schedule runs
+    expect 0 "infer S(t) from the imported Group A" "$BIN" infer "$T/pta" "$CFG" \
+        -o "$T/pta-S.yaml" --bootstrap 20 --quiet
+    expect 0 "run the inferred schedule" "$BIN" run "$T/pta-S.yaml" --particles 200 \
+        -o "$T/pta-run" --quiet
 else
     echo "note: $DATA absent: the real-data checks are skipped"
 fi
