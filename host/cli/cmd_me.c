@@ -16,7 +16,7 @@ int npg_cmd_me(int argc, char **argv)
 {
     const char *config = NULL, *outdir = NULL;
     int force = 0, quiet = 0;
-    double t_end = 0.0, n_max = 0.0, rtol = 0.0, particles = 0.0;
+    double t_end = 0.0, n_max = 0.0, rtol = 0.0, atol = 0.0, particles = 0.0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -39,6 +39,9 @@ int npg_cmd_me(int argc, char **argv)
             bad =
                 npg_parse_double(v, 1, 4e9, &particles) || particles != (double)(uint64_t)particles;
             allowed = " (integer 1 .. 4e9)";
+            ++i;
+        } else if (!strcmp(a, "--atol")) {
+            bad = npg_parse_double(v, 1e-20, 1e-3, &atol);
             ++i;
         } else if (!strcmp(a, "--rtol")) {
             bad = npg_parse_double(v, 1e-14, 1e-3, &rtol);
@@ -85,6 +88,7 @@ int npg_cmd_me(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.n_max = (uint32_t)n_max;
     o.rtol = rtol;
+    o.atol_rel = atol;
     o.progress = !quiet;
     npg_me_summary s;
     npg_stop_install();

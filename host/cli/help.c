@@ -62,6 +62,9 @@ static const char *const help_me =
     "  --n-max N          truncation size, integer 3 .. 16000000 [monomers]\n"
     "                     (default: config me.n_max; 0 there = automatic)\n"
     "  --rtol R           CVODE relative tolerance, 1e-14 .. 1e-3 (default 1e-10)\n"
+    "  --atol A           CVODE absolute tolerance on each N_n as a fraction of N(0),\n"
+    "                     1e-20 .. 1e-3 (default 1e-16; the variance feels its tail: 1e-9\n"
+    "                     moves var_n of the demo by 10 %)\n"
     "  -q, --quiet        no summary on stderr\n"
     "  -h, --help         this text\n"
     "  exit: 0 complete, 1 solver failed, 2 bad input, 130/143 interrupted\n";
