@@ -18,6 +18,7 @@
 #include "util/util.h"
 #include "npgrow/compare.h"
 #include "npgrow/me.h"
+#include "npgrow/outdir.h"
 #include "npgrow/run.h"
 
 static int is_int(double v)
@@ -114,11 +115,16 @@ int npg_cmd_validate(int argc, char **argv)
         cfg.seed = (uint32_t)seed;
     if (t_end > 0)
         cfg.t_end = t_end;
-    char dir[1024], rdir[1100], mdir[1100], cpath[1100];
+    char dir[3072], rdir[3100], mdir[3100], cpath[3120], given[1024];
     if (!outdir) {
-        npg_default_outdir(config, "-validate", dir, sizeof dir);
-    } else {
-        snprintf(dir, sizeof dir, "%s", outdir);
+        npg_default_outdir(config, "-validate", given, sizeof given);
+        outdir = given;
+    }
+    /* DIR holds run/, me/ and compare.csv: the result-directory rules apply to it too */
+    if ((rc = npg_outdir_check_container(outdir, force, dir, sizeof dir, err, sizeof err))) {
+        fprintf(stderr, "npgrow validate: %s\n", err);
+        npg_config_free(&cfg);
+        return rc;
     }
     snprintf(rdir, sizeof rdir, "%s/run", dir);
     snprintf(mdir, sizeof mdir, "%s/me", dir);

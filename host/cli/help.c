@@ -49,7 +49,7 @@ static const char *const help_run =
     "  -q, --quiet        no progress line or summary on stderr\n"
     "  -h, --help         this text\n"
     "  before any work: the config, the overrides and the run's memory and output size are\n"
-    "  checked (exit 2, naming the key); DIR.lock keeps a second writer out\n"
+    "  checked (exit 2, naming the key); DIR.npgrow-lock keeps a second writer out\n"
     "  exit: 0 complete, 1 run failed, 2 bad input, 130/143 interrupted (status: interrupted)\n";
 
 static const char *const help_me =
@@ -191,9 +191,10 @@ static const char *const help_infer =
 
 static const char *const help_clean =
     "usage: npgrow clean [DIR ...]\n"
-    "  remove leftover temporary result directories (NAME.tmp-PID, NAME.old-PID) in each DIR\n"
-    "  (default: runs) whose npgrow process no longer exists; finished results, directories\n"
-    "  of running processes and anything npgrow did not write are kept\n"
+    "  remove leftover temporary result directories (NAME.tmp-PID, with npgrow's marker file\n"
+    "  inside) in each DIR (default: runs) whose npgrow process no longer exists and whose\n"
+    "  NAME.npgrow-lock nobody holds; finished results, directories of running processes and\n"
+    "  anything npgrow did not write are kept\n"
     "  -h, --help         this text\n"
     "  exit: 0 done (also when nothing was left over), 2 a DIR is not a directory\n";
 

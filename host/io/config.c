@@ -365,25 +365,42 @@ static int load_document(const char *path, yaml_document_t *doc, char *err, size
     struct stat sb;
     if (!stat(path, &sb) && S_ISDIR(sb.st_mode))
         return fail_mark(&L, top, "(file)", path, "is a directory: a YAML config file");
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    FILE *in = fopen(path, "rb");
+    if (!in)
         return fail_mark(&L, top, "(file)", path, "cannot open (%s): a readable YAML file",
                          strerror(errno));
-    if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size > NPG_YAML_MAX_BYTES) {
-        fclose(f);
+    /* Read it whole (at most 1 MiB), so a pipe (`<(...)`) or a FIFO works like a file, both
+     * passes below see the same bytes, and an endless stream cannot grow memory. */
+    char *buf = malloc(NPG_YAML_MAX_BYTES + 1u);
+    size_t len = buf ? fread(buf, 1, NPG_YAML_MAX_BYTES + 1u, in) : 0;
+    int rerr = !buf || ferror(in);
+    fclose(in);
+    if (rerr) {
+        free(buf);
+        return fail_mark(&L, top, "(file)", path, "cannot read: a readable YAML file");
+    }
+    if (len > NPG_YAML_MAX_BYTES) {
+        free(buf);
         return fail_mark(&L, top, "(file)", path,
-                         "%lld bytes: a config file of at most %u bytes (1 MiB)",
-                         (long long)sb.st_size, NPG_YAML_MAX_BYTES);
+                         "more than %u bytes: a config file of at most %u bytes (1 MiB)",
+                         NPG_YAML_MAX_BYTES, NPG_YAML_MAX_BYTES);
+    }
+    FILE *f = len ? fmemopen(buf, len, "rb") : fopen("/dev/null", "rb");
+    if (!f) {
+        free(buf);
+        return fail_mark(&L, top, "(file)", path, "out of memory");
     }
     yaml_mark_t lm;
     const char *what = "";
     if (npg_yaml_prescan(f, &lm, &what)) {
         fclose(f);
+        free(buf);
         return fail_mark(&L, lm, "(document)", "(limits)", "%s", what);
     }
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
         fclose(f);
+        free(buf);
         return fail_mark(&L, top, "(file)", path, "libyaml could not start (out of memory)");
     }
     yaml_parser_set_input_file(&p, f);
@@ -422,6 +439,7 @@ static int load_document(const char *path, yaml_document_t *doc, char *err, size
     }
     yaml_parser_delete(&p);
     fclose(f);
+    free(buf);
     return rc;
 }
 

@@ -22,27 +22,24 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "npgrow/outdir.h"
 #include "npgrow/status.h"
 
+/* The lock beside DIR: a name of npgrow's own, so it cannot be a user's file (yarn.lock). */
+#define LOCK_SUFFIX ".npgrow-lock"
+/* Marker inside DIR.tmp-PID: only directories carrying it are npgrow's to clean up. */
+#define TMP_MARKER ".npgrow-tmp"
+
 /* Top-level names npgrow writes into a result directory (any command). A directory holding
  * anything else is not npgrow's to replace. */
-static const char *const k_result_files[] = {"run.yaml",
-                                             "moments.csv",
-                                             "histogram.csv",
-                                             "growth_rate.csv",
-                                             "trajectories.csv",
-                                             "run.h5",
-                                             "compare.csv",
-                                             "coalescence.csv",
-                                             "moments_ci.csv",
-                                             "pair.csv",
-                                             "prediction.csv",
-                                             "schedule.yaml",
-                                             NULL};
+static const char *const k_result_files[] = {
+    "run.yaml",       "moments.csv",   "histogram.csv",   "growth_rate.csv", "trajectories.csv",
+    "run.h5",         "compare.csv",   "coalescence.csv", "moments_ci.csv",  "pair.csv",
+    "prediction.csv", "schedule.yaml", "summary.csv",     TMP_MARKER,        NULL};
 /* Subdirectories npgrow writes (figures/, and validate's run/ and me/). */
 static const char *const k_result_dirs[] = {"figures", "run", "me", NULL};
 
@@ -157,12 +154,45 @@ static const char *forbidden_reason(const char *path)
     return why;
 }
 
-/* 1 if dir is an npgrow result (run.yaml starting "# npgrow", only npgrow's names), 0 if it
- * holds anything else; *foreign gets the first foreign name. */
-static int is_npgrow_result(const char *dir, char *foreign, size_t flen)
+static int has_suffix(const char *name, const char *suf)
+{
+    size_t l = strlen(name), k = strlen(suf);
+    return l > k && !strcmp(name + l - k, suf);
+}
+
+/* figures/: only regular files npgrow plot writes (images and their CSVs). */
+static int is_figures_dir(const char *dir, char *foreign, size_t flen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    int ok = 1;
+    while (ok && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, ".."))
+            continue;
+        char path[4200];
+        struct stat sb;
+        ok = snprintf(path, sizeof path, "%s/%s", dir, n) < (int)sizeof path && !lstat(path, &sb) &&
+             S_ISREG(sb.st_mode) &&
+             (has_suffix(n, ".png") || has_suffix(n, ".pdf") || has_suffix(n, ".svg") ||
+              has_suffix(n, ".csv"));
+        if (!ok)
+            snprintf(foreign, flen, "figures/%s", n);
+    }
+    closedir(d);
+    return ok;
+}
+
+/* 1 if dir is an npgrow result (run.yaml starting "# npgrow", only npgrow's names; figures/
+ * holding only figures; validate's run/ and me/ npgrow results themselves), 0 if it holds
+ * anything else; *foreign gets the first foreign name. depth limits the recursion. */
+static int is_npgrow_result_depth(const char *dir, char *foreign, size_t flen, int depth)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    if (snprintf(path, sizeof path, "%s/run.yaml", dir) >= (int)sizeof path)
+        return 0;
     FILE *f = fopen(path, "r");
     char head[16] = "";
     if (f) {
@@ -175,31 +205,42 @@ static int is_npgrow_result(const char *dir, char *foreign, size_t flen)
     if (!d)
         return 0;
     struct dirent *de;
-    int ok = 1;
+    int ok = 1, has_sub = 0;
     while ((de = readdir(d))) {
         const char *n = de->d_name;
         if (!strcmp(n, ".") || !strcmp(n, ".."))
             continue;
         struct stat sb;
-        snprintf(path, sizeof path, "%s/%s", dir, n);
-        if (lstat(path, &sb)) {
+        char sub[300] = "";
+        if (snprintf(path, sizeof path, "%s/%s", dir, n) >= (int)sizeof path || lstat(path, &sb)) {
             ok = 0;
         } else if (S_ISREG(sb.st_mode)) {
             ok = in_list(n, k_result_files);
-        } else if (S_ISDIR(sb.st_mode)) {
-            ok = in_list(n, k_result_dirs);
+        } else if (S_ISDIR(sb.st_mode) && !strcmp(n, "figures")) {
+            ok = is_figures_dir(path, sub, sizeof sub);
+        } else if (S_ISDIR(sb.st_mode) && in_list(n, k_result_dirs) && depth > 0) {
+            ok = is_npgrow_result_depth(path, sub, sizeof sub, depth - 1);
+            has_sub = 1;
+            if (!ok && *sub)
+                snprintf(sub + strlen(sub), sizeof sub - strlen(sub), " in %s/", n);
         } else {
             ok = 0;
         }
         if (!ok) {
-            snprintf(foreign, flen, "%s", n);
+            snprintf(foreign, flen, "%s", *sub ? sub : n);
             break;
         }
     }
     closedir(d);
-    if (ok && !marked)
+    /* validate's directory (run/, me/, compare.csv) has no run.yaml of its own */
+    if (ok && !marked && !has_sub)
         snprintf(foreign, flen, "run.yaml (missing, or not written by npgrow)");
-    return ok && marked;
+    return ok && (marked || has_sub);
+}
+
+static int is_npgrow_result(const char *dir, char *foreign, size_t flen)
+{
+    return is_npgrow_result_depth(dir, foreign, flen, 1);
 }
 
 static int dir_is_empty(const char *path)
@@ -218,9 +259,26 @@ static int dir_is_empty(const char *path)
     return empty;
 }
 
+static int parent_of(const char *path, char *out, size_t len);
+
 /* May `outdir` (normalized) be written, replacing what is there under `force`? */
 static int check_target(const char *outdir, int force, char *err, size_t errlen)
 {
+    if (outdir[0] == '~') {
+        snprintf(err, errlen,
+                 "-o %s: a leading '~' is not expanded by npgrow (the shell did not expand it "
+                 "either); write the path out",
+                 outdir);
+        return NPG_EXIT_USAGE;
+    }
+    struct stat lsb;
+    if (!lstat(outdir, &lsb) && S_ISLNK(lsb.st_mode)) {
+        snprintf(err, errlen,
+                 "-o %s: is a symbolic link; npgrow would replace the link, not what it points "
+                 "to: name the real directory",
+                 outdir);
+        return NPG_EXIT_USAGE;
+    }
     const char *why = forbidden_reason(outdir);
     if (why) {
         snprintf(err, errlen,
@@ -238,6 +296,16 @@ static int check_target(const char *outdir, int force, char *err, size_t errlen)
     }
     if (!S_ISDIR(sb.st_mode)) {
         snprintf(err, errlen, "-o %s: exists and is not a directory", outdir);
+        return NPG_EXIT_USAGE;
+    }
+    char parent[4096];
+    struct stat psb;
+    parent_of(outdir, parent, sizeof parent);
+    if (!stat(parent, &psb) && psb.st_dev != sb.st_dev) {
+        snprintf(err, errlen,
+                 "-o %s: is a mount point (another file system than %s); npgrow cannot rename "
+                 "a result onto it: name a subdirectory",
+                 outdir, parent);
         return NPG_EXIT_USAGE;
     }
     if (dir_is_empty(outdir))
@@ -284,16 +352,16 @@ static int pid_gone(long pid)
     return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-/* Parse NAME.tmp-PID (and NAME.old-PID); returns the pid or 0. */
+/* Parse NAME.tmp-PID (or NAME.tmp-PID-K); returns the pid or 0. */
 static long tmp_pid(const char *name, char *base, size_t blen)
 {
     const char *m = strstr(name, ".tmp-");
     if (!m)
-        m = strstr(name, ".old-");
-    if (!m)
         return 0;
     char *end;
     long pid = strtol(m + 5, &end, 10);
+    if (*end == '-') /* NAME.tmp-PID-K */
+        strtol(end + 1, &end, 10);
     if (*end || pid <= 0)
         return 0;
     if (base)
@@ -323,6 +391,23 @@ int npg_outdir_find_stale(const char *dir, const char *only_base, npg_outdir_sta
         struct stat sb;
         if (lstat(path, &sb) || !S_ISDIR(sb.st_mode))
             continue;
+        /* npgrow's own temporary directory (its marker inside), and no live writer: the pid
+         * test alone is wrong across pid namespaces and hosts, the lock is not */
+        char marker[4300], lock[5400];
+        snprintf(marker, sizeof marker, "%s/" TMP_MARKER, path);
+        if (lstat(marker, &sb) || !S_ISREG(sb.st_mode))
+            continue;
+        int l2 = !strcmp(dir, ".") ? snprintf(lock, sizeof lock, "%s" LOCK_SUFFIX, base)
+                                   : snprintf(lock, sizeof lock, "%s/%s" LOCK_SUFFIX, dir, base);
+        if (!only_base && l2 > 0 && l2 < (int)sizeof lock) { /* open() holds it itself */
+            int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd >= 0) {
+                int busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
+                close(fd);
+                if (busy)
+                    continue;
+            }
+        }
         ++found;
         if (fn)
             fn(path, pid, ctx);
@@ -340,14 +425,45 @@ static void warn_stale(const char *path, long pid, void *ctx)
             path, pid);
 }
 
-/* Take DIR.lock (flock, non-blocking). Returns the fd, or -1 with err set. */
+/* Open an existing lock file without following links; it must be a regular file holding at
+ * most a pid. Returns the fd, -1 when absent, -2 when it is something else (err set). */
+static int open_existing_lock(const char *lock, char *err, size_t errlen)
+{
+    int fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return -1;
+        snprintf(err, errlen, "%s: cannot open (%s): not an npgrow lock; remove or rename it", lock,
+                 strerror(errno));
+        return -2;
+    }
+    struct stat sb;
+    char buf[32] = "";
+    ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
+    buf[r > 0 ? r : 0] = '\0';
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size > 24 ||
+        strspn(buf, "0123456789\n") != strlen(buf)) {
+        close(fd);
+        snprintf(err, errlen, "%s: exists and is not an npgrow lock; remove or rename it", lock);
+        return -2;
+    }
+    return fd;
+}
+
+/* Take DIR.npgrow-lock (flock, non-blocking). Returns the fd, or -1 with err set. */
 static int take_lock(const char *outdir, char *err, size_t errlen)
 {
     char lock[4200];
-    sibling(outdir, ".lock", lock, sizeof lock);
+    sibling(outdir, LOCK_SUFFIX, lock, sizeof lock);
     for (int attempt = 0; attempt < 8; ++attempt) {
-        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0) {
+        int fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0 && errno == EEXIST) {
+            fd = open_existing_lock(lock, err, errlen);
+            if (fd == -1)
+                continue; /* removed in between: create it again */
+            if (fd == -2)
+                return -1;
+        } else if (fd < 0) {
             snprintf(err, errlen, "-o %s: cannot create the lock %s: %s", outdir, lock,
                      strerror(errno));
             return -1;
@@ -367,18 +483,18 @@ static int take_lock(const char *outdir, char *err, size_t errlen)
         /* The holder before us may have unlinked the file after we opened it: the lock must be
          * on the file the path names now. */
         struct stat a, b;
-        if (fstat(fd, &a) == 0 && stat(lock, &b) == 0 && a.st_ino == b.st_ino &&
+        if (fstat(fd, &a) == 0 && lstat(lock, &b) == 0 && a.st_ino == b.st_ino &&
             a.st_dev == b.st_dev) {
             char pid[32];
             int l = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
             if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)l, 0) < 0) {
-                /* the pid is only for messages */
+                /* the pid is only for messages (the file is ours: created or a pid only) */
             }
             return fd;
         }
         close(fd);
     }
-    snprintf(err, errlen, "-o %s: could not take the lock %s.lock", outdir, outdir);
+    snprintf(err, errlen, "-o %s: could not take the lock %s%s", outdir, outdir, LOCK_SUFFIX);
     return -1;
 }
 
@@ -386,7 +502,7 @@ static void drop_lock(npg_outdir *od)
 {
     if (od->lock_fd >= 0) {
         char lock[4200];
-        sibling(od->path, ".lock", lock, sizeof lock);
+        sibling(od->path, LOCK_SUFFIX, lock, sizeof lock);
         unlink(lock); /* while still holding it: a waiting process re-checks the inode */
         close(od->lock_fd);
         od->lock_fd = -1;
@@ -400,7 +516,11 @@ int npg_outdir_open(npg_outdir *od, const char *outdir_in, int force, char *err,
     int rc = npg_outdir_normalize(outdir_in, od->path, sizeof od->path, err, errlen);
     if (rc)
         return rc;
-    /* The parent must exist or be creatable, and be writable, before any work starts. */
+    od->force = force;
+    /* Checks first (nothing is created for a refused target), then the parent must exist or
+     * be creatable, and be writable, before any work starts. */
+    if ((rc = check_target(od->path, force, err, errlen)))
+        return rc;
     char parent[4096];
     parent_of(od->path, parent, sizeof parent);
     if (mkdir_p(parent)) {
@@ -411,8 +531,6 @@ int npg_outdir_open(npg_outdir *od, const char *outdir_in, int force, char *err,
         snprintf(err, errlen, "-o %s: %s is not writable: %s", od->path, parent, strerror(errno));
         return NPG_EXIT_USAGE;
     }
-    if ((rc = check_target(od->path, force, err, errlen)))
-        return rc;
     od->lock_fd = take_lock(od->path, err, errlen);
     if (od->lock_fd < 0)
         return NPG_EXIT_USAGE;
@@ -423,15 +541,47 @@ int npg_outdir_open(npg_outdir *od, const char *outdir_in, int force, char *err,
     }
     const char *slash = strrchr(od->path, '/');
     npg_outdir_find_stale(parent, slash ? slash + 1 : od->path, warn_stale, NULL);
-    snprintf(od->tmp, sizeof od->tmp, "%s.tmp-%ld", od->path, (long)getpid());
-    remove_tree(od->tmp);
-    if (mkdir(od->tmp, 0777)) {
-        snprintf(err, errlen, "-o %s: cannot create %s: %s", od->path, od->tmp, strerror(errno));
-        drop_lock(od);
-        return NPG_EXIT_USAGE;
+    /* A fresh name: never remove something that is already there. */
+    for (int k = 0;; ++k) {
+        if (k == 0)
+            snprintf(od->tmp, sizeof od->tmp, "%s.tmp-%ld", od->path, (long)getpid());
+        else
+            snprintf(od->tmp, sizeof od->tmp, "%s.tmp-%ld-%d", od->path, (long)getpid(), k);
+        if (!mkdir(od->tmp, 0777))
+            break;
+        if (errno != EEXIST || k == 100) {
+            snprintf(err, errlen, "-o %s: cannot create %s: %s", od->path, od->tmp,
+                     strerror(errno));
+            drop_lock(od);
+            return NPG_EXIT_USAGE;
+        }
+    }
+    char marker[3200];
+    snprintf(marker, sizeof marker, "%s/" TMP_MARKER, od->tmp);
+    FILE *m = fopen(marker, "w");
+    if (m) {
+        fprintf(m, "npgrow result being written by pid %ld into %s\n", (long)getpid(), od->path);
+        fclose(m);
     }
     od->open = 1;
     return 0;
+}
+
+/* rename(2) that swaps (exchange = 1) or refuses to replace (exchange = 0) atomically, where the
+ * kernel and file system offer renameat2; 1 with errno EINVAL/ENOSYS where they do not. */
+static int rename_atomic(const char *from, const char *to, int exchange)
+{
+#ifdef SYS_renameat2
+    long r = syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
+                     exchange ? 2u /* RENAME_EXCHANGE */ : 1u /* RENAME_NOREPLACE */);
+    return r ? 1 : 0;
+#else
+    (void)from;
+    (void)to;
+    (void)exchange;
+    errno = ENOSYS;
+    return 1;
+#endif
 }
 
 int npg_outdir_commit_dir(npg_outdir *od, char *err, size_t errlen)
@@ -442,7 +592,7 @@ int npg_outdir_commit_dir(npg_outdir *od, char *err, size_t errlen)
     }
     /* The target may have changed since we looked (a user copying notes in): never replace
      * something that is not ours; keep the new result in the temporary directory then. */
-    int rc = check_target(od->path, 1, err, errlen);
+    int rc = check_target(od->path, od->force, err, errlen);
     if (rc) {
         size_t l = strlen(err);
         snprintf(err + l, errlen - l, "; the new result is kept in %s", od->tmp);
@@ -450,35 +600,60 @@ int npg_outdir_commit_dir(npg_outdir *od, char *err, size_t errlen)
         od->open = 0;
         return 1;
     }
-    char old[4200];
-    snprintf(old, sizeof old, "%s.old-%ld", od->path, (long)getpid());
-    int moved = 0;
+    char marker[3200];
+    snprintf(marker, sizeof marker, "%s/" TMP_MARKER, od->tmp);
+    unlink(marker);
+    /* No signal between the renames: a second Ctrl-C must not leave DIR missing. */
+    sigset_t block, saved;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &saved);
     struct stat sb;
-    if (!lstat(od->path, &sb)) {
-        remove_tree(old);
-        if (rename(od->path, old)) {
-            snprintf(err, errlen,
-                     "%s: cannot move the earlier result aside: %s; the new result "
-                     "is kept in %s",
-                     od->path, strerror(errno), od->tmp);
-            drop_lock(od);
-            od->open = 0;
-            return 1;
+    int exists = !lstat(od->path, &sb);
+    int done = 0;
+    char old[4200] = "";
+    if (exists) {
+        /* Swap the new result in and the earlier one out in one step, then remove it. */
+        if (!rename_atomic(od->tmp, od->path, 1)) {
+            remove_tree(od->tmp);
+            done = 1;
+        } else if (errno != EINVAL && errno != ENOSYS) {
+            rc = errno;
         }
-        moved = 1;
+    } else if (!rename_atomic(od->tmp, od->path, 0)) {
+        done = 1;
+    } else if (errno != EINVAL && errno != ENOSYS) {
+        rc = errno;
     }
-    if (rename(od->tmp, od->path)) {
-        int e = errno;
-        if (moved)
-            rename(old, od->path);
+    if (!done && !rc) {
+        /* No renameat2 here: move the earlier result aside, the new one in, then remove. */
+        int moved = 0;
+        snprintf(old, sizeof old, "%s.old-%ld", od->path, (long)getpid());
+        if (exists && !rename(od->path, old))
+            moved = 1;
+        else if (exists)
+            rc = errno;
+        if (!rc && rename(od->tmp, od->path)) {
+            rc = errno;
+            if (moved)
+                rename(old, od->path);
+        } else if (!rc && moved) {
+            remove_tree(old);
+        }
+    }
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    if (rc) {
+        FILE *m = fopen(marker, "w"); /* still npgrow's: `npgrow clean` may remove it */
+        if (m)
+            fclose(m);
         snprintf(err, errlen, "rename %s -> %s: %s; the new result is kept in %s", od->tmp,
-                 od->path, strerror(e), od->tmp);
+                 od->path, strerror(rc), od->tmp);
         drop_lock(od);
         od->open = 0;
         return 1;
     }
-    if (moved)
-        remove_tree(old);
     drop_lock(od);
     od->open = 0;
     return 0;
@@ -529,6 +704,19 @@ int npg_outdir_clean(const char *dir, int *removed)
         return NPG_EXIT_USAGE;
     npg_outdir_find_stale(dir, NULL, remove_stale, removed);
     return 0;
+}
+
+int npg_outdir_check_container(const char *dir_in, int force, char *out, size_t outlen, char *err,
+                               size_t errlen)
+{
+    int rc = npg_outdir_normalize(dir_in, out, outlen, err, errlen);
+    if (rc)
+        return rc;
+    if (strlen(out) > 2900) {
+        snprintf(err, errlen, "-o: path too long (at most 2900 characters)");
+        return NPG_EXIT_USAGE;
+    }
+    return check_target(out, force, err, errlen);
 }
 
 /* ---- path-string interface (one open result directory per process at a time) ----------- */

@@ -7,11 +7,15 @@
  *   - ".", its ancestors, "/" and $HOME are never result directories;
  *   - an existing non-empty DIR is replaced only with force, and only when npgrow wrote it
  *     (run.yaml starting "# npgrow", nothing but npgrow's file names); never otherwise;
- *   - DIR.lock beside DIR is held (flock) from open to commit: a second process writing the same
- *     DIR fails at once; the kernel drops the lock of a killed process;
+ *   - DIR.npgrow-lock beside DIR is held (flock) from open to commit: a second process writing
+ *     the same DIR fails at once; the kernel drops the lock of a killed process; an existing file
+ *     of that name that is not an npgrow lock (or a link) is refused, never truncated;
+ *   - a target that is a symbolic link or a mount point is refused; a leading '~' too;
+ *   - the commit swaps the new result in atomically (renameat2 RENAME_EXCHANGE where the file
+ *     system has it) with SIGINT/SIGTERM blocked, so DIR is never missing;
  *   - the parent must be writable, checked before any work starts (usage error 2);
- *   - leftovers DIR.tmp-PID of processes that no longer exist are reported; `npgrow clean`
- *     removes them.
+ *   - leftovers DIR.tmp-PID (carrying npgrow's marker file, whose process no longer exists and
+ *     whose lock nobody holds) are reported; `npgrow clean` removes them.
  * Knows nothing of the files inside.
  */
 #ifndef NPGROW_OUTDIR_H
@@ -26,7 +30,8 @@ extern "C" {
 typedef struct npg_outdir {
     char path[3072]; /* normalized target */
     char tmp[3100];  /* DIR.tmp-PID, where the result is written */
-    int lock_fd;     /* flock'ed DIR.lock, or -1 */
+    int lock_fd;     /* flock'ed DIR.npgrow-lock, or -1 */
+    int force;       /* replace an earlier npgrow result at commit */
     int open;
 } npg_outdir;
 
@@ -45,11 +50,17 @@ int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen,
 int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t errlen);
 void npg_outdir_abandon(const char *tmpdir);
 
+/* The same rules for a directory that holds several results (validate's DIR/run, DIR/me and
+ * DIR/compare.csv): normalized into out; refused (NPG_EXIT_USAGE) when it is ., .., /, $HOME, a
+ * link or mount point, holds anything but npgrow's results, or holds them without force. */
+int npg_outdir_check_container(const char *dir, int force, char *out, size_t outlen, char *err,
+                               size_t errlen);
+
 /* "out/" -> "out", "a//b/./" -> "a/b"; "" is NPG_EXIT_USAGE. */
 int npg_outdir_normalize(const char *in, char *out, size_t len, char *err, size_t errlen);
 
-/* Leftover NAME.tmp-PID / NAME.old-PID directories in dir whose process no longer exists
- * (only those of NAME = only_base when given): calls fn for each, returns how many. */
+/* Leftover NAME.tmp-PID directories in dir (npgrow's marker inside, no live lock) whose process is
+ * gone (only those of NAME = only_base when given): calls fn for each, returns how many. */
 typedef void (*npg_outdir_stale_fn)(const char *path, long pid, void *ctx);
 int npg_outdir_find_stale(const char *dir, const char *only_base, npg_outdir_stale_fn fn,
                           void *ctx);

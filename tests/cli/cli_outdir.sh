@@ -26,9 +26,9 @@ cfg=$src/configs/pt-acac.yaml
 small=(--particles 1000 --t-end 2 --quiet)
 run() { "$bin" run "$cfg" "${small[@]}" "$@" 2>"$sb/err"; }
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-no_leftovers() { # dir: no NAME.tmp-*, NAME.old-*, NAME.lock beside it
+no_leftovers() { # dir: no NAME.tmp-*, NAME.old-*, NAME.npgrow-lock beside it
     local left
-    left=$(ls -d "$1".tmp-* "$1".old-* "$1".lock 2>/dev/null)
+    left=$(ls -d "$1".tmp-* "$1".old-* "$1".npgrow-lock 2>/dev/null)
     [ -z "$left" ] || fail "leftovers beside $1: $left"
 }
 
@@ -74,11 +74,38 @@ run -o /proc/npgrow-test/x
 run -o "$sb/a/b/work/out/moments.csv/x"
 [ $? -eq 2 ] || fail "target under a file: want exit 2"
 
+# Review findings: a user's NAME.lock-like file, links, subdirectories of a result, validate.
+echo precious >yarn.lock
+run -o yarn || fail "-o yarn: exit $?"
+[ "$(cat yarn.lock)" = precious ] || fail "yarn.lock was touched"
+echo notes >notes2.txt && ln -s notes2.txt lnk.npgrow-lock
+run -o lnk
+[ $? -eq 2 ] || fail "a symlinked lock: want exit 2"
+[ "$(cat notes2.txt)" = notes ] || fail "the lock's link target was written"
+mkdir -p real && ln -s real linked
+run -o linked --force
+[ $? -eq 2 ] || fail "a symlink as the target: want exit 2"
+run -o "~/x"
+[ $? -eq 2 ] || fail "a leading ~: want exit 2"
+run -o sub || fail "-o sub: exit $?"
+mkdir -p sub/figures && echo x >sub/figures/edited.txt
+run -o sub --force
+[ $? -eq 2 ] || fail "--force over figures/ with a foreign file: want exit 2"
+[ -f sub/figures/edited.txt ] || fail "a file in figures/ was removed"
+rm sub/figures/edited.txt && echo svg >sub/figures/moments.svg
+run -o sub --force || fail "--force over a result with its figures: exit $?"
+"$bin" validate "$cfg" --particles 200 --t-end 2 --quiet -o . >/dev/null 2>&1
+[ $? -eq 2 ] || fail "validate -o .: want exit 2"
+mkdir -p vdir && echo mine >vdir/compare.csv
+"$bin" validate "$cfg" --particles 200 --t-end 2 --quiet -o vdir >/dev/null 2>&1
+[ $? -eq 2 ] || fail "validate into a directory with a user's compare.csv: want exit 2"
+[ "$(cat vdir/compare.csv)" = mine ] || fail "validate overwrote a user's compare.csv"
+
 # One writer per directory: a second run into the same directory fails at once (exit 2).
 long=(--particles 300000 --quiet)
 "$bin" run "$cfg" "${long[@]}" -o busy 2>/dev/null &
 pid=$!
-for _ in $(seq 100); do [ -e busy.lock ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ -e busy.npgrow-lock ] && break; sleep 0.05; done
 t0=$(now_ms)
 "$bin" run "$cfg" "${small[@]}" -o busy --force 2>"$sb/err2"
 rc=$?
@@ -130,14 +157,19 @@ no_leftovers init
 # Leftovers of a killed process are reported and removed by `npgrow clean`, nothing else.
 dead=4194000
 while kill -0 $dead 2>/dev/null; do dead=$((dead - 1)); done
-mkdir -p "res.tmp-$dead" "keep.tmp-$dead"
+mkdir -p "res.tmp-$dead" "keep.tmp-$dead" "user.tmp-$dead" "res.old-20240101"
 echo "t" >"res.tmp-$dead/moments.csv"
+touch "res.tmp-$dead/.npgrow-tmp" "keep.tmp-$dead/.npgrow-tmp"
 echo "mine" >"keep.tmp-$dead/thesis.tex"
+echo "t" >"user.tmp-$dead/moments.csv"   # no npgrow marker: a user's directory
+echo "# npgrow particle run" >"res.old-20240101/run.yaml" # a user's dated backup
 run -o res
 grep -q "res.tmp-$dead.*npgrow clean" "$sb/err" || fail "stale res.tmp-$dead not reported"
 "$bin" clean . >"$sb/clean.out" 2>&1 || fail "npgrow clean: exit $?"
 [ ! -e "res.tmp-$dead" ] || fail "clean left res.tmp-$dead"
 [ -f "keep.tmp-$dead/thesis.tex" ] || fail "clean removed a directory with foreign files"
+[ -f "user.tmp-$dead/moments.csv" ] || fail "clean removed a directory without npgrow's marker"
+[ -f "res.old-20240101/run.yaml" ] || fail "clean removed a user's backup"
 [ -f res/moments.csv ] && [ -f notes.txt ] || fail "clean removed a result or a file"
 "$bin" clean "$sb/nonexistent" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "clean of a missing directory: want exit 2"
