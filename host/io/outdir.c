@@ -30,19 +30,11 @@
 
 /* Top-level names npgrow writes into a result directory (any command). A directory holding
  * anything else is not npgrow's to replace. */
-static const char *const k_result_files[] = {"run.yaml",
-                                             "moments.csv",
-                                             "histogram.csv",
-                                             "growth_rate.csv",
-                                             "trajectories.csv",
-                                             "run.h5",
-                                             "compare.csv",
-                                             "coalescence.csv",
-                                             "moments_ci.csv",
-                                             "pair.csv",
-                                             "prediction.csv",
-                                             "schedule.yaml",
-                                             NULL};
+static const char *const k_result_files[] = {
+    "run.yaml",         "moments.csv", "histogram.csv",  "growth_rate.csv",
+    "trajectories.csv", "run.h5",      "compare.csv",    "coalescence.csv",
+    "moments_ci.csv",   "pair.csv",    "prediction.csv", "summary.csv",
+    "schedule.yaml",    NULL};
 /* Subdirectories npgrow writes (figures/, and validate's run/ and me/). */
 static const char *const k_result_dirs[] = {"figures", "run", "me", NULL};
 
