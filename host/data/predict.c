@@ -613,8 +613,10 @@ static int run_exsitu(const char *data_dir, const npg_config *cfg, const npg_pre
     }
     free(s);
     free(as);
-    /* simulate: replica r draws m0 particles with replacement from the first sample; at time k
-     * its first min(m_k, m0) particles (an i.i.d. sample of m_k, like the data's) count */
+    /* simulate, two levels of sampling: replica r draws a population of m0 particles with
+     * replacement from the first sample (the first sample's own error, as a bootstrap) and
+     * evolves it; at each time k it draws m_k of them with replacement (the sample at t_k is
+     * another aliquot: its own error); dissolved ones drawn are not counted. */
     c->acc = calloc((size_t)R * nf * 11, sizeof *c->acc);
     c->dis = calloc(R, sizeof *c->dis);
     if (!c->acc || !c->dis)
@@ -627,33 +629,51 @@ static int run_exsitu(const char *data_dir, const npg_config *cfg, const npg_pre
                 m0, d.t[0], nf, c->npc, R, threads);
     const size_t *pbeg = c->pbeg;
     const double *pdt = c->pdt, *ps0 = c->ps0, *ps1 = c->ps1;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (uint32_t r = 0; r < R; ++r) {
-        if (npg_stop_requested())
-            continue;
-        double *a = &c->acc[(size_t)r * nf * 11];
-        for (size_t i = 0; i < m0; ++i) {
-            const uint32_t id = (uint32_t)((uint64_t)r * m0 + i);
-            const npg_u32x4 w = npg_philox4x32_10(npg_philox_counter(0, 0, NPG_STREAM_SAMPLING),
-                                                  npg_philox_key(o->seed, id));
-            const size_t pick = (size_t)(((uint64_t)w.x * m0) >> 32);
-            double nn = fmax(2.0, fmin(floor(n0[pick] + 0.5), 4.0e9));
-            uint32_t n = (uint32_t)nn;
-            if (mt[0] > i)
-                add_powers(&a[0], (double)n);
-            for (size_t f = 0; f + 1 < nf && n >= 2u; ++f) {
-                for (size_t q = pbeg[f]; q < pbeg[f + 1] && n >= 2u; ++q) {
-                    npg_interval iv = {pdt[q], ps0[q], ps1[q], (uint64_t)q, o->seed};
-                    uint32_t ev;
-                    n = npg_particle_advance(n, id, &iv, rates, &ev);
-                }
-                if (n < 2u)
-                    c->dis[r] += 1.0;
-                else if (mt[f + 1] > i)
-                    add_powers(&a[(f + 1) * 11], (double)n);
-            }
+    int oom_flag = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        uint32_t *pop = malloc(m0 * nf * sizeof *pop); /* pop[i * nf + k]: size at time k */
+        if (!pop) {
+#pragma omp atomic write
+            oom_flag = 1;
         }
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t r = 0; r < R; ++r) {
+            if (!pop || npg_stop_requested())
+                continue;
+            double *a = &c->acc[(size_t)r * nf * 11];
+            for (size_t i = 0; i < m0; ++i) {
+                const uint32_t id = (uint32_t)((uint64_t)r * m0 + i);
+                const npg_u32x4 w = npg_philox4x32_10(npg_philox_counter(0, 0, NPG_STREAM_SAMPLING),
+                                                      npg_philox_key(o->seed, id));
+                const size_t pick = (size_t)(((uint64_t)w.x * m0) >> 32);
+                uint32_t n = (uint32_t)fmax(2.0, fmin(floor(n0[pick] + 0.5), 4.0e9));
+                pop[i * nf] = n;
+                for (size_t f = 0; f + 1 < nf; ++f) {
+                    for (size_t q = pbeg[f]; q < pbeg[f + 1] && n >= 2u; ++q) {
+                        npg_interval iv = {pdt[q], ps0[q], ps1[q], (uint64_t)q, o->seed};
+                        uint32_t ev;
+                        n = npg_particle_advance(n, id, &iv, rates, &ev);
+                    }
+                    pop[i * nf + f + 1] = n;
+                }
+                c->dis[r] += n < 2u;
+            }
+            /* the samples: key (seed, r), counter (draw j, step k + 1): never the draws above */
+            const npg_u32x2 key = npg_philox_key(o->seed, r);
+            for (size_t k = 0; k < nf; ++k)
+                for (size_t j = 0; j < mt[k]; ++j) {
+                    const npg_u32x4 w = npg_philox4x32_10(
+                        npg_philox_counter((uint32_t)j, (uint64_t)k + 1, NPG_STREAM_SAMPLING), key);
+                    const size_t i = (size_t)(((uint64_t)w.x * m0) >> 32);
+                    if (pop[i * nf + k] >= 2u)
+                        add_powers(&a[k * 11], (double)pop[i * nf + k]);
+                }
+        }
+        free(pop);
     }
+    if (oom_flag)
+        goto oom;
     c->mode = "ex situ";
     rc = 0;
     goto done;
