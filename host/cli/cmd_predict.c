@@ -44,11 +44,11 @@ int npg_cmd_predict(int argc, char **argv)
             unsigned long long u;
             const char c = a[2];
             unsigned long long lo = c == 's' ? 0 : 1, hi = c == 's'   ? 4294967295ull
-                                                           : c == 'r' ? 1000000ull
+                                                           : c == 'r' ? 100000ull
                                                                       : 1024ull;
             if (!v || npg_parse_u64(v, lo, hi, &u))
                 return bad(c == 's'   ? "--seed: '%s' is not an integer 0 .. 4294967295"
-                           : c == 'r' ? "--replicas: '%s' is not an integer 1 .. 1000000"
+                           : c == 'r' ? "--replicas: '%s' is not an integer 1 .. 100000"
                                       : "--threads: '%s' is not an integer 1 .. 1024",
                            v ? v : "");
             if (c == 's')

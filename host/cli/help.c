@@ -192,19 +192,23 @@ static const char *const help_infer =
 
 static const char *const help_predict =
     "usage: npgrow predict DATA_DIR CONFIG [-o DIR] [options]\n"
-    "  the observed ensemble of DATA_DIR (trajectories.csv) simulated R times under S(t)\n"
-    "  with CONFIG's A_n, k^d_n: each particle enters at its first observed frame with its\n"
-    "  observed size and counts where the data has it (leaves at its last observed frame;\n"
-    "  a simulated particle that dissolves leaves at once). Writes DIR: prediction.csv (per\n"
-    "  frame: mean_n, var_n, m3..m10, m3n..m10n = m_q/<n>^q, replica mean and 2.5/16/84/\n"
-    "  97.5 % percentiles, the observed value and its band from moments_ci.csv),\n"
+    "  the observed ensemble of DATA_DIR (an npgrow data import) simulated R times under\n"
+    "  S(t) with CONFIG's A_n, k^d_n. In situ (trajectories.csv): each particle enters at\n"
+    "  its first observed frame with its observed size and counts where the data has it\n"
+    "  (it leaves at its last observed frame; a simulated particle that dissolves leaves\n"
+    "  at once). Ex situ (radii): each replica resamples the first time's sample, evolves\n"
+    "  it and draws each later time's sample size from it. Writes DIR: prediction.csv (per\n"
+    "  frame: mean_n, var_n, m3..m10 = <n^q>, m3n..m10n = m_q/<n>^q; replica mean and\n"
+    "  2.5/16/84/97.5 % percentiles; the observed value and its moments_ci.csv band),\n"
     "  summary.csv (fraction of frames with >= 10 particles inside the 95 % band;\n"
     "  predicted/observed at 1/4, 1/2 and all of the span), run.yaml (the S(t) used)\n"
     "  -o, --output DIR   result directory (default prediction)\n"
-    "  --replicas R       replicas of the observed ensemble, integer 1 .. 1000000\n"
-    "                     (default 1000)\n"
-    "  --schedule FILE    a config with supply {mode: schedule}: its S(t) is used (default:\n"
-    "                     inferred from DATA_DIR as npgrow infer does, without bootstrap)\n"
+    "  --replicas R       replicas of the observed ensemble, integer 1 .. 100000 (memory:\n"
+    "                     replicas x frames x 88 bytes) (default 1000)\n"
+    "  --schedule FILE    a config with supply {mode: schedule}: its S(t) is used, in the\n"
+    "                     data's times (default: in situ inferred as npgrow infer does,\n"
+    "                     without bootstrap; ex situ one constant S fitted to the sample\n"
+    "                     means)\n"
     "  --seed S           Philox seed, integer 0 .. 4294967295 (default 1)\n"
     "  --threads T        OpenMP threads, integer 1 .. 1024 (default: OMP_NUM_THREADS or\n"
     "                     all cores); results do not depend on it\n"
@@ -212,8 +216,7 @@ static const char *const help_predict =
     "                     (default: refuse, exit 2)\n"
     "  -q, --quiet        no summary on stdout, no progress on stderr\n"
     "  -h, --help         this text\n"
-    "  exit: 0 done, 1 write failed, 2 bad input (no trajectories.csv: ex-situ data is not\n"
-    "  supported), 130/143 interrupted (nothing written)\n";
+    "  exit: 0 done, 1 write failed, 2 bad input, 130/143 interrupted (nothing written)\n";
 
 static const char *const help_clean =
     "usage: npgrow clean [DIR ...]\n"
