@@ -15,6 +15,11 @@
  * m_q = <n^q>) of each replica; across replicas the mean and the 2.5, 16, 84, 97.5 %
  * percentiles. Replica r, particle i uses Philox key (seed, r P + i) and step = piece index:
  * results do not depend on the thread count.
+ * Ex situ (no trajectories.csv; an import of `radii`, whose run.yaml names the source files,
+ * read again): replica r draws M_0 particles with replacement from the first time's sample,
+ * evolves them, and at each time t_k draws M_k of them with replacement (the sample of t_k is
+ * another aliquot); S(t) is --schedule, or one constant S >= 0 fitted by least squares to the
+ * integrated mean identity <n>(t_J) - <n>(t_0) = S int <A_n> - int <k^d_n> over all times.
  */
 #ifndef NPGROW_PREDICT_H
 #define NPGROW_PREDICT_H
@@ -30,7 +35,6 @@ extern "C" {
 #endif
 
 #define NPG_PREDICT_REPLICAS_DEFAULT 1000
-#define NPG_PREDICT_NQ               10 /* mean_n, var_n, m3n .. m10n (m_q / <n>^q) */
 
 typedef struct npg_predict_options {
     uint32_t replicas;    /* R >= 1 */
@@ -44,9 +48,10 @@ typedef struct npg_predict_options {
 void npg_predict_options_default(npg_predict_options *o);
 
 /* Run the prediction and write DIR (prediction.csv, summary.csv, run.yaml) through
- * npg_outdir_*; a summary on stdout unless quiet. argv_line: the command line for run.yaml.
- * Returns 0; NPG_EXIT_USAGE with a message for bad input; NPG_EXIT_FAIL when writing fails;
- * npg_stop_exit_code() when a stop was requested (nothing written). */
+ * npg_outdir_* (DIR checked before the work starts); a summary on stdout unless quiet. argv_line:
+ * the command line for run.yaml. Returns 0; NPG_EXIT_USAGE with a message for bad input;
+ * NPG_EXIT_FAIL when writing fails; npg_stop_exit_code() when a stop was requested (nothing
+ * written). */
 int npg_predict_run(const char *data_dir, const npg_config *cfg, const npg_predict_options *o,
                     const char *outdir, int force, const char *argv_line, char *err, size_t errlen);
 
