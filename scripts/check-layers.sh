@@ -17,7 +17,7 @@ declare -A owner=([hd]=physics [model]=physics [rates]=physics [philox]=physics 
                   [config]=io [observe]=io [outdir]=io [h5out]=io
                   [compare]=stats
                   [engine]=engine [run]=engine [ssa_batch]=engine [preflight]=engine
-                  [me]=meanfield [data]=data [infer]=data)
+                  [me]=meanfield [data]=data [infer]=data [predict]=data)
 
 bad=0
 complain() { echo "check-layers: $*" >&2; bad=1; }

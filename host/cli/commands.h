@@ -13,6 +13,7 @@ int npg_cmd_plot(int argc, char **argv);     /* cmd_plot.c (runs python3 -m npgr
 int npg_cmd_clean(int argc, char **argv);    /* cmd_clean.c */
 int npg_cmd_data(int argc, char **argv);     /* cmd_data.c (npgrow data import) */
 int npg_cmd_infer(int argc, char **argv);    /* cmd_infer.c (host/data/infer.c) */
+int npg_cmd_predict(int argc, char **argv);  /* cmd_predict.c (host/data/predict.c) */
 
 /* help.c: the help text of cmd ("run", ...; NULL: the overview with the exit-status table),
  * or NULL for an unknown command. */

@@ -21,6 +21,7 @@ static const char *const help_main =
     "                    directory\n"
     "  clean [DIR ...]   remove what killed runs left behind (DIR.tmp-PID)\n"
     "  infer DATA CONFIG S(t) from trajectories alone: a schedule config + bootstrap band\n"
+    "  predict DATA CONFIG  the observed ensemble simulated under S(t), against the data\n"
     "  help [COMMAND]    this text, or COMMAND's options\n"
     "  --version         version and git commit\n"
     "exit status (every command):\n"
@@ -189,6 +190,34 @@ static const char *const help_infer =
     "  -h, --help         this text\n"
     "  exit: 0 done, 1 fit or write failed, 2 bad input, 130/143 interrupted\n";
 
+static const char *const help_predict =
+    "usage: npgrow predict DATA_DIR CONFIG [-o DIR] [options]\n"
+    "  the observed ensemble of DATA_DIR (an npgrow data import) simulated R times under\n"
+    "  S(t) with CONFIG's A_n, k^d_n. In situ (trajectories.csv): each particle enters at\n"
+    "  its first observed frame with its observed size and counts where the data has it\n"
+    "  (it leaves at its last observed frame; a simulated particle that dissolves leaves\n"
+    "  at once). Ex situ (radii): each replica resamples the first time's sample, evolves\n"
+    "  it and draws each later time's sample size from it. Writes DIR: prediction.csv (per\n"
+    "  frame: mean_n, var_n, m3..m10 = <n^q>, m3n..m10n = m_q/<n>^q; replica mean and\n"
+    "  2.5/16/84/97.5 % percentiles; the observed value and its moments_ci.csv band),\n"
+    "  summary.csv (fraction of frames with >= 10 particles inside the 95 % band;\n"
+    "  predicted/observed at 1/4, 1/2 and all of the span), run.yaml (the S(t) used)\n"
+    "  -o, --output DIR   result directory (default prediction)\n"
+    "  --replicas R       replicas of the observed ensemble, integer 1 .. 100000 (memory:\n"
+    "                     replicas x frames x 88 bytes) (default 1000)\n"
+    "  --schedule FILE    a config with supply {mode: schedule}: its S(t) is used, in the\n"
+    "                     data's times (default: in situ inferred as npgrow infer does,\n"
+    "                     without bootstrap; ex situ one constant S fitted to the sample\n"
+    "                     means)\n"
+    "  --seed S           Philox seed, integer 0 .. 4294967295 (default 1)\n"
+    "  --threads T        OpenMP threads, integer 1 .. 1024 (default: OMP_NUM_THREADS or\n"
+    "                     all cores); results do not depend on it\n"
+    "  --force            replace DIR if it holds an earlier npgrow result and nothing else\n"
+    "                     (default: refuse, exit 2)\n"
+    "  -q, --quiet        no summary on stdout, no progress on stderr\n"
+    "  -h, --help         this text\n"
+    "  exit: 0 done, 1 write failed, 2 bad input, 130/143 interrupted (nothing written)\n";
+
 static const char *const help_clean =
     "usage: npgrow clean [DIR ...]\n"
     "  remove leftover temporary result directories (NAME.tmp-PID, with npgrow's marker file\n"
@@ -215,7 +244,8 @@ const char *npg_cli_help_text(const char *cmd)
         const char *name, *text;
     } t[] = {{"run", help_run},           {"me", help_me},     {"compare", help_compare},
              {"validate", help_validate}, {"mu", help_mu},     {"clean", help_clean},
-             {"plot", help_plot},         {"data", help_data}, {"infer", help_infer}};
+             {"plot", help_plot},         {"data", help_data}, {"infer", help_infer},
+             {"predict", help_predict}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; ++i)
         if (!strcmp(cmd, t[i].name))
             return t[i].text;

@@ -56,6 +56,8 @@ int main(int argc, char **argv)
         return npg_cmd_clean(argc - 1, argv + 1);
     if (!strcmp(cmd, "infer"))
         return npg_cmd_infer(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict"))
+        return npg_cmd_predict(argc - 1, argv + 1);
     fprintf(stderr, "npgrow: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return NPG_EXIT_USAGE;

@@ -53,6 +53,7 @@
 
 #include "npgrow/infer.h"
 #include "npgrow/model.h"
+#include "data/traj.h"
 #include "util/yaml_limits.h"
 
 void npg_infer_options_default(npg_infer_options *o)
@@ -78,11 +79,7 @@ void npg_infer_free(npg_infer_result *r)
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-typedef struct row {
-    double t, n;
-    unsigned long long id;
-    size_t frame;
-} row;
+typedef npg_traj_row row;
 
 static int row_cmp_id(const void *a, const void *b)
 {
@@ -123,7 +120,7 @@ static int parse_num(const char *s, double *v)
     return end == s || *end != '\0' || errno == ERANGE || !isfinite(*v);
 }
 
-static int read_traj(const char *dir, row **rows_out, size_t *nrow, char *err, size_t errlen)
+int npg_traj_read(const char *dir, row **rows_out, size_t *nrow, char *err, size_t errlen)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/trajectories.csv", dir);
@@ -212,7 +209,7 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 }
 
 /* run.yaml's time unit: the top-level `time_unit`, else config.system.time_unit. */
-static int read_time_unit(const char *dir, char *unit, size_t len, char *err, size_t errlen)
+int npg_traj_time_unit(const char *dir, char *unit, size_t len, char *err, size_t errlen)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/run.yaml", dir);
@@ -610,7 +607,7 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
         return NPG_EXIT_USAGE;
     }
     const char *cunit = cfg->time_unit[0] ? cfg->time_unit : "s";
-    int rc = read_time_unit(data_dir, res->time_unit, sizeof res->time_unit, err, errlen);
+    int rc = npg_traj_time_unit(data_dir, res->time_unit, sizeof res->time_unit, err, errlen);
     if (rc)
         return rc;
     if (strcmp(res->time_unit, cunit)) {
@@ -622,7 +619,7 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
     }
     row *rows = NULL;
     size_t nrow = 0;
-    if ((rc = read_traj(data_dir, &rows, &nrow, err, errlen)))
+    if ((rc = npg_traj_read(data_dir, &rows, &nrow, err, errlen)))
         return rc;
 
     double *ft = NULL, *kt = NULL, *acc = NULL, *wt = NULL, *boot = NULL, *col = NULL;
