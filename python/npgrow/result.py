@@ -64,6 +64,9 @@ class Run:
             self._load_csv()
         else:
             raise RunFileError(f"{path}: no such result directory or run.h5")
+        self.moments_ci = None
+        if self.dir and os.path.isdir(self.dir):
+            self._load_moments_ci()
         self.producer = str(self.params.get("producer", ""))
         self.time_unit = str(self.params.get("time_unit") or
                              self.config.get("system", {}).get("time_unit", "s"))
@@ -86,6 +89,20 @@ class Run:
             return pd.read_csv(p)
         except Exception as e:
             raise RunFileError(f"{p}: not a readable CSV file ({e})") from e
+
+    def _load_moments_ci(self):
+        """moments_ci.csv (npgrow data import: bootstrap percentile bands, long form t,
+        quantity, estimate, lo95, lo68, hi68, hi95): kept as `moments_ci`, and the 95 % band of
+        mean_n and var_n joined to `moments` as <q>_lo, <q>_hi (what the figures draw)."""
+        ci = self._csv("moments_ci.csv")
+        if ci is None or self.moments is None:
+            return
+        self.moments_ci = ci
+        for q in ("mean_n", "var_n"):
+            band = ci[ci["quantity"] == q][["t", "lo95", "hi95"]]
+            band = band.rename(columns={"lo95": f"{q}_lo", "hi95": f"{q}_hi"})
+            if len(band) and f"{q}_lo" not in self.moments:
+                self.moments = self.moments.merge(band, on="t", how="left")
 
     def _load_csv(self):
         self.moments = self._csv("moments.csv")
