@@ -195,19 +195,6 @@ fail:
     return NPG_EXIT_USAGE;
 }
 
-/* A mapping's value for key (NULL when absent or not a mapping). */
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
-{
-    if (!m || m->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; ++p) {
-        yaml_node_t *k = yaml_document_get_node(d, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
-            return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-}
-
 /* run.yaml's time unit: the top-level `time_unit`, else config.system.time_unit. */
 int npg_traj_time_unit(const char *dir, char *unit, size_t len, char *err, size_t errlen)
 {
@@ -239,9 +226,10 @@ int npg_traj_time_unit(const char *dir, char *unit, size_t len, char *err, size_
         return rc;
     }
     yaml_node_t *root = yaml_document_get_root_node(&d);
-    yaml_node_t *v = map_get(&d, root, "time_unit");
+    yaml_node_t *v = npg_yaml_map_get(&d, root, "time_unit");
     if (!v)
-        v = map_get(&d, map_get(&d, map_get(&d, root, "config"), "system"), "time_unit");
+        v = npg_yaml_map_get(
+            &d, npg_yaml_map_get(&d, npg_yaml_map_get(&d, root, "config"), "system"), "time_unit");
     if (!v || v->type != YAML_SCALAR_NODE)
         snprintf(err, errlen, "%s: no time_unit (top level, or config: system:)", path);
     else {

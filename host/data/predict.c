@@ -417,18 +417,6 @@ done:
 
 /* ---- ex situ: the samples of each time (run.yaml's sources, read again) ---------------------- */
 
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
-{
-    if (!m || m->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; ++p) {
-        yaml_node_t *k = yaml_document_get_node(d, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
-            return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-}
-
 static const char *scalar(yaml_node_t *n)
 {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
@@ -467,10 +455,12 @@ static int read_radii_meta(const char *dir, char src[][1024], int *nsrc, double 
     }
     int rc = NPG_EXIT_USAGE;
     yaml_node_t *root = yaml_document_get_root_node(&d);
-    const char *fmt = scalar(map_get(&d, root, "format"));
-    const char *sg = scalar(map_get(&d, map_get(&d, root, "system"), "sigma_s_nm"));
-    const char *ol = scalar(map_get(&d, map_get(&d, root, "conversion"), "outliers"));
-    yaml_node_t *srcs = map_get(&d, root, "sources");
+    const char *fmt = scalar(npg_yaml_map_get(&d, root, "format"));
+    const char *sg =
+        scalar(npg_yaml_map_get(&d, npg_yaml_map_get(&d, root, "system"), "sigma_s_nm"));
+    const char *ol =
+        scalar(npg_yaml_map_get(&d, npg_yaml_map_get(&d, root, "conversion"), "outliers"));
+    yaml_node_t *srcs = npg_yaml_map_get(&d, root, "sources");
     char *end = NULL;
     *nsrc = 0;
     if (!fmt || strcmp(fmt, "radii"))

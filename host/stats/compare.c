@@ -262,18 +262,6 @@ static double node_num(const yaml_node_t *v)
 }
 
 /* The value node of `key` in a mapping node, or NULL. */
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
-{
-    if (!m || m->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < m->data.mapping.pairs.top; ++q) {
-        yaml_node_t *k = yaml_document_get_node(d, q->key);
-        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
-            return yaml_document_get_node(d, q->value);
-    }
-    return NULL;
-}
-
 /* Keys of run.yaml: producer, particles, status, t_reached, config.run.t_end. */
 int npg_result_read_yaml(FILE *f, const char *path, npg_result *r, char *err, size_t errlen)
 {
@@ -320,8 +308,8 @@ int npg_result_read_yaml(FILE *f, const char *path, npg_result *r, char *err, si
                 else if (!strcmp(key, "particles"))
                     has_particles = 1;
             }
-            r->t_end =
-                node_num(map_get(&d, map_get(&d, map_get(&d, root, "config"), "run"), "t_end"));
+            r->t_end = node_num(npg_yaml_map_get(
+                &d, npg_yaml_map_get(&d, npg_yaml_map_get(&d, root, "config"), "run"), "t_end"));
             if (!strcmp(r->producer, "run"))
                 r->stochastic = 1;
             else if (!strcmp(r->producer, "me"))

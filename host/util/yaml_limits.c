@@ -1,4 +1,6 @@
 /* yaml_limits.c: see yaml_limits.h. */
+#include <string.h>
+
 #include "util/yaml_limits.h"
 
 int npg_yaml_prescan(FILE *f, yaml_mark_t *where, const char **what)
@@ -38,4 +40,16 @@ int npg_yaml_prescan(FILE *f, yaml_mark_t *where, const char **what)
     yaml_parser_delete(&p);
     rewind(f);
     return rc;
+}
+
+yaml_node_t *npg_yaml_map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
+{
+    if (!m || m->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; ++p) {
+        yaml_node_t *k = yaml_document_get_node(d, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
+            return yaml_document_get_node(d, p->value);
+    }
+    return NULL;
 }
