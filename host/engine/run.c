@@ -178,6 +178,20 @@ static int h5_sample(void *e, const uint64_t *ids, size_t k, uint32_t *n, char *
     return npg_ensemble_sample(e, ids, k, n, err, errlen);
 }
 
+/* A stopped result goes beside an earlier one (DIR.interrupted), never over it; say where. */
+static int commit_stopped(npg_outdir *od, char *err, size_t errlen)
+{
+    char want[3072];
+    snprintf(want, sizeof want, "%s", od->path);
+    int rc = npg_outdir_commit_stopped(od, err, errlen);
+    if (!rc && strcmp(want, od->path))
+        fprintf(stderr,
+                "npgrow run: stopped: %s holds an earlier result, which is kept; this stopped "
+                "run is in %s\n",
+                want, od->path);
+    return rc;
+}
+
 int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *sum, char *err,
             size_t errlen)
 {
@@ -212,7 +226,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         sum->wall_s = npg_wall_seconds() - t_start;
         sum->interrupted = 1;
         if (write_run_yaml(tmp, cfg, NULL, 0.0, sum->wall_s, "interrupted") ||
-            npg_outdir_commit_dir(&od, err, errlen)) {
+            commit_stopped(&od, err, errlen)) {
             npg_outdir_discard(&od);
             npg_stop_restore();
             return 1;
@@ -319,7 +333,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     npg_ensemble_destroy(e);
     free(ids);
     free(nbuf);
-    if (npg_outdir_commit_dir(&od, err, errlen)) {
+    if (interrupted ? commit_stopped(&od, err, errlen) : npg_outdir_commit_dir(&od, err, errlen)) {
         npg_stop_restore();
         return 1; /* the result stays in its temporary directory; err says where */
     }

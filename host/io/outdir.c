@@ -502,7 +502,7 @@ static void drop_lock(npg_outdir *od)
 {
     if (od->lock_fd >= 0) {
         char lock[4200];
-        sibling(od->path, LOCK_SUFFIX, lock, sizeof lock);
+        sibling(od->locked, LOCK_SUFFIX, lock, sizeof lock);
         unlink(lock); /* while still holding it: a waiting process re-checks the inode */
         close(od->lock_fd);
         od->lock_fd = -1;
@@ -531,6 +531,7 @@ int npg_outdir_open(npg_outdir *od, const char *outdir_in, int force, char *err,
         snprintf(err, errlen, "-o %s: %s is not writable: %s", od->path, parent, strerror(errno));
         return NPG_EXIT_USAGE;
     }
+    snprintf(od->locked, sizeof od->locked, "%s", od->path);
     od->lock_fd = take_lock(od->path, err, errlen);
     if (od->lock_fd < 0)
         return NPG_EXIT_USAGE;
@@ -659,6 +660,26 @@ int npg_outdir_commit_dir(npg_outdir *od, char *err, size_t errlen)
     return 0;
 }
 
+int npg_outdir_commit_stopped(npg_outdir *od, char *err, size_t errlen)
+{
+    /* An earlier result is never replaced by a stopped one (a Ctrl-C a second after a --force
+     * start would cost a complete result): the stopped one goes beside it, DIR.interrupted. */
+    struct stat sb;
+    if (od->open && !lstat(od->path, &sb) && !dir_is_empty(od->path)) {
+        char alt[3072];
+        if (snprintf(alt, sizeof alt, "%s.interrupted", od->path) >= (int)sizeof alt) {
+            snprintf(err, errlen, "%s: path too long; the stopped result is kept in %s", od->path,
+                     od->tmp);
+            drop_lock(od);
+            od->open = 0;
+            return 1;
+        }
+        snprintf(od->path, sizeof od->path, "%s", alt);
+        od->force = 1; /* an earlier DIR.interrupted of npgrow's may go; anything else stays */
+    }
+    return npg_outdir_commit_dir(od, err, errlen);
+}
+
 void npg_outdir_discard(npg_outdir *od)
 {
     if (od->open)
@@ -750,6 +771,23 @@ int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t 
         return 1;
     }
     return npg_outdir_commit_dir(&g_current, err, errlen);
+}
+
+int npg_outdir_commit_stopped_tmp(const char *tmpdir, char *err, size_t errlen)
+{
+    if (!g_current.open || strcmp(tmpdir, g_current.tmp)) {
+        snprintf(err, errlen, "%s: not the open result directory", tmpdir);
+        return 1;
+    }
+    char want[3072];
+    snprintf(want, sizeof want, "%s", g_current.path);
+    int rc = npg_outdir_commit_stopped(&g_current, err, errlen);
+    if (!rc && strcmp(want, g_current.path))
+        fprintf(stderr,
+                "npgrow: stopped: %s holds an earlier result, which is kept; the stopped one is "
+                "in %s\n",
+                want, g_current.path);
+    return rc;
 }
 
 void npg_outdir_abandon(const char *tmpdir)

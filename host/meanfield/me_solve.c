@@ -301,7 +301,9 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
         rc = 1;
     if (!rc || rc == npg_stop_exit_code()) {
         char e2[4600];
-        if (npg_outdir_commit(tmp, outdir, e2, sizeof e2)) {
+        /* a stopped solution goes beside an earlier result (DIR.interrupted), never over it */
+        if (rc ? npg_outdir_commit_stopped_tmp(tmp, e2, sizeof e2)
+               : npg_outdir_commit(tmp, outdir, e2, sizeof e2)) {
             snprintf(err, errlen, "%s", e2);
             rc = 1;
         }

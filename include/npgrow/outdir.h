@@ -28,10 +28,11 @@ extern "C" {
 #endif
 
 typedef struct npg_outdir {
-    char path[3072]; /* normalized target */
-    char tmp[3100];  /* DIR.tmp-PID, where the result is written */
-    int lock_fd;     /* flock'ed DIR.npgrow-lock, or -1 */
-    int force;       /* replace an earlier npgrow result at commit */
+    char path[3072];   /* normalized target */
+    char tmp[3100];    /* DIR.tmp-PID, where the result is written */
+    int lock_fd;       /* flock'ed DIR.npgrow-lock, or -1 */
+    int force;         /* replace an earlier npgrow result at commit */
+    char locked[3072]; /* the target whose DIR.npgrow-lock is held */
     int open;
 } npg_outdir;
 
@@ -41,6 +42,11 @@ int npg_outdir_open(npg_outdir *od, const char *outdir, int force, char *err, si
 /* Move the result into place (an earlier npgrow result is moved aside first and removed only
  * after the rename succeeded). On failure the new result stays in od->tmp, and err says so. */
 int npg_outdir_commit_dir(npg_outdir *od, char *err, size_t errlen);
+/* The same for a result that was stopped (status: interrupted): when DIR already holds an
+ * earlier result, the stopped one is committed as DIR.interrupted instead (od->path says where),
+ * so a stop never costs a complete result. */
+int npg_outdir_commit_stopped(npg_outdir *od, char *err, size_t errlen);
+
 /* Remove the temporary directory (a failed run leaves nothing behind) and drop the lock. */
 void npg_outdir_discard(npg_outdir *od);
 
@@ -48,6 +54,8 @@ void npg_outdir_discard(npg_outdir *od);
 int npg_outdir_begin(const char *outdir, int force, char *tmpdir, size_t tmplen, char *err,
                      size_t errlen);
 int npg_outdir_commit(const char *tmpdir, const char *outdir, char *err, size_t errlen);
+/* npg_outdir_commit_stopped for the open path-string result directory. */
+int npg_outdir_commit_stopped_tmp(const char *tmpdir, char *err, size_t errlen);
 void npg_outdir_abandon(const char *tmpdir);
 
 /* The same rules for a directory that holds several results (validate's DIR/run, DIR/me and

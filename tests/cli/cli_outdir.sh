@@ -123,6 +123,21 @@ dt=$(($(now_ms) - t0))
 grep -q '^status: interrupted' busy/run.yaml 2>/dev/null || fail "SIGTERM: no status: interrupted"
 no_leftovers busy
 
+# A stop never costs a complete result: with --force over one, the stopped run goes beside it.
+run -o keepme || fail "-o keepme: exit $?"
+"$bin" run "$cfg" "${long[@]}" -o keepme --force 2>"$sb/err3" &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 143 ] || fail "SIGTERM over a complete result: exit $rc, want 143"
+grep -q '^status: complete' keepme/run.yaml || fail "the complete result was replaced"
+grep -q '^status: interrupted' keepme.interrupted/run.yaml 2>/dev/null ||
+    fail "the stopped run is not in keepme.interrupted"
+grep -q "keepme.interrupted" "$sb/err3" || fail "not told where the stopped run went"
+no_leftovers keepme
+
 # A stop inside one long interval (output_every = t_end = 180 s: one interval).
 sed 's/^\( *output_every:\).*/\1 180/' "$cfg" >"$sb/one-interval.yaml"
 "$bin" run "$sb/one-interval.yaml" --particles 200000 --quiet -o oneint 2>/dev/null &
