@@ -77,6 +77,20 @@ static int write_yaml(const char *dir, const char *format, const char *const *fi
             fputs("  clean: off\n", f);
         fprintf(f, "trajectories_read: %zu\ntrajectories_removed: %zu\n", d->np_read, d->removed);
         fprintf(f, "coalescence_events: %zu\n", d->nevents);
+        npg_data_noise nz;
+        if (!npg_data_noise_estimate(d, &nz)) {
+            fprintf(f,
+                    "measurement_noise:  # from frame-to-frame jitter along trajectories "
+                    "(include/npgrow/data.h)\n"
+                    "  sigma_ln_n: %.4g  # [-] each particle's own jitter, sd of ln n per frame\n"
+                    "  sigma_ln_n_frame: %.4g  # [-] common jump of whole frames\n"
+                    "  second_differences: %zu\n"
+                    "  var_n_inflation:  # sigma^2 <n^2> / var_n of the data\n",
+                    nz.sigma_ln, nz.sigma_ln_frame, nz.triples);
+            for (int j = 0; j < 3; ++j)
+                fprintf(f, "    - [%.10g, %.4g]  # [t, fraction of var_n]\n", nz.var_fraction_t[j],
+                        nz.var_fraction[j]);
+        }
     } else {
         fputs("  n: (r / sigma_s)^3\n", f);
         fprintf(f, "  outliers: %s\n",

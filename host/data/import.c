@@ -660,6 +660,53 @@ static void stats_of(const double *v, const double *r, const uint32_t *w, size_t
     s->var_r = r ? vr / N : NAN;
 }
 
+int npg_data_noise_estimate(const npg_data_set *d, npg_data_noise *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!d->in_situ || d->nt < 3)
+        return 1;
+    double se = 0.0, sc = 0.0; /* sums of squares: particle residuals, frame means */
+    size_t ne = 0, nc = 0;
+    double *d2 = malloc((d->np ? d->np : 1) * sizeof *d2);
+    if (!d2)
+        return 1;
+    for (size_t k = 1; k + 1 < d->nt; ++k) {
+        size_t m = 0;
+        double mean = 0.0;
+        for (size_t p = 0; p < d->np; ++p) {
+            const double *n = d->n + p * d->nt;
+            if (!(n[k - 1] >= 20.0 && n[k] >= 20.0 && n[k + 1] >= 20.0))
+                continue;
+            d2[m] = log(n[k + 1]) - 2.0 * log(n[k]) + log(n[k - 1]);
+            mean += d2[m++];
+        }
+        if (m < 2)
+            continue;
+        mean /= (double)m;
+        /* E[sum (x - mean)^2] = (m - 1) var: the residuals' sum of squares over m - 1 */
+        for (size_t j = 0; j < m; ++j)
+            se += (d2[j] - mean) * (d2[j] - mean);
+        ne += m - 1;
+        out->triples += m;
+        sc += mean * mean;
+        nc += 1;
+    }
+    free(d2);
+    if (!ne)
+        return 1;
+    out->sigma_ln = sqrt(se / (double)ne / 6.0);
+    out->sigma_ln_frame = nc ? sqrt(sc / (double)nc / 6.0) : 0.0;
+    const size_t ks[3] = {0, d->nt / 2, d->nt - 1};
+    for (int j = 0; j < 3; ++j) {
+        npg_data_stats st;
+        npg_data_stats_at(d, ks[j], NULL, &st);
+        out->var_fraction_t[j] = d->t[ks[j]];
+        out->var_fraction[j] =
+            st.var_n > 0 ? out->sigma_ln * out->sigma_ln * st.m[2] / st.var_n : NAN;
+    }
+    return 0;
+}
+
 void npg_data_stats_at(const npg_data_set *d, size_t k, const uint32_t *w, npg_data_stats *s)
 {
     size_t m = 0;

@@ -86,6 +86,25 @@ typedef struct npg_data_stats {
  * p is counted, NULL = once each). */
 void npg_data_stats_at(const npg_data_set *d, size_t k, const uint32_t *w, npg_data_stats *s);
 
+/* Measurement noise of the sizes, from the frame-to-frame jitter along trajectories (in situ).
+ * For each particle present at three consecutive frames with n >= 20, the second difference of
+ * ln n; its mean over the particles of a frame is the frame's common jump (whole frames rescale,
+ * model.md 4.1 data), the rest is each particle's own jitter. White noise of sd sigma in ln n
+ * gives a second difference of variance 6 sigma^2, so sigma = sqrt(var / 6) for each part. The
+ * particle part inflates the observed variance of n by about sigma^2 <n^2> (the common part
+ * rescales all sizes together). Upper bounds: the model's own event noise and real curvature of
+ * ln n add to the second differences too (tiny over one frame at these sizes). */
+typedef struct npg_data_noise {
+    size_t triples;           /* (particle, frame) second differences used */
+    double sigma_ln;          /* [-] particle jitter: sd of ln n per frame */
+    double sigma_ln_frame;    /* [-] common jump of a whole frame: sd of its mean ln n */
+    double var_fraction[3];   /* sigma_ln^2 <n^2> / var_n at the first, middle and last time */
+    double var_fraction_t[3]; /* those times [time unit] */
+} npg_data_noise;
+
+/* Estimate it; returns 0, or 1 when there are no usable triples (ex situ: no trajectories). */
+int npg_data_noise_estimate(const npg_data_set *d, npg_data_noise *out);
+
 /* Bootstrap bands: for each time and each of the NPG_DATA_NQ quantities (mean_n, var_n, m3..m10)
  * the 2.5, 16, 84 and 97.5 % percentiles over `resamples` resamples. band[(k * NPG_DATA_NQ + q)
  * * 4 + j]. Seeded GSL mt19937. Returns 0, or 130/143 when a stop was requested. */

@@ -375,3 +375,49 @@ TEST(DataBootstrap, SeededAndStoppable)
     EXPECT_EQ(npg_data_bootstrap(&d, 200, 7, a.data()), 130);
     npg_stop_clear();
 }
+
+// Measurement noise: synthetic trajectories n = 1000 e^(f_k + e_pk) with particle jitter e of
+// sd 0.10 and a whole-frame factor f of sd 0.05 (both in ln n). The estimator's standard error
+// here is about 1.5 % for the particle part (9,400 residuals) and 10 % for the frame part (48
+// frames), so 5 % and 30 % hold for any seed with overwhelming probability. The variance
+// inflation at each time is sigma^2 <n^2> / var_n by definition.
+TEST(DataNoise, RecoversParticleAndFrameJitter)
+{
+    const size_t nt = 50, np = 200;
+    std::vector<double> t(nt), n(nt * np), r(nt * np);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 7);
+    std::vector<double> f(nt);
+    for (size_t k = 0; k < nt; ++k) {
+        t[k] = (double)k;
+        f[k] = gsl_ran_gaussian(rng, 0.05);
+    }
+    for (size_t p = 0; p < np; ++p)
+        for (size_t k = 0; k < nt; ++k) {
+            n[p * nt + k] = (500.0 + 5.0 * p) * std::exp(f[k] + gsl_ran_gaussian(rng, 0.10));
+            r[p * nt + k] = 1.0;
+        }
+    gsl_rng_free(rng);
+    npg_data_set d{};
+    d.in_situ = 1;
+    d.nt = nt;
+    d.np = np;
+    d.t = t.data();
+    d.n = n.data();
+    d.r = r.data();
+    npg_data_noise z;
+    ASSERT_EQ(npg_data_noise_estimate(&d, &z), 0);
+    EXPECT_EQ(z.triples, (nt - 2) * np);
+    EXPECT_NEAR(z.sigma_ln, 0.10, 0.005);
+    EXPECT_NEAR(z.sigma_ln_frame, 0.05, 0.015);
+    for (int j = 0; j < 3; ++j) {
+        npg_data_stats s;
+        size_t k = j == 0 ? 0 : j == 1 ? nt / 2 : nt - 1;
+        npg_data_stats_at(&d, k, nullptr, &s);
+        EXPECT_NEAR(z.var_fraction[j], z.sigma_ln * z.sigma_ln * s.m[2] / s.var_n, 1e-12);
+        EXPECT_EQ(z.var_fraction_t[j], t[k]);
+    }
+    // ex situ (no trajectories): nothing to estimate
+    d.in_situ = 0;
+    EXPECT_EQ(npg_data_noise_estimate(&d, &z), 1);
+}
