@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # check-layers.sh: fail when an #include breaks the dependency direction of ARCHITECTURE.md:
-#   cli -> engine | meanfield | coalesce | data -> io | stats -> util -> include/npgrow (physics)
+#   cli -> engine | meanfield | data -> coalesce -> io | stats -> util -> include/npgrow (physics)
 # A host folder may include its own headers and those of strictly lower rooms, never a sibling's
 # or a higher one's; include/npgrow's physics headers know nothing of the host; kernels/ include
 # only the physics headers and each other. Every public header is assigned a room below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A rank=([physics]=0 [util]=1 [io]=2 [stats]=2 [engine]=3 [meanfield]=3 [coalesce]=3
-                 [data]=3 [cli]=4)
+declare -A rank=([physics]=0 [util]=1 [io]=2 [stats]=2 [coalesce]=3 [engine]=4 [meanfield]=4
+                 [data]=4 [cli]=5)
 # include/npgrow/<h>.h -> the room that owns it (physics = shared host/device code and the
 # backend interface the kernels implement).
 declare -A owner=([hd]=physics [model]=physics [rates]=physics [philox]=physics [init]=physics
-                  [step]=physics [backend]=physics
+                  [step]=physics [backend]=physics [coalesce]=physics
                   [status]=util
                   [config]=io [observe]=io [outdir]=io [h5out]=io
                   [compare]=stats
                   [engine]=engine [run]=engine [ssa_batch]=engine [preflight]=engine
+                  [wellmixed]=coalesce
                   [me]=meanfield [data]=data [infer]=data [predict]=data)
 
 bad=0

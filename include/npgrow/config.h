@@ -24,6 +24,70 @@ typedef enum npg_supply_mode {
     NPG_SUPPLY_PRECURSOR = 2 /* closed + precursor pool converting at first-order rate k_p */
 } npg_supply_mode;
 
+/* coalescence: (model.md 3; README "Coalescence"). Absent = NPG_COAL_NONE: no merging. */
+typedef enum npg_coal_mode {
+    NPG_COAL_NONE = 0,
+    NPG_COAL_WELL_MIXED = 1, /* Marcus-Lushnikov: pair (i, j) merges at rate K_ij P_ij / V */
+    NPG_COAL_BROWNIAN = 2    /* spatial Brownian dynamics (not yet: refused with exit 2) */
+} npg_coal_mode;
+
+typedef enum npg_coal_kernel {
+    NPG_KERNEL_BROWNIAN = 0, /* 4 pi (D_i + D_j)(R_i + R_j + l) k_a/(k_a + k_D) */
+    NPG_KERNEL_CONSTANT = 1, /* k_const */
+    NPG_KERNEL_ADDITIVE = 2  /* k_add (n_i + n_j) */
+} npg_coal_kernel;
+
+typedef enum npg_coal_propensity {
+    NPG_PROPENSITY_NONE = 0, /* P = 1 */
+    NPG_PROPENSITY_FERMI = 1 /* P = 1/(exp(gamma (R_i + R_j - sigma_c)) + 1) */
+} npg_coal_propensity;
+
+typedef struct npg_coal_config {
+    npg_coal_mode mode;
+    double volume_nm3;           /* V [nm^3] as given (0 if particle_density_nm3 given) */
+    double particle_density_nm3; /* particles / V at t = 0 [nm^-3] (0 if volume_nm3 given) */
+    npg_coal_kernel kernel;
+    double k_const_nm3_per_s;        /* constant kernel [nm^3/s] */
+    double k_add_nm3_per_s;          /* additive kernel [nm^3/s per monomer] */
+    double intrinsic_rate_nm3_per_s; /* brownian: reaction-limited k_a [nm^3/s]; 0 = infinite */
+    double d_ref_nm2_per_s;          /* diffusion.d_ref_nm2_per_s: D at hydrodynamic r_ref */
+    double r_ref_nm;                 /* diffusion.r_ref_nm */
+    double tf_b_per_time;            /* time_factor.b_per_time: f(t) = (1 + b t)^-c [1/time] */
+    double tf_c;                     /* time_factor.c [-] (0 = no time factor) */
+    double ligand_nm;                /* l [nm] */
+    npg_coal_propensity propensity;  /* propensity.kind */
+    double gamma_per_nm;             /* propensity.gamma_per_nm [1/nm] */
+    double sigma_c_nm;               /* propensity.sigma_c_nm [nm] */
+    double epsilon;           /* max expected merges per particle per sync interval (0.01) */
+    uint64_t output_events;   /* output.coalescence_events: rows in coalescence.csv (1e5) */
+} npg_coal_config;
+
+/* source: particles entering during the run (a Poisson stream or an explicit list). */
+typedef enum npg_source_kind {
+    NPG_SOURCE_NONE = 0,
+    NPG_SOURCE_POISSON = 1, /* rate_per_time on [t_start, t_stop), sizes like `initial:` */
+    NPG_SOURCE_FILE = 2     /* entries_file: CSV t,n */
+} npg_source_kind;
+
+typedef struct npg_source_config {
+    npg_source_kind kind;
+    double rate_per_time; /* [particles per time unit] */
+    double t_start, t_stop; /* [time unit] */
+    /* size: the same kinds and keys as initial: */
+    npg_init_kind size_kind;
+    uint32_t size_n;
+    double size_mean_r_nm, size_sd_r_nm;
+    char size_file[1024];
+    size_t size_table_len;
+    uint32_t *size_sizes;
+    double *size_counts;
+    /* entries_file: */
+    char entries_file[1024]; /* resolved path */
+    size_t entries_len;
+    double *entries_t;   /* [entries_len] non-decreasing [time unit] */
+    uint32_t *entries_n; /* [entries_len] sizes >= 2 [monomers] */
+} npg_source_config;
+
 /* Where a value came from, for messages after loading: "file:line:column" of the key (or of its
  * section), or the command-line flag that overrode it ("--particles"). */
 typedef struct npg_config_where {
@@ -33,6 +97,8 @@ typedef struct npg_config_where {
     char initial[1100];      /* the initial: section */
     char supply[1100];       /* the supply: section */
     char output[1100];       /* the output: section (or the run section when absent) */
+    char coalescence[1100];  /* the coalescence: section */
+    char source[1100];       /* the source: section */
 } npg_config_where;
 
 /* Largest particle size npgrow represents (uint32 state, the sampler's bound). [monomers] */
@@ -62,6 +128,8 @@ typedef struct npg_config {
     double k_p;                     /* precursor: conversion rate [per time unit] */
     double tolerance;               /* closed/precursor: max relative change of free monomers per
                                        synchronization interval (default 0.01) */
+    int monomer_exchange; /* supply.monomer_exchange (default 1): 0 = no association or
+                             dissociation at all (coalescence alone) */
 
     /* initial: */
     npg_init_kind init_kind;
@@ -90,6 +158,9 @@ typedef struct npg_config {
     int hdf5;                                /* output.hdf5 (default 1 = write run.h5) */
     uint32_t snapshots_len;                  /* output.snapshots: number of times given */
     double snapshots[NPG_CFG_MAX_SNAPSHOTS]; /* [time unit] increasing, in [0, t_end] */
+
+    npg_coal_config coal; /* coalescence: */
+    npg_source_config source; /* source: */
 
     /* me: */
     uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */

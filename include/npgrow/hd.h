@@ -56,6 +56,14 @@ static inline NPG_HD double npg_fabs(double x)
 {
     return fabs(x);
 }
+static inline NPG_HD double npg_log2(double x)
+{
+    return log2(x);
+}
+static inline NPG_HD double npg_exp2(double x)
+{
+    return exp2(x);
+}
 static inline NPG_HD double npg_floor(double x)
 {
     return floor(x);
