@@ -28,17 +28,17 @@
 #define NPG_COAL_BINS            (32 * NPG_COAL_BINS_PER_OCTAVE + 1) /* n < 2^32 */
 
 typedef struct npg_coal_params {
-    int kernel;          /* npg_coal_kernel (config.h): 0 brownian, 1 constant, 2 additive */
-    double k_const;      /* constant: [nm^3 / time unit] */
-    double k_add;        /* additive: [nm^3 / time unit per monomer] */
-    double k_a;          /* brownian: intrinsic rate [nm^3 / time unit]; 0 = infinite */
-    double d_ref_r_ref;  /* brownian: D_ref r_ref [nm^3 / time unit] */
-    double ligand;       /* l [nm] */
-    double tf_b, tf_c;   /* f(t) = (1 + tf_b t)^-tf_c, t in time units; tf_c = 0: f = 1 */
-    int fermi;           /* 1: Fermi propensity */
-    double gamma;        /* [1/nm] */
-    double sigma_c;      /* [nm] */
-    double sigma_s;      /* monomer radius [nm]: R = sigma_s n^(1/3) */
+    int kernel;         /* npg_coal_kernel (config.h): 0 brownian, 1 constant, 2 additive */
+    double k_const;     /* constant: [nm^3 / time unit] */
+    double k_add;       /* additive: [nm^3 / time unit per monomer] */
+    double k_a;         /* brownian: intrinsic rate [nm^3 / time unit]; 0 = infinite */
+    double d_ref_r_ref; /* brownian: D_ref r_ref [nm^3 / time unit] */
+    double ligand;      /* l [nm] */
+    double tf_b, tf_c;  /* f(t) = (1 + tf_b t)^-tf_c, t in time units; tf_c = 0: f = 1 */
+    int fermi;          /* 1: Fermi propensity */
+    double gamma;       /* [1/nm] */
+    double sigma_c;     /* [nm] */
+    double sigma_s;     /* monomer radius [nm]: R = sigma_s n^(1/3) */
 } npg_coal_params;
 
 static inline NPG_HD double npg_coal_radius(const npg_coal_params *p, double n)

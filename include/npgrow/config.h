@@ -58,8 +58,8 @@ typedef struct npg_coal_config {
     npg_coal_propensity propensity;  /* propensity.kind */
     double gamma_per_nm;             /* propensity.gamma_per_nm [1/nm] */
     double sigma_c_nm;               /* propensity.sigma_c_nm [nm] */
-    double epsilon;           /* max expected merges per particle per sync interval (0.01) */
-    uint64_t output_events;   /* output.coalescence_events: rows in coalescence.csv (1e5) */
+    double epsilon;                  /* max expected merges per particle per sync interval (0.01) */
+    uint64_t output_events;          /* output.coalescence_events: rows in coalescence.csv (1e5) */
 } npg_coal_config;
 
 /* source: particles entering during the run (a Poisson stream or an explicit list). */
@@ -71,7 +71,7 @@ typedef enum npg_source_kind {
 
 typedef struct npg_source_config {
     npg_source_kind kind;
-    double rate_per_time; /* [particles per time unit] */
+    double rate_per_time;   /* [particles per time unit] */
     double t_start, t_stop; /* [time unit] */
     /* size: the same kinds and keys as initial: */
     npg_init_kind size_kind;
@@ -128,8 +128,8 @@ typedef struct npg_config {
     double k_p;                     /* precursor: conversion rate [per time unit] */
     double tolerance;               /* closed/precursor: max relative change of free monomers per
                                        synchronization interval (default 0.01) */
-    int monomer_exchange; /* supply.monomer_exchange (default 1): 0 = no association or
-                             dissociation at all (coalescence alone) */
+    int monomer_exchange;           /* supply.monomer_exchange (default 1): 0 = no association or
+                                       dissociation at all (coalescence alone) */
 
     /* initial: */
     npg_init_kind init_kind;
@@ -159,7 +159,7 @@ typedef struct npg_config {
     uint32_t snapshots_len;                  /* output.snapshots: number of times given */
     double snapshots[NPG_CFG_MAX_SNAPSHOTS]; /* [time unit] increasing, in [0, t_end] */
 
-    npg_coal_config coal; /* coalescence: */
+    npg_coal_config coal;     /* coalescence: */
     npg_source_config source; /* source: */
 
     /* me: */

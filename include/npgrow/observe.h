@@ -25,9 +25,14 @@ extern "C" {
 #define NPG_MOMENTS_HEADER                                                                         \
     "t,particles,alive_fraction,mean_n,var_n,m1,m2,m3,m4,m5,m6,m7,m8,m9,m10,mean_r_nm,var_r_nm2,"  \
     "supersaturation,ln_s,mu_max_kT,phase,n_star,n_star2,free_monomers,precursor,events"
-#define NPG_HISTOGRAM_HEADER  "t,n_lo,n_hi,count,p"
-#define NPG_GROWTH_HEADER     "t,n_lo,n_hi,particles,mean_dn_dt,j_model"
-#define NPG_TRAJECTORY_HEADER "t,id,n,r_nm"
+/* appended to the moments and histogram rows of a coalescence run */
+#define NPG_MOMENTS_COAL_HEADER                                                                    \
+    "particles_a,particles_b,mean_n_a,var_n_a,mean_n_b,var_n_b,coalescences,kf"
+#define NPG_HISTOGRAM_COAL_HEADER "count_a,count_b"
+#define NPG_COALESCENCE_HEADER    "t,id_kept,id_gone,n_kept,n_gone,r_kept_nm,r_gone_nm"
+#define NPG_HISTOGRAM_HEADER      "t,n_lo,n_hi,count,p"
+#define NPG_GROWTH_HEADER         "t,n_lo,n_hi,particles,mean_dn_dt,j_model"
+#define NPG_TRAJECTORY_HEADER     "t,id,n,r_nm"
 
 /* Chemical-potential landscape of a model, for phases and n*, n** (model.md 1.8). */
 typedef struct npg_landscape {
@@ -83,6 +88,13 @@ typedef struct npg_snapshot {
     const double *sum_dn;     /* [len] sum of their size changes [monomers] */
     double dt_out;            /* [time unit] */
     double s_mean;            /* time-averaged S over the interval (for j_model) */
+    /* Coalescence runs (cfg->coal.mode != NPG_COAL_NONE) only; ignored otherwise: */
+    const double *count_b; /* [len] Group-B (coalesced) particles of size n; Group A = count -
+                              count_b */
+    double coalescences;   /* merges since t = 0 (expected number in the master equation) */
+    double kf;             /* [1/time unit] coalescence rate coefficient over the output
+                              interval: merges N(0) / (N(t - dt_out) N(t) dt_out) (model.md 3.4,
+                              dA/dt = P - kf A^2, A = N(t)/N(0)); NAN at t = 0 */
 } npg_snapshot;
 
 typedef struct npg_observer {

@@ -32,10 +32,10 @@ void npg_coal_params_from_config(const npg_config *cfg, npg_coal_params *p);
 double npg_coal_volume(const npg_config *cfg);
 
 typedef struct npg_wm_event {
-    double t;         /* [time unit] */
-    uint32_t kept;    /* surviving id (the lower) */
-    uint32_t gone;    /* id coalesced away */
-    uint32_t n_kept;  /* sizes before the merge [monomers] */
+    double t;        /* [time unit] */
+    uint32_t kept;   /* surviving id (the lower) */
+    uint32_t gone;   /* id coalesced away */
+    uint32_t n_kept; /* sizes before the merge [monomers] */
     uint32_t n_gone;
 } npg_wm_event;
 
