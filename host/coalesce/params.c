@@ -1,0 +1,43 @@
+/* params.c: the coalescence section of a config as kernel parameters in the run's time unit.
+ *
+ * The config keeps the user's units (nm^3/s, nm^2/s; time_factor.b per time unit); the kernel
+ * works in the run's time unit, so every per-second rate is multiplied by the seconds in one
+ * time unit (1 for `s`, 60 for `min`).
+ */
+#include <string.h>
+
+#include "npgrow/wellmixed.h"
+
+static double seconds_per_unit(const npg_config *cfg)
+{
+    return strcmp(cfg->time_unit, "min") == 0 ? 60.0 : 1.0;
+}
+
+void npg_coal_params_from_config(const npg_config *cfg, npg_coal_params *p)
+{
+    const npg_coal_config *c = &cfg->coal;
+    const double s = seconds_per_unit(cfg);
+    memset(p, 0, sizeof *p);
+    p->kernel = (int)c->kernel;
+    p->k_const = c->k_const_nm3_per_s * s;
+    p->k_add = c->k_add_nm3_per_s * s;
+    p->k_a = c->intrinsic_rate_nm3_per_s * s;
+    p->d_ref_r_ref = c->d_ref_nm2_per_s * c->r_ref_nm * s;
+    p->ligand = c->ligand_nm;
+    p->tf_b = c->tf_b_per_time;
+    p->tf_c = c->tf_c;
+    p->fermi = c->propensity == NPG_PROPENSITY_FERMI;
+    p->gamma = c->gamma_per_nm;
+    p->sigma_c = c->sigma_c_nm;
+    p->sigma_s = cfg->model.sigma_s;
+}
+
+double npg_coal_volume(const npg_config *cfg)
+{
+    const npg_coal_config *c = &cfg->coal;
+    if (c->volume_nm3 > 0.0)
+        return c->volume_nm3;
+    if (c->particle_density_nm3 > 0.0)
+        return (double)cfg->particles / c->particle_density_nm3;
+    return 0.0;
+}
