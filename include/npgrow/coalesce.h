@@ -55,7 +55,7 @@ static inline NPG_HD double npg_coal_time_factor(const npg_coal_params *p, doubl
 }
 
 /* Propensity of a pair whose radii sum to sigma [nm]. */
-static inline NPG_HD double npg_coal_propensity(const npg_coal_params *p, double sigma)
+static inline NPG_HD double npg_coal_fermi(const npg_coal_params *p, double sigma)
 {
     if (!p->fermi)
         return 1.0;
@@ -83,7 +83,7 @@ static inline NPG_HD double npg_coal_rate(const npg_coal_params *p, uint32_t ni,
     else
         k = npg_coal_brownian(p, 1.0 / (ri + p->ligand) + 1.0 / (rj + p->ligand),
                               ri + rj + p->ligand, f);
-    return p->fermi ? k * npg_coal_propensity(p, ri + rj) : k;
+    return p->fermi ? k * npg_coal_fermi(p, ri + rj) : k;
 }
 
 /* Bin of size n >= 1. */
@@ -119,7 +119,7 @@ static inline NPG_HD double npg_coal_bound(const npg_coal_params *p, int a, int 
                               rha + rhb + p->ligand, f);
     }
     if (p->fermi) /* P decreases with sigma */
-        k *= npg_coal_propensity(p, npg_coal_radius(p, loa) + npg_coal_radius(p, lob));
+        k *= npg_coal_fermi(p, npg_coal_radius(p, loa) + npg_coal_radius(p, lob));
     return k * (1.0 + 1e-12);
 }
 

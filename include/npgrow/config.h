@@ -160,7 +160,7 @@ typedef struct npg_config {
     double snapshots[NPG_CFG_MAX_SNAPSHOTS]; /* [time unit] increasing, in [0, t_end] */
 
     npg_coal_config coal;     /* coalescence: */
-    npg_source_config source; /* source: */
+    npg_source_config src; /* source: (cfg->source is the config path) */
 
     /* me: */
     uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */
