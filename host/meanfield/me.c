@@ -18,6 +18,10 @@
  *
  * n_max can grow during a run (npg_me_grow): the state is copied into a longer one and CVODE
  * restarts from it, from the current time or from the last checkpoint.
+ *
+ * Coalescence, a particle source or supply.monomer_exchange: false select the extended equation
+ * of me_coal.c (Group A and B populations, Smoluchowski coagulation, SPGMR); this file then only
+ * sizes, starts and reads it. Without them everything here runs exactly as before.
  */
 #include <math.h>
 #include <stdio.h>
@@ -36,38 +40,8 @@
 #include "npgrow/me.h"
 #include "npgrow/status.h"
 
+#include "meanfield/me_impl.h"
 #include "meanfield/me_linsol.h"
-
-struct npg_me {
-    const npg_config *cfg;
-    npg_me_options opt;
-    uint32_t n_max;
-    int mode;             /* npg_supply_mode */
-    double *a;            /* [n_max + 2] A_n used by the equation (a[n_max] = 0: reflecting) */
-    double *kd;           /* [n_max + 2] k^d_n */
-    npg_rate_pair *table; /* [n_max + 2] the unmodified rates (observer, j_model) */
-    npg_rates rates;
-    double *count;  /* [n_max + 1] cleaned copy of N_n for output */
-    double *u, *w;  /* [n_max] closed/precursor: the Jacobian's rank-one term (else NULL) */
-    double *ck;     /* [n_max] checkpoint of y (npg_me_checkpoint) */
-    double ck_t;    /* its time; < 0: none */
-    double N0;      /* particles at t = 0 */
-    double vrho;    /* V rho_1inf [monomers at S = 1] (closed/precursor) */
-    double kp, P0;  /* precursor conversion rate [per time unit], initial precursor units */
-    double total0;  /* closed/precursor: F + P + bound at t = 0 */
-    double clipped; /* particles dropped above n_max at t = 0 (clip_initial) */
-    sunindextype neq;
-    double t;
-    uint32_t tail_w; /* sizes n > n_max - tail_w form the truncation-check window */
-    int grows;
-    long acc[7]; /* counters of the CVODE instances freed by npg_me_grow */
-
-    SUNContext ctx;
-    N_Vector y, atol;
-    void *cv;
-    SUNMatrix J;        /* band (mu = ml = 1): CVODE forms I - gamma J in it */
-    SUNLinearSolver ls; /* me_linsol.c */
-};
 
 /* ---- rates and supply --------------------------------------------------------------------- */
 
@@ -205,6 +179,7 @@ void npg_me_destroy(npg_me *me)
     free(me->u);
     free(me->w);
     free(me->ck);
+    npg_me_ext_free(me->x);
     free(me);
 }
 
@@ -231,7 +206,8 @@ static int me_size(npg_me *me, uint32_t nm, char *err, size_t errlen)
         me->w = calloc(nm, sizeof *me->w);
         bad |= !me->u || !me->w;
     }
-    double *ck = realloc(me->ck, nm * sizeof *ck);
+    const size_t nck = me->x ? 2 * (size_t)nm + 2 : nm;
+    double *ck = realloc(me->ck, nck * sizeof *ck);
     me->ck = ck ? ck : me->ck;
     if (bad || !ck) {
         snprintf(err, errlen, "out of memory for n_max = %u", nm);
@@ -259,6 +235,8 @@ static int me_size(npg_me *me, uint32_t nm, char *err, size_t errlen)
     me->tail_w = nm / 256 > 8 ? nm / 256 : 8;
     if (me->tail_w > nm - 2)
         me->tail_w = nm - 2;
+    if (me->x)
+        return npg_me_ext_size(me, err, errlen);
     return 0;
 }
 
@@ -278,11 +256,16 @@ static int me_cvode_init(npg_me *me, const double *y0, double t0, char *err, siz
         snprintf(err, errlen, "CVodeCreate failed");
         return 1;
     }
-    if (cv_fail(CVodeInit(me->cv, me_rhs, t0, me->y), "CVodeInit", err, errlen) ||
+    if (cv_fail(CVodeInit(me->cv, me->x ? npg_me_ext_rhs : me_rhs, t0, me->y), "CVodeInit", err,
+                errlen) ||
         cv_fail(CVodeSVtolerances(me->cv, me->opt.rtol, me->atol), "tolerances", err, errlen) ||
         cv_fail(CVodeSetUserData(me->cv, me), "user data", err, errlen) ||
         cv_fail(CVodeSetMaxNumSteps(me->cv, 50000000L), "max steps", err, errlen))
         return 1;
+    if (me->x) {
+        me->t = t0;
+        return npg_me_ext_cvode(me, err, errlen);
+    }
     /* Storage mu = 1 (not 2): me_linsol factors without pivoting. */
     me->J = SUNBandMatrixStorage(me->neq, 1, 1, 1, me->ctx);
     npg_me_linsol_ref ref = {me->cv, me->u, me->w};
@@ -325,14 +308,20 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
     me->rates.model = cfg->model;
     me->ck_t = -1.0;
 
+    int rc;
+    if (npg_me_ext_wanted(cfg) && (rc = npg_me_ext_init(me, err, errlen))) {
+        npg_me_destroy(me);
+        return rc;
+    }
     double *c0 = NULL;
     uint32_t len0 = 0;
-    int rc = npg_me_initial(cfg, &c0, &len0, err, errlen);
+    rc = npg_me_initial(cfg, &c0, &len0, err, errlen);
     if (rc) {
         npg_me_destroy(me);
         return rc;
     }
     uint32_t nm = opt.n_max ? opt.n_max : cfg->me_n_max;
+    const int auto_nm = !nm;
     if (!nm) {
         /* The estimate only reads A_n, k^d_n at single sizes: give it the model or the
          * override table without building a full one. */
@@ -343,6 +332,23 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
             npg_me_destroy(me);
             return NPG_EXIT_USAGE;
         }
+    }
+    if (me->x && auto_nm) {
+        /* The automatic estimate follows monomer growth only: cover the source's sizes, and
+         * leave larger sizes from merging to the truncation check (npg_me_solve grows n_max). */
+        if (me->x->src && nm + 1 < me->x->src_len)
+            nm = me->x->src_len - 1;
+        const uint32_t cap = npg_me_coal_cap(&opt);
+        if (me->x->coal && nm > cap)
+            nm = len0 - 1 > cap ? len0 - 1 : cap;
+    }
+    if (me->x && me->x->src && nm + 1 < me->x->src_len) {
+        snprintf(err, errlen,
+                 "master-equation n_max = %u is below the source's maximum size %u (source.size)",
+                 nm, me->x->src_len - 1);
+        free(c0);
+        npg_me_destroy(me);
+        return NPG_EXIT_USAGE;
     }
     double clipped = 0.0;
     if (opt.clip_initial && nm >= 3 && nm + 1 < len0) {
@@ -364,6 +370,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         me->N0 += c0[n];
         bound0 += (double)n * c0[n];
     }
+    me->bound0 = bound0;
     if (me->mode != NPG_SUPPLY_SCHEDULE) {
         double V = cfg->volume_nm3 > 0.0 ? cfg->volume_nm3
                                          : (double)cfg->particles / cfg->particle_density_nm3;
@@ -383,10 +390,10 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         }
         me->total0 = F0 + me->P0 + bound0;
     }
-    if (me_size(me, nm, err, errlen)) {
+    if ((rc = me_size(me, nm, err, errlen))) {
         free(c0);
         npg_me_destroy(me);
-        return 1;
+        return rc;
     }
     if (SUNContext_Create(NULL, &me->ctx)) {
         snprintf(err, errlen, "SUNContext_Create failed");
@@ -394,7 +401,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         npg_me_destroy(me);
         return 1;
     }
-    double *y0 = calloc(nm, sizeof *y0);
+    double *y0 = calloc((size_t)me->neq, sizeof *y0);
     if (!y0) {
         snprintf(err, errlen, "out of memory for n_max = %u", nm);
         free(c0);
@@ -402,7 +409,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         return 1;
     }
     for (uint32_t n = 2; n < len0; ++n)
-        y0[n - 1] = c0[n];
+        y0[n - 1] = c0[n]; /* N_n, or A_n of the extended equation: the same places */
     free(c0);
     rc = me_cvode_init(me, y0, 0.0, err, errlen);
     free(y0);
@@ -425,6 +432,36 @@ double npg_me_checkpoint_time(const npg_me *me)
     return me->ck_t;
 }
 
+/* npg_me_grow for the extended equation: its groups move to new places (me_impl.h). */
+static int me_grow_ext(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size_t errlen)
+{
+    const uint32_t nm_old = me->n_max;
+    const size_t old = (size_t)me->neq, neq = 2 * (size_t)n_max + 2;
+    double *y0 = calloc(neq, sizeof *y0), *ck_old = malloc(old * sizeof *ck_old);
+    if (!y0 || !ck_old) {
+        free(y0);
+        free(ck_old);
+        snprintf(err, errlen, "out of memory for n_max = %u", n_max);
+        return 1;
+    }
+    npg_me_ext_remap(from_checkpoint ? me->ck : N_VGetArrayPointer(me->y), nm_old, y0, n_max);
+    memcpy(ck_old, me->ck, old * sizeof *ck_old);
+    double t0 = from_checkpoint ? me->ck_t : me->t;
+    me_cvode_free(me);
+    int rc = me_size(me, n_max, err, errlen) || me_cvode_init(me, y0, t0, err, errlen);
+    if (!rc) {
+        if (from_checkpoint)
+            memcpy(me->ck, y0, neq * sizeof *y0);
+        else if (me->ck_t >= 0.0)
+            npg_me_ext_remap(ck_old, nm_old, me->ck, n_max);
+        me->x->o_mark = y0[2 * (size_t)n_max]; /* O where this n_max starts */
+        me->grows++;
+    }
+    free(ck_old);
+    free(y0);
+    return rc;
+}
+
 int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size_t errlen)
 {
     if (n_max <= me->n_max) {
@@ -435,6 +472,8 @@ int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size
         snprintf(err, errlen, "master equation: no checkpoint to grow from");
         return 1;
     }
+    if (me->x)
+        return me_grow_ext(me, n_max, from_checkpoint, err, errlen);
     const sunindextype old = me->neq;
     double *y0 = calloc(n_max, sizeof *y0);
     if (!y0) {
@@ -498,6 +537,25 @@ int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
     }
     int rc;
     double stop = t > me->cfg->t_end ? t : me->cfg->t_end;
+    if (me->x) {
+        /* Kinks: schedule points and the source's start and stop. The source is on or off
+         * over a whole leg (legs end at kinks), decided where the leg starts. */
+        for (;;) {
+            npg_me_ext *x = me->x;
+            x->src_active = x->src && me->t >= x->src_t0 && me->t < x->src_t1;
+            double bp = npg_me_ext_next_break(me, me->t);
+            if (bp > t)
+                return me_leg(me, t, bp < stop ? bp : stop, err, errlen);
+            if ((rc = me_leg(me, bp, bp, err, errlen)))
+                return rc;
+            long cnt[7]; /* CVodeReInit zeroes the counters */
+            me_counters(me, cnt);
+            for (int j = 0; j < 7; ++j)
+                me->acc[j] += cnt[j];
+            if (cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen))
+                return 1;
+        }
+    }
     if (me->mode == NPG_SUPPLY_SCHEDULE) {
         /* S(t) has a kink at every schedule point: stop there and restart the BDF history. */
         const npg_config *c = me->cfg;
@@ -522,6 +580,21 @@ int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
     return me_leg(me, t, stop, err, errlen);
 }
 
+/* Solver counters into st, summed over the restarts. */
+static void me_state_counters(const npg_me *me, npg_me_state *st)
+{
+    long c[7];
+    me_counters(me, c);
+    st->steps = me->acc[0] + c[0];
+    st->rhs_evals = me->acc[1] + c[1];
+    st->lin_iters = me->acc[2] + c[2];
+    st->jac_evals = me->acc[3] + c[3];
+    st->nonlin_iters = me->acc[4] + c[4];
+    st->err_fails = me->acc[5] + c[5];
+    st->lin_setups = me->acc[6] + c[6];
+    st->grows = me->grows;
+}
+
 void npg_me_get(npg_me *me, npg_me_state *st)
 {
     memset(st, 0, sizeof *st);
@@ -538,6 +611,13 @@ void npg_me_get(npg_me *me, npg_me_state *st)
         st->lin_setups = me->acc[6];
         st->grows = me->grows;
         st->count = me->count;
+        return;
+    }
+    if (me->x) {
+        npg_me_ext_get(me, st); /* cleans count the same way */
+        st->count = me->count;
+        st->clipped = me->clipped / (me->N0 + me->clipped);
+        me_state_counters(me, st);
         return;
     }
     const double *y = N_VGetArrayPointer(me->y);
@@ -571,17 +651,16 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     }
     st->particle_error = fabs(alive + y[0] - me->N0) / me->N0;
     st->tail = tail / me->N0;
+    st->tail_grow = st->tail;
     st->clipped = me->clipped / (me->N0 + me->clipped);
-    long c[7];
-    me_counters(me, c);
-    st->steps = me->acc[0] + c[0];
-    st->rhs_evals = me->acc[1] + c[1];
-    st->lin_iters = me->acc[2] + c[2];
-    st->jac_evals = me->acc[3] + c[3];
-    st->nonlin_iters = me->acc[4] + c[4];
-    st->err_fails = me->acc[5] + c[5];
-    st->lin_setups = me->acc[6] + c[6];
-    st->grows = me->grows;
+    me_state_counters(me, st);
+}
+
+double npg_me_kf(double merges, double n0, double n_prev, double n_now, double dt)
+{
+    if (!(dt > 0.0) || !(n_prev > 0.0) || !(n_now > 0.0))
+        return NAN;
+    return merges * n0 / (n_prev * n_now * dt);
 }
 
 const npg_rates *npg_me_rates(const npg_me *me)

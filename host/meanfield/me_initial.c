@@ -3,10 +3,13 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_cdf.h>
 
 #include "npgrow/me.h"
+
+#include "meanfield/me_impl.h"
 
 /* ---- initial distribution ----------------------------------------------------------------- */
 
@@ -21,6 +24,57 @@ static double radius_mass(int kind, double loc, double scale, double lo, double 
     if (log(lo) > loc)
         return gsl_cdf_lognormal_Q(lo, loc, scale) - gsl_cdf_lognormal_Q(hi, loc, scale);
     return gsl_cdf_lognormal_P(hi, loc, scale) - gsl_cdf_lognormal_P(lo, loc, scale);
+}
+
+/* Expected counts c[n] (n = 0..len-1, total N0) of a normal or lognormal radius law. The
+ * sampler draws r, sets n = floor((r/sigma_s)^3 + 1/2) and redraws n < 2, so
+ * P(n) = P(r in [sigma_s (n-1/2)^(1/3), sigma_s (n+1/2)^(1/3))) / P(n >= 2). c = NULL with 0
+ * returned: out of memory. */
+static int radius_counts(const npg_init_view *v, double sig, double N0, const char *what,
+                         double **c_out, uint32_t *len_out, char *err, size_t errlen)
+{
+    double rmax =
+        v->kind == NPG_INIT_NORMAL_R ? v->loc + 10.0 * v->scale : exp(v->loc + 10.0 * v->scale);
+    double top = ceil(pow(rmax / sig, 3.0) + 0.5);
+    if (!(top >= 2.0) || top > 1.0e8) {
+        snprintf(err, errlen,
+                 "%s distribution reaches n = %.3g at 10 sd: too wide for the master "
+                 "equation (n_max <= 1e8)",
+                 what, top);
+        return NPG_EXIT_USAGE;
+    }
+    uint32_t len = (uint32_t)top + 1;
+    double *c = calloc(len, sizeof *c);
+    *c_out = c;
+    *len_out = len;
+    if (!c)
+        return 0;
+    double w = 0.0;
+    for (uint32_t n = 2; n < len; ++n) {
+        double lo = sig * cbrt((double)n - 0.5), hi = sig * cbrt((double)n + 0.5);
+        double p = radius_mass(v->kind, v->loc, v->scale, lo, hi);
+        c[n] = p > 0.0 ? p : 0.0;
+        w += c[n];
+    }
+    if (!(w > 0.0)) {
+        free(c);
+        *c_out = NULL;
+        snprintf(err, errlen, "%s radius distribution has no mass at n >= 2", what);
+        return NPG_EXIT_USAGE;
+    }
+    for (uint32_t n = 2; n < len; ++n)
+        c[n] *= N0 / w;
+    /* Drop the far tail holding < 1e-13 of the mass: a run of 1e8 particles puts a
+     * particle there with probability 1e-5, and the truncation check works at 1e-12
+     * anyway. (High moments of a heavy initial tail, m_10 and such, feel this cut.) */
+    double tail = 0.0;
+    while (len > 3 && tail + c[len - 1] < 1e-13 * N0) {
+        tail += c[len - 1];
+        c[len - 1] = 0.0;
+        --len;
+    }
+    *len_out = len;
+    return 0;
 }
 
 int npg_me_initial(const npg_config *cfg, double **count_out, uint32_t *len_out, char *err,
@@ -71,52 +125,14 @@ int npg_me_initial(const npg_config *cfg, double **count_out, uint32_t *len_out,
     }
     case NPG_INIT_NORMAL_R:
     case NPG_INIT_LOGNORMAL_R: {
-        /* The sampler draws r, sets n = floor((r/sigma_s)^3 + 1/2) and redraws n < 2, so
-         * P(n) = P(r in [sigma_s (n-1/2)^(1/3), sigma_s (n+1/2)^(1/3))) / P(n >= 2). */
         npg_init_view v;
         double *cdf = NULL;
         int rc = npg_config_init_view(cfg, &v, &cdf, err, errlen);
         free(cdf);
         if (rc)
             return rc;
-        const double sig = cfg->model.sigma_s;
-        double rmax =
-            v.kind == NPG_INIT_NORMAL_R ? v.loc + 10.0 * v.scale : exp(v.loc + 10.0 * v.scale);
-        double top = ceil(pow(rmax / sig, 3.0) + 0.5);
-        if (!(top >= 2.0) || top > 1.0e8) {
-            snprintf(err, errlen,
-                     "initial distribution reaches n = %.3g at 10 sd: too wide for the master "
-                     "equation (n_max <= 1e8)",
-                     top);
-            return NPG_EXIT_USAGE;
-        }
-        len = (uint32_t)top + 1;
-        c = calloc(len, sizeof *c);
-        if (!c)
-            break;
-        double w = 0.0;
-        for (uint32_t n = 2; n < len; ++n) {
-            double lo = sig * cbrt((double)n - 0.5), hi = sig * cbrt((double)n + 0.5);
-            double p = radius_mass(v.kind, v.loc, v.scale, lo, hi);
-            c[n] = p > 0.0 ? p : 0.0;
-            w += c[n];
-        }
-        if (!(w > 0.0)) {
-            free(c);
-            snprintf(err, errlen, "initial radius distribution has no mass at n >= 2");
-            return NPG_EXIT_USAGE;
-        }
-        for (uint32_t n = 2; n < len; ++n)
-            c[n] *= N0 / w;
-        /* Drop the far tail holding < 1e-13 of the mass: a run of 1e8 particles puts a
-         * particle there with probability 1e-5, and the truncation check works at 1e-12
-         * anyway. (High moments of a heavy initial tail, m_10 and such, feel this cut.) */
-        double tail = 0.0;
-        while (len > 3 && tail + c[len - 1] < 1e-13 * N0) {
-            tail += c[len - 1];
-            c[len - 1] = 0.0;
-            --len;
-        }
+        if ((rc = radius_counts(&v, cfg->model.sigma_s, N0, "initial", &c, &len, err, errlen)))
+            return rc;
         break;
     }
     default:
@@ -128,6 +144,128 @@ int npg_me_initial(const npg_config *cfg, double **count_out, uint32_t *len_out,
         return 1;
     }
     *count_out = c;
+    *len_out = len;
+    return 0;
+}
+
+/* ---- the source's size law --------------------------------------------------------------- */
+
+/* The source's size law as a sampler view, like npg_config_init_view for initial:.
+ * TODO(cfgcoal): config.c gains npg_config_source_view with this contract; switch to it then. */
+static int source_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
+                       size_t errlen)
+{
+    const npg_source_config *s = &cfg->src;
+    memset(v, 0, sizeof *v);
+    *cdf_out = NULL;
+    v->kind = (int)s->size_kind;
+    v->sigma_s = cfg->model.sigma_s;
+    switch (s->size_kind) {
+    case NPG_INIT_MONODISPERSE:
+        v->n = s->size_n;
+        return 0;
+    case NPG_INIT_NORMAL_R:
+        v->loc = s->size_mean_r_nm;
+        v->scale = s->size_sd_r_nm;
+        return 0;
+    case NPG_INIT_LOGNORMAL_R: {
+        /* ln r ~ N(mu, s^2) with E r = exp(mu + s^2/2), Var r = (E r)^2 (exp(s^2) - 1) */
+        double cv = s->size_sd_r_nm / s->size_mean_r_nm, s2 = log1p(cv * cv);
+        v->loc = log(s->size_mean_r_nm) - 0.5 * s2;
+        v->scale = sqrt(s2);
+        return 0;
+    }
+    case NPG_INIT_HISTOGRAM:
+        break;
+    }
+    size_t len = s->size_table_len;
+    if (!len || len > UINT32_MAX || !s->size_sizes || !s->size_counts) {
+        snprintf(err, errlen, "source.size: histogram table missing or too long");
+        return NPG_EXIT_USAGE;
+    }
+    double *cdf = malloc(len * sizeof *cdf), total = 0.0;
+    if (!cdf) {
+        snprintf(err, errlen, "out of memory for the source's size table");
+        return 1;
+    }
+    for (size_t i = 0; i < len; ++i)
+        cdf[i] = total += s->size_counts[i] > 0.0 ? s->size_counts[i] : 0.0;
+    for (size_t i = 0; i < len; ++i)
+        cdf[i] /= total;
+    v->cdf = cdf;
+    v->sizes = s->size_sizes;
+    v->table_len = (uint32_t)len;
+    *cdf_out = cdf;
+    return 0;
+}
+
+int npg_me_source_pmf(const npg_config *cfg, double **pmf, uint32_t *len_out, char *err,
+                      size_t errlen)
+{
+    *pmf = NULL;
+    *len_out = 0;
+    npg_init_view v;
+    double *cdf = NULL, *c = NULL;
+    uint32_t len = 0;
+    int rc = source_view(cfg, &v, &cdf, err, errlen);
+    if (rc) {
+        free(cdf);
+        return rc;
+    }
+    switch (v.kind) {
+    case NPG_INIT_MONODISPERSE:
+        if (v.n < 2) {
+            snprintf(err, errlen, "source.size.n = %u: a particle has n >= 2", v.n);
+            return NPG_EXIT_USAGE;
+        }
+        len = v.n + 1;
+        c = calloc(len, sizeof *c);
+        if (c)
+            c[v.n] = 1.0;
+        break;
+    case NPG_INIT_NORMAL_R:
+    case NPG_INIT_LOGNORMAL_R:
+        rc = radius_counts(&v, v.sigma_s, 1.0, "source.size", &c, &len, err, errlen);
+        break;
+    default: { /* histogram: the sampler's CDF, conditioned on n >= 2 (it redraws below) */
+        double w = 0.0;
+        for (uint32_t i = 0; i < v.table_len; ++i)
+            if (v.sizes[i] >= 2 && v.sizes[i] + 1 > len)
+                len = v.sizes[i] + 1;
+        c = len ? calloc(len, sizeof *c) : NULL;
+        if (!len) {
+            rc = NPG_EXIT_USAGE;
+            snprintf(err, errlen, "source.size: no size n >= 2 in the table");
+            break;
+        }
+        if (!c)
+            break;
+        for (uint32_t i = 0; i < v.table_len; ++i) {
+            double p = v.cdf[i] - (i ? v.cdf[i - 1] : 0.0);
+            if (v.sizes[i] >= 2 && p > 0.0) {
+                c[v.sizes[i]] += p;
+                w += p;
+            }
+        }
+        if (!(w > 0.0)) {
+            rc = NPG_EXIT_USAGE;
+            snprintf(err, errlen, "source.size: no positive count at n >= 2");
+            free(c);
+            c = NULL;
+            break;
+        }
+        for (uint32_t n = 2; n < len; ++n)
+            c[n] /= w;
+    }
+    }
+    free(cdf);
+    if (rc)
+        return rc;
+    if (!c) {
+        snprintf(err, errlen, "out of memory for the source's size law");
+        return 1;
+    }
+    *pmf = c;
     *len_out = len;
     return 0;
 }

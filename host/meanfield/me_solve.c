@@ -18,6 +18,8 @@
 
 #include "util/util.h"
 
+#include "meanfield/me_impl.h"
+
 static const char *supply_name(int mode)
 {
     return mode == NPG_SUPPLY_CLOSED      ? "closed"
@@ -66,10 +68,16 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
     fprintf(f, "git_commit: \"%s\"\n", NPGROW_GIT_COMMIT);
     fprintf(f, "status: %s\n", sum->interrupted ? "interrupted" : "complete");
     fprintf(f, "supply: %s\n", supply_name((int)cfg->supply));
-    fprintf(f, "linear_solver: %s\n",
-            cfg->supply == NPG_SUPPLY_SCHEDULE ? "tridiagonal LU (analytic Jacobian)"
-                                               : "tridiagonal LU + Sherman-Morrison rank one "
-                                                 "(analytic Jacobian)");
+    if (npg_me_ext_wanted(cfg))
+        fprintf(f,
+                "linear_solver: SPGMR (exact Jacobian-vector products; preconditioner: "
+                "tridiagonal monomer exchange per group%s, coagulation loss diagonal)\n",
+                cfg->supply == NPG_SUPPLY_SCHEDULE ? "" : " + Sherman-Morrison rank one");
+    else
+        fprintf(f, "linear_solver: %s\n",
+                cfg->supply == NPG_SUPPLY_SCHEDULE ? "tridiagonal LU (analytic Jacobian)"
+                                                   : "tridiagonal LU + Sherman-Morrison rank one "
+                                                     "(analytic Jacobian)");
     fprintf(f, "time_unit: %s\n", cfg->time_unit);
     fprintf(f, "t_reached: %.17g  # [%s] last output time written\n", sum->t_reached,
             cfg->time_unit);
@@ -89,6 +97,16 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
                 sum->monomer_error);
     fprintf(f, "particle_conservation_error: %.3e\n", sum->particle_error);
     fprintf(f, "tail_fraction_max: %.3e\n", sum->tail_max);
+    if (npg_me_ext_wanted(cfg)) {
+        fprintf(f, "equation: extended  # Group A/B populations%s%s%s\n",
+                cfg->coal.mode != NPG_COAL_NONE ? ", Smoluchowski coagulation (direct)" : "",
+                cfg->src.kind != NPG_SOURCE_NONE ? ", Poisson source" : "",
+                cfg->monomer_exchange ? "" : ", no monomer exchange");
+        fprintf(f, "merges: %.17g  # expected, t = 0 .. t_reached\n", sum->merges);
+        fprintf(f, "entries: %.17g  # expected particles from the source\n", sum->entered);
+        fprintf(f, "overflow: %.3e  # expected particles merged beyond n_max (lost)\n",
+                sum->overflow);
+    }
     fprintf(f, "config:\n");
     npg_config_write_yaml(f, cfg, 2);
     if (ferror(f) | fclose(f)) {
@@ -102,9 +120,11 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
  * automatic n_max grows by half once NPG_ME_TAIL_GROW of the particles are near it (from there),
  * or, if NPG_ME_TAIL_MAX was passed within one step, from the previous check. The checks do not
  * cost CVODE steps (it interpolates back to them). Returns 0, 1, or the stop exit code. */
-static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int automatic,
-                              npg_me_summary *sum, char *err, size_t errlen)
+static int me_advance_checked(npg_me *me, const npg_config *cfg, const npg_me_options *opt,
+                              double t, int automatic, npg_me_summary *sum, char *err,
+                              size_t errlen)
 {
+    const uint32_t cap = npg_me_coal_cap(opt);
     const double h = cfg->t_end / 256.0;
     for (;;) {
         npg_me_state st;
@@ -121,9 +141,23 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int a
             return rc;
         npg_me_get(me, &st);
         uint32_t nm = st.len - 1;
-        /* the limit of npg_me_auto_n_max: beyond it the user has to choose me.n_max */
-        const int can_grow = automatic && nm + nm / 2 <= 16000000u;
+        /* the limit of npg_me_auto_n_max: beyond it the user has to choose me.n_max; with
+         * coalescence the dense convolution's limit NPG_ME_COAL_N_MAX, reached in one last step */
+        const int coal = cfg->coal.mode != NPG_COAL_NONE;
+        const int can_grow = automatic && (coal ? nm < cap : nm + nm / 2 <= 16000000u);
+        uint32_t nm_next = nm + nm / 2;
+        if (coal && nm_next > cap)
+            nm_next = cap;
         if (st.tail >= NPG_ME_TAIL_MAX) {
+            if (!can_grow && coal && automatic) {
+                snprintf(err, errlen,
+                         "master equation with coalescence: %.3g of the particles reached the "
+                         "sizes near or beyond n_max = %u at t = %g, the limit of the dense "
+                         "Smoluchowski convolution; the mean field of this config needs larger "
+                         "sizes: use `npgrow run`, or a shorter run.t_end",
+                         st.tail, nm, tc);
+                return NPG_EXIT_USAGE;
+            }
             if (!can_grow) {
                 snprintf(err, errlen,
                          "master equation: %.3g of the particles reached the top sizes near "
@@ -132,14 +166,14 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int a
                 return 1;
             }
             /* Too late for this step: redo it from the previous check, larger. */
-            if ((rc = npg_me_grow(me, nm + nm / 2, 1, err, errlen)))
+            if ((rc = npg_me_grow(me, nm_next, 1, err, errlen)))
                 return rc;
             sum->grows++;
             sum->rollbacks++;
             continue;
         }
-        if (can_grow && st.tail >= NPG_ME_TAIL_GROW) {
-            if ((rc = npg_me_grow(me, nm + nm / 2, 0, err, errlen)))
+        if (can_grow && st.tail_grow >= NPG_ME_TAIL_GROW) {
+            if ((rc = npg_me_grow(me, nm_next, 0, err, errlen)))
                 return rc;
             sum->grows++;
         }
@@ -148,8 +182,9 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, double t, int a
 }
 
 /* The output loop into the open observer. Returns 0, 1, 2, or the stop exit code. */
-static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_observer *obs,
-                      progress *pr, npg_me_summary *sum, char *err, size_t errlen)
+static int me_outputs(npg_me *me, const npg_config *cfg, const npg_me_options *opt, int automatic,
+                      npg_observer *obs, progress *pr, npg_me_summary *sum, char *err,
+                      size_t errlen)
 {
     double *sum_dn = NULL;
     uint32_t sum_len = 0;
@@ -157,7 +192,8 @@ static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_obse
     const double dt = cfg->output_every, T = cfg->t_end;
     uint64_t K = dt > 0.0 ? (uint64_t)floor(T / dt + 1e-9) : 0;
     const int extra = T - (double)K * dt > 1e-9 * (T > 1.0 ? T : 1.0);
-    double t_prev = 0.0;
+    double t_prev = 0.0, merges_prev = 0.0, alive_prev = 0.0;
+    const int coal = cfg->coal.mode != NPG_COAL_NONE;
     int rc = 0;
     for (uint64_t k = 0; k <= K + (uint64_t)extra; ++k) {
         double t = k <= K ? (double)k * dt : T;
@@ -166,7 +202,7 @@ static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_obse
             snprintf(err, errlen, "interrupted at t = %.9g", t_prev);
             break;
         }
-        if ((rc = me_advance_checked(me, cfg, t, automatic, sum, err, errlen)))
+        if ((rc = me_advance_checked(me, cfg, opt, t, automatic, sum, err, errlen)))
             break;
         npg_me_state st;
         npg_me_get(me, &st);
@@ -202,12 +238,27 @@ static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_obse
         s.free_monomers = st.free_monomers;
         s.precursor = st.precursor;
         s.events = NAN;
+        double alive = 0.0;
+        if (coal) {
+            /* Group B, merges, and kf over (t_prev, t] (observe.h) */
+            for (uint32_t n = 2; n < st.len; ++n)
+                alive += st.count[n];
+            s.count_b = st.count_b;
+            s.coalescences = st.merges;
+            s.kf = k > 0 ? npg_me_kf(st.merges - merges_prev, st.particles0, alive_prev, alive,
+                                     t - t_prev)
+                         : NAN;
+        }
         if (k > 0) {
-            /* The model's expected growth: sum_dn / (count dt) = j_n exactly. */
+            /* The model's expected growth: sum_dn / (count dt) = j_n exactly (0 without
+             * monomer exchange; merges are not growth). */
             const npg_rates *r = npg_me_rates(me);
             double dto = t - t_prev;
             for (uint32_t n = 2; n < st.len; ++n)
-                sum_dn[n] = st.count[n] * (st.S * r->table[n].assoc - r->table[n].dissoc) * dto;
+                sum_dn[n] =
+                    cfg->monomer_exchange
+                        ? st.count[n] * (st.S * r->table[n].assoc - r->table[n].dissoc) * dto
+                        : 0.0;
             s.prev_count = st.count;
             s.sum_dn = sum_dn;
             s.dt_out = dto;
@@ -217,6 +268,8 @@ static int me_outputs(npg_me *me, const npg_config *cfg, int automatic, npg_obse
             break;
         sum->t_reached = t;
         t_prev = t;
+        merges_prev = st.merges;
+        alive_prev = alive;
         progress_show(pr, cfg, &st, 0);
     }
     free(sum_dn);
@@ -255,6 +308,28 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
         }
         uint32_t start = (len0 - 1) + (len0 - 1) / 4 + 256;
         opt.n_max = start < full ? start : full;
+        if (npg_me_ext_wanted(cfg)) {
+            /* the source's sizes too; with coalescence at most the convolution's limit (a
+             * start beyond it is refused by npg_me_create) */
+            uint32_t top = len0 - 1;
+            if (cfg->src.kind == NPG_SOURCE_POISSON) {
+                double *pmf = NULL;
+                uint32_t lp = 0;
+                if ((rc = npg_me_source_pmf(cfg, &pmf, &lp, err, errlen))) {
+                    npg_outdir_abandon(tmp);
+                    return rc;
+                }
+                free(pmf);
+                top = lp - 1 > top ? lp - 1 : top;
+            }
+            start = top + top / 4 + 256;
+            if (start < full)
+                full = start;
+            const uint32_t cap = npg_me_coal_cap(&opt);
+            if (cfg->coal.mode != NPG_COAL_NONE && full > cap)
+                full = top > cap ? top : cap;
+            opt.n_max = full > top ? full : top;
+        }
     }
     npg_me *me = NULL;
     rc = npg_me_create(&me, cfg, &opt, err, errlen);
@@ -270,7 +345,7 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
     }
     npg_me_checkpoint(me); /* t = 0: a growth may go back to it */
     progress pr = {opt.progress, isatty(2), t0, 0.0};
-    rc = me_outputs(me, cfg, automatic, &obs, &pr, sum, err, errlen);
+    rc = me_outputs(me, cfg, &opt, automatic, &obs, &pr, sum, err, errlen);
     const int stopped = rc && rc == npg_stop_exit_code();
     npg_me_state st;
     npg_me_get(me, &st);
@@ -279,6 +354,9 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
     else if (pr.on && pr.tty)
         fputc('\n', stderr);
     sum->n_max = npg_me_n_max(me);
+    sum->merges = st.merges;
+    sum->entered = st.entered;
+    sum->overflow = st.overflow;
     sum->steps = st.steps;
     sum->rhs_evals = st.rhs_evals;
     sum->lin_iters = st.lin_iters;

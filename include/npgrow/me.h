@@ -20,6 +20,11 @@
 extern "C" {
 #endif
 
+/* Coalescence (cfg->coal.mode != NPG_COAL_NONE): the Smoluchowski term is a dense O(n_max^2)
+ * convolution over a precomputed kernel matrix (8 n_max^2 / 2 bytes), so n_max is limited to
+ * this; a run whose sizes need more is refused (exit 2). */
+#define NPG_ME_COAL_N_MAX 5000u
+
 /* Default tolerances: relative, and absolute on N_n as a fraction of N(0). */
 #define NPG_ME_RTOL     1e-10
 #define NPG_ME_ATOL_REL 1e-16
@@ -34,6 +39,12 @@ typedef struct npg_me_options {
     /* Drop initial mass above n_max instead of refusing (benchmarks at a fixed n_max); the
      * dropped fraction is in npg_me_state.clipped. */
     int clip_initial;
+    /* With coalescence: the largest n_max allowed, 0 = NPG_ME_COAL_N_MAX (tests lower it to
+     * reach the limit cheaply; larger values are not taken). */
+    uint32_t coal_n_max;
+    /* With coalescence: OpenMP threads for the O(n_max^2) passes (0, 1: one). The sums are
+     * split into a fixed number of blocks, so results do not depend on it. */
+    int threads;
     /* Tests may replace the model's rates by any table (entries n >= len use the model). */
     const npg_rate_pair *rate_table;
     uint32_t rate_table_len;
@@ -61,25 +72,43 @@ double npg_me_checkpoint_time(const npg_me *me);
 int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size_t errlen);
 
 typedef struct npg_me_state {
-    double t;             /* [time unit] */
-    const double *count;  /* [len] expected particles of size n (entries 0, 1 are 0) */
-    uint32_t len;         /* n_max + 1 */
-    double S;             /* supersaturation now */
-    double free_monomers; /* closed/precursor: expected free monomers; NAN in schedule mode */
-    double precursor;     /* precursor mode: expected precursor units; NAN otherwise */
-    double dissolved;     /* expected particles dissolved so far */
-    double particles0;    /* N(0) */
-    double total0;        /* closed/precursor: total monomers at t = 0; NAN in schedule mode */
+    double t;            /* [time unit] */
+    const double *count; /* [len] expected particles of size n (entries 0, 1 are 0) */
+    /* Coalescence, source or no monomer exchange (the extended equation); else NULL / 0: */
+    const double *count_b; /* [len] of count, Group B (merged at least once); Group A = rest */
+    double merges;         /* expected merges since t = 0 */
+    double entered;        /* expected particles the source added since t = 0 */
+    double overflow;       /* expected particles merged beyond n_max (lost; <= 1e-12 N(0)) */
+    uint32_t len;          /* n_max + 1 */
+    double S;              /* supersaturation now */
+    double free_monomers;  /* closed/precursor: expected free monomers; NAN in schedule mode */
+    double precursor;      /* precursor mode: expected precursor units; NAN otherwise */
+    double dissolved;      /* expected particles dissolved so far */
+    double particles0;     /* N(0) */
+    double total0;         /* closed/precursor: total monomers at t = 0; NAN in schedule mode */
     /* |free + precursor + bound - total0| / total0 now (0: schedule); rounding only: the free
-     * monomers are what the total leaves (me.c) */
+     * monomers are what the total leaves (me.c). The extended equation counts the source's
+     * monomers in the total and the overflow's as bound; with schedule supply and no monomer
+     * exchange it is the drift of the bound monomers (a real check: nothing else changes
+     * them). */
     double monomer_error;
-    double particle_error; /* |alive + dissolved - N(0)| / N(0) now */
-    double tail;           /* fraction of N(0) in the top sizes near n_max now */
-    double clipped; /* fraction of the initial particles dropped above n_max (clip_initial) */
+    /* |alive + dissolved - N(0)| / N(0) now; extended: |alive + dissolved + merges + overflow
+     * - N(0) - entered| / N(0) */
+    double particle_error;
+    double tail;      /* fraction of N(0) in the top sizes near n_max now (with coalescence
+                         plus the overflow beyond n_max) */
+    double tail_grow; /* what an automatic n_max grows on: tail, with coalescence the
+                         overflow since n_max last grew in place of all of it */
+    double clipped;   /* fraction of the initial particles dropped above n_max (clip_initial) */
     /* solver counters, summed over the restarts of npg_me_grow */
     long steps, rhs_evals, lin_iters, jac_evals, nonlin_iters, err_fails, lin_setups;
     int grows; /* npg_me_grow calls so far */
 } npg_me_state;
+
+/* The study's coalescence rate coefficient over an output interval of length dt [time unit]:
+ * merges N(0) / (N(t - dt) N(t) dt) [1/time unit], so that dA/dt = P - kf A^2 with
+ * A = N(t)/N(0) (model.md 3.4); NAN when dt <= 0 or a count is 0. */
+double npg_me_kf(double merges, double n0, double n_prev, double n_now, double dt);
 
 /* The rates the solver uses (A_n, k^d_n for n <= n_max + 1, unmodified at the top) and its
  * truncation. */
@@ -112,6 +141,10 @@ typedef struct npg_me_summary {
     int rollbacks;         /* ... of which restarted from the previous output time */
     int interrupted;       /* stopped by a signal: outputs up to t_reached */
     double t_reached;      /* last output time written */
+    /* the extended equation (coalescence, source, no monomer exchange), at the end: */
+    double merges;   /* expected merges */
+    double entered;  /* expected particles the source added */
+    double overflow; /* expected particles lost beyond n_max */
 } npg_me_summary;
 
 /* The whole `npgrow me`: outputs at 0, output_every, ..., t_end into outdir (moments.csv,
