@@ -206,38 +206,41 @@ static void coag_pass(npg_me_ext *x, uint32_t nm, const double *cx, const double
             const int64_t j0 = (int64_t)i + 1, jin = (int64_t)nm - i, jn = nm;
             const int64_t j1 = jin >= (int64_t)i ? jin : (int64_t)i;
             double *restrict Gi = Gb + i;
-            /* row sums: the other half of L_i */
-#pragma omp simd reduction(+ : lx)
-            for (int64_t j = j0; j <= jn; ++j)
-                lx += K[j] * cx[j];
-            if (!same) {
-#pragma omp simd reduction(+ : lz)
-                for (int64_t j = j0; j <= jn; ++j)
-                    lz += K[j] * cz[j];
-#pragma omp simd
-                for (int64_t j = j0; j <= jn; ++j)
-                    Lzb[j] += K[j] * zi;
-            }
-#pragma omp simd
-            for (int64_t j = j0; j <= jn; ++j)
-                Lxb[j] += K[j] * xi;
             if (same) {
-#pragma omp simd
-                for (int64_t j = j0; j <= j1; ++j)
-                    Gi[j] += 2.0 * K[j] * xi * cx[j];
-#pragma omp simd reduction(+ : out, mass)
+#pragma omp simd reduction(+ : lx)
+                for (int64_t j = j0; j <= j1; ++j) {
+                    const double k = K[j], c = cx[j];
+                    lx += k * c;
+                    Lxb[j] += k * xi;
+                    Gi[j] += 2.0 * k * xi * c;
+                }
+#pragma omp simd reduction(+ : lx, out, mass)
                 for (int64_t j = j1 + 1; j <= jn; ++j) {
-                    const double ww = 2.0 * K[j] * xi * cx[j];
+                    const double k = K[j], c = cx[j];
+                    lx += k * c;
+                    Lxb[j] += k * xi;
+                    const double ww = 2.0 * k * xi * c;
                     out += ww;
                     mass += (double)(i + j) * ww;
                 }
             } else {
-#pragma omp simd
-                for (int64_t j = j0; j <= j1; ++j)
-                    Gi[j] += K[j] * (xi * cz[j] + zi * cx[j]);
-#pragma omp simd reduction(+ : out, mass)
+#pragma omp simd reduction(+ : lx, lz)
+                for (int64_t j = j0; j <= j1; ++j) {
+                    const double k = K[j], c = cx[j], z = cz[j];
+                    lx += k * c;
+                    lz += k * z;
+                    Lxb[j] += k * xi;
+                    Lzb[j] += k * zi;
+                    Gi[j] += k * (xi * z + zi * c);
+                }
+#pragma omp simd reduction(+ : lx, lz, out, mass)
                 for (int64_t j = j1 + 1; j <= jn; ++j) {
-                    const double ww = K[j] * (xi * cz[j] + zi * cx[j]);
+                    const double k = K[j], c = cx[j], z = cz[j];
+                    lx += k * c;
+                    lz += k * z;
+                    Lxb[j] += k * xi;
+                    Lzb[j] += k * zi;
+                    const double ww = k * (xi * z + zi * c);
                     out += ww;
                     mass += (double)(i + j) * ww;
                 }
