@@ -1573,3 +1573,17 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     fprintf(f, "%*sme:\n", i0, "");
     put_uint(f, i1, "n_max", cfg->me_n_max, "master-equation truncation; 0 = automatic");
 }
+
+/* TEMPORARY (replaced by the source: parser's version) */
+int npg_config_source_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
+                           size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    memset(v, 0, sizeof *v);
+    *cdf_out = NULL;
+    v->kind = NPG_INIT_MONODISPERSE;
+    v->n = cfg->src.size_n;
+    v->sigma_s = cfg->model.sigma_s;
+    return 0;
+}

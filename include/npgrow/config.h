@@ -128,8 +128,8 @@ typedef struct npg_config {
     double k_p;                     /* precursor: conversion rate [per time unit] */
     double tolerance;               /* closed/precursor: max relative change of free monomers per
                                        synchronization interval (default 0.01) */
-    int monomer_exchange;           /* supply.monomer_exchange (default 1): 0 = no association or
-                                       dissociation at all (coalescence alone) */
+    int no_monomer_exchange; /* supply.monomer_exchange: false -> 1: no association or
+                                dissociation at all (coalescence alone); default 0 */
 
     /* initial: */
     npg_init_kind init_kind;
@@ -204,6 +204,10 @@ void npg_yaml_write_string(FILE *f, const char *str);
  * *cdf_out, which the caller frees). Returns 0, or NPG_EXIT_USAGE with a message. */
 int npg_config_init_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
                          size_t errlen);
+
+/* The size sampler of the source's `size:` spec (like npg_config_init_view). */
+int npg_config_source_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
+                           size_t errlen);
 
 /* Supersaturation of the schedule at time t (piecewise linear, constant beyond the ends). */
 double npg_config_schedule_s(const npg_config *cfg, double t);
