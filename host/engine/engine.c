@@ -48,11 +48,11 @@ struct npg_ensemble {
     double coal_eps;   /* max expected merges per particle per interval */
     uint64_t capacity; /* slots: particles + entries */
     uint64_t merges, entered;
-    double coal_wall;         /* [s] */
+    double coal_wall; /* [s] */
     size_t n_entries, next_entry;
-    double *entry_t;          /* [n_entries] non-decreasing [time unit] */
-    uint32_t *entry_n;        /* [n_entries] sizes [monomers] */
-    npg_wm_event *res;        /* reservoir of sampled merges */
+    double *entry_t;   /* [n_entries] non-decreasing [time unit] */
+    uint32_t *entry_n; /* [n_entries] sizes [monomers] */
+    npg_wm_event *res; /* reservoir of sampled merges */
     uint64_t res_cap, res_len;
     int res_sorted;
 };
@@ -353,9 +353,9 @@ static double host_cap(npg_ensemble *e, double t, double dt)
     if (e->exchange && e->next_entry < e->n_entries) {
         double eps = e->wm ? e->coal_eps : 0.01;
         uint64_t k = (uint64_t)fmax(1.0, floor(eps * (double)e->alive));
-        size_t last = e->next_entry + (k - 1 < e->n_entries - e->next_entry
-                                           ? k - 1
-                                           : e->n_entries - e->next_entry - 1);
+        size_t last =
+            e->next_entry +
+            (k - 1 < e->n_entries - e->next_entry ? k - 1 : e->n_entries - e->next_entry - 1);
         if (e->entry_t[last] > t)
             cap = fmin(cap, e->entry_t[last] - t);
     }
@@ -477,8 +477,8 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
         e->res_cap = cfg->coal.output_events;
         e->res = malloc((e->res_cap ? e->res_cap : 1) * sizeof *e->res);
         uint32_t *n;
-        if (!e->res || npg_wm_create(&e->wm, &cp, npg_coal_volume(cfg), cfg->seed, e->capacity,
-                                     err, errlen) ||
+        if (!e->res ||
+            npg_wm_create(&e->wm, &cp, npg_coal_volume(cfg), cfg->seed, e->capacity, err, errlen) ||
             e->be.get_host(&e->be, &n, err, errlen) || npg_wm_rebuild(e->wm, n, err, errlen)) {
             if (!e->res)
                 snprintf(err, errlen, "out of memory for %llu sampled merges",
@@ -659,9 +659,9 @@ static int advance_no_exchange(npg_ensemble *e, double target, char *err, size_t
         if (e->closed) {
             e->s_integral += ensemble_S(e, e->t) * (t1 - e->t);
         } else {
-            e->s_integral += 0.5 * (npg_config_schedule_s(e->cfg, e->t) +
-                                    npg_config_schedule_s(e->cfg, t1)) *
-                             (t1 - e->t);
+            e->s_integral +=
+                0.5 * (npg_config_schedule_s(e->cfg, e->t) + npg_config_schedule_s(e->cfg, t1)) *
+                (t1 - e->t);
         }
         if ((rc = host_processes(e, e->t, t1, 0, err, errlen)))
             return rc;

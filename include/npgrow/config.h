@@ -134,8 +134,8 @@ typedef struct npg_config {
     double k_p;                     /* precursor: conversion rate [per time unit] */
     double tolerance;               /* closed/precursor: max relative change of free monomers per
                                        synchronization interval (default 0.01) */
-    int no_monomer_exchange; /* supply.monomer_exchange: false -> 1: no association or
-                                dissociation at all (coalescence alone); default 0 */
+    int no_monomer_exchange;        /* supply.monomer_exchange: false -> 1: no association or
+                                       dissociation at all (coalescence alone); default 0 */
 
     /* initial: */
     npg_init_kind init_kind;
