@@ -141,6 +141,13 @@ int npg_ensemble_reduce(npg_ensemble *e, npg_reduction *r, char *err, size_t err
     uint32_t max_n = 0;
     if (e->be.max_n(&e->be, &max_n, err, errlen))
         return 1;
+    if (max_n >= NPG_ENGINE_HIST_LIMIT) {
+        snprintf(err, errlen,
+                 "a particle holds %u monomers (merged: a gel?): the exact histograms stop at "
+                 "%u sizes; use a smaller ensemble, a shorter t_end or a kernel that does not gel",
+                 max_n, NPG_ENGINE_HIST_LIMIT);
+        return 1;
+    }
     r->len = (max_n < 2 ? 2 : max_n) + 1;
     r->count = calloc(r->len, sizeof *r->count);
     r->prev_count = calloc(r->len, sizeof *r->prev_count);

@@ -31,6 +31,10 @@ typedef struct npg_ensemble_options {
 
 typedef struct npg_ensemble npg_ensemble;
 
+/* Exact histograms are dense in n: a reduction refuses a particle larger than this (only
+ * merges can make one: monomer growth is bounded before the run, by npg_preflight_check). */
+#define NPG_ENGINE_HIST_LIMIT 100000000u
+
 /* Returns 0, NPG_EXIT_USAGE (bad input, no usable backend), NPG_BACKEND_STOPPED (a stop request
  * during initialisation) or 1. */
 int npg_ensemble_create(npg_ensemble **e, const npg_config *cfg, const npg_ensemble_options *o,
