@@ -141,6 +141,7 @@ static int write_trajectories(FILE *f, npg_ensemble *e, const npg_config *cfg, d
 typedef struct coal_track {
     double alive_prev;    /* alive particles at the last output time */
     uint64_t merges_prev; /* merges by then */
+    double group_b;       /* Group-B particles at the last output time */
 } coal_track;
 
 static int snapshot(npg_observer *obs, npg_ensemble *e, const npg_config *cfg, double dt_out,
@@ -194,6 +195,11 @@ static int snapshot(npg_observer *obs, npg_ensemble *e, const npg_config *cfg, d
                (ct->alive_prev * (double)st.alive * dt_out);
     ct->alive_prev = (double)st.alive;
     ct->merges_prev = st.merges;
+    if (cb) {
+        ct->group_b = 0.0;
+        for (uint32_t n = 0; n < r.len; ++n)
+            ct->group_b += cb[n];
+    }
     int rc = npg_observer_write(obs, &s, err, errlen);
     free(cnt);
     free(pc);
@@ -320,7 +326,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     trajectory_ids(cfg->particles, k, ids);
 
     progress pr = {o->quiet, isatty(2), npg_wall_seconds(), 0.0};
-    coal_track ct = {0.0, 0};
+    coal_track ct = {0.0, 0, 0.0};
     if (snapshot(&obs, e, cfg, 0.0, 0.0, 0, &ct, err, errlen) ||
         write_trajectories(traj, e, cfg, 0.0, ids, nbuf, k, err, errlen) ||
         npg_h5out_at(h5, 0.0, 0, h5_sample, e, err, errlen) /* [h5] */ ||
@@ -379,6 +385,11 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     sum->events = st.events;
     sum->events_per_s = st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0;
     sum->interrupted = interrupted;
+    sum->coalescence = cfg->coal.mode != NPG_COAL_NONE;
+    sum->merges = st.merges;
+    sum->entries = st.entries;
+    sum->alive = ct.alive_prev;
+    sum->group_b = ct.group_b;
     if (bad || write_run_yaml(tmp, cfg, e, interrupted ? t_prev : -1.0, sum->wall_s,
                               interrupted ? "interrupted" : "complete")) {
         snprintf(err, errlen, "%s: write error", tmp);
