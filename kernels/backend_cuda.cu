@@ -52,6 +52,7 @@ static int npg_cuda_fail(char *err, size_t errlen, const char *file, int line, c
 
 typedef struct cuda_impl {
     uint64_t count;
+    uint64_t active; /* slots drawn at start; the rest dormant */
     uint32_t seed;
     int device;
     int sm_count;
@@ -70,6 +71,7 @@ typedef struct cuda_impl {
     uint64_t *d_ids; /* [sample_cap] particle ids to gather */
     uint32_t *d_out; /* [sample_cap] gathered sizes [monomers] */
     size_t sample_cap;
+    uint32_t *h_n; /* [count] host mirror for get_host/put_host (allocated on first use) */
     cudaEvent_t ev[3];
     npg_cuda_timing timing;
 } cuda_impl;
@@ -163,11 +165,13 @@ __global__ void __launch_bounds__(256, MINB) npg_step_kernel_lb(npg_state_view v
     npg_step_body(v, p);
 }
 
-__global__ void npg_init_kernel(npg_state_view v, npg_init_view init, uint32_t seed)
+__global__ void npg_init_kernel(npg_state_view v, npg_init_view init, uint32_t seed,
+                                uint64_t active)
 {
     const size_t stride = (size_t)blockDim.x * gridDim.x;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < v.count; i += stride) {
-        const uint32_t n0 = npg_init_sample(&init, seed, (uint32_t)i);
+        /* slots from `active` on are dormant until a source fills them (n = 0) */
+        const uint32_t n0 = i < active ? npg_init_sample(&init, seed, (uint32_t)i) : 0u;
         v.n[i] = n0;
         v.n_prev[i] = n0;
     }
@@ -424,6 +428,41 @@ static int cuda_sample(npg_backend *b, const uint64_t *ids, size_t k, uint32_t *
     return npg_elapsed(c, 0, 1, &c->timing.transfer_ms, err, errlen);
 }
 
+/* Host-side processes (coalescence, entries) work on a host copy of the sizes. */
+static int cuda_get_host(npg_backend *b, uint32_t **n, char *err, size_t errlen)
+{
+    cuda_impl *c = impl_of(b);
+    if (!c->h_n) {
+        c->h_n = (uint32_t *)malloc((c->count ? c->count : 1) * sizeof *c->h_n);
+        if (!c->h_n) {
+            snprintf(err, errlen, "cuda backend: out of host memory for a size mirror");
+            return 1;
+        }
+    }
+    if (c->count) {
+        NPG_CUDA_CHECK(cudaMemcpyAsync(c->h_n, c->d_n, c->count * sizeof *c->h_n,
+                                       cudaMemcpyDeviceToHost, c->stream));
+        NPG_CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    }
+    *n = c->h_n;
+    return 0;
+}
+
+static int cuda_put_host(npg_backend *b, char *err, size_t errlen)
+{
+    cuda_impl *c = impl_of(b);
+    if (!c->h_n) {
+        snprintf(err, errlen, "cuda backend: put_host without get_host");
+        return 1;
+    }
+    if (c->count) {
+        NPG_CUDA_CHECK(cudaMemcpyAsync(c->d_n, c->h_n, c->count * sizeof *c->h_n,
+                                       cudaMemcpyHostToDevice, c->stream));
+        NPG_CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    }
+    return 0;
+}
+
 static void cuda_destroy(npg_backend *b)
 {
     cuda_impl *c = impl_of(b);
@@ -445,6 +484,7 @@ static void cuda_destroy(npg_backend *b)
     cudaFree(c->d_ids);
     cudaFree(c->d_out);
     cudaFreeHost(c->h_stats);
+    free(c->h_n);
     for (int i = 0; i < 3; ++i)
         if (c->ev[i])
             cudaEventDestroy(c->ev[i]);
@@ -516,7 +556,8 @@ static int npg_init_state(cuda_impl *c, const npg_init_view *init_h, char *err, 
     }
     if (c->count > 0) {
         npg_state_view v = {c->d_n, c->d_n_prev, c->d_stats, c->count};
-        npg_init_kernel<<<npg_grid(c, c->count, 256, 0), 256, 0, c->stream>>>(v, init, c->seed);
+        npg_init_kernel<<<npg_grid(c, c->count, 256, 0), 256, 0, c->stream>>>(v, init, c->seed,
+                                                                              c->active);
         if (npg_launched(c, err, errlen, __FILE__, __LINE__, "npg_init_kernel"))
             rc = 1;
     }
@@ -633,7 +674,10 @@ extern "C" int npg_backend_cuda_create_with(npg_backend *b, const npg_backend_se
     b->reduce = cuda_reduce;
     b->sample = cuda_sample;
     b->destroy = cuda_destroy;
+    b->get_host = cuda_get_host;
+    b->put_host = cuda_put_host;
     c->count = s->count;
+    c->active = s->active ? s->active : s->count;
     c->seed = s->seed;
     c->device = s->device;
     c->launch = *launch;

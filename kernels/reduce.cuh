@@ -66,7 +66,7 @@ struct npg_hist_op {
         }
         if (n >= 2)
             npg_atomic_add_u64(&v.count[n], 1ull);
-        if (p >= 2) {
+        if (p >= 2 && n != 0) { /* n = 0: coalesced away since the mark */
             const int64_t dn = (int64_t)(n >= 2 ? n : 1u) - (int64_t)p;
             npg_atomic_add_u64(&v.prev_count[p], 1ull);
             npg_atomic_add_u64(&v.sum_dn[p], (unsigned long long)dn);

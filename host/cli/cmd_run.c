@@ -123,6 +123,12 @@ int npg_cmd_run(int argc, char **argv)
         fprintf(stderr, "npgrow run: %s: %llu events in %.2f s (%.3g events/s); results in %s/\n",
                 stopped ? "interrupted" : "complete", (unsigned long long)sum.events, sum.wall_s,
                 sum.events_per_s, outdir);
+        if (sum.coalescence)
+            fprintf(stderr,
+                    "npgrow run: %llu merges, %llu entries; Group B (merged) %.0f of %.0f alive "
+                    "particles (%.1f %%)\n",
+                    (unsigned long long)sum.merges, (unsigned long long)sum.entries, sum.group_b,
+                    sum.alive, sum.alive > 0 ? 100.0 * sum.group_b / sum.alive : 0.0);
     }
     npg_config_free(&cfg);
     return rc;

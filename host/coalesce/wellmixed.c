@@ -278,10 +278,10 @@ static int advance_chunk(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_ev
             ensure_majorant(w, w->fM);
         if (!(w->Wsum > 0.0))
             return 0;
-        const npg_u32x4 r0 = npg_philox4x32_10(
-            npg_philox_counter(0, w->proposals, NPG_STREAM_COALESCENCE), key);
-        const npg_u32x4 r1 = npg_philox4x32_10(
-            npg_philox_counter(1, w->proposals, NPG_STREAM_COALESCENCE), key);
+        const npg_u32x4 r0 =
+            npg_philox4x32_10(npg_philox_counter(0, w->proposals, NPG_STREAM_COALESCENCE), key);
+        const npg_u32x4 r1 =
+            npg_philox4x32_10(npg_philox_counter(1, w->proposals, NPG_STREAM_COALESCENCE), key);
         w->proposals += 1;
         t += npg_exponential(r0.x) * 2.0 * w->V / w->Wsum;
         if (t > t1)

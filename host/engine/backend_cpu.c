@@ -154,7 +154,7 @@ static int cpu_reduce(npg_backend *b, npg_reduction *r, char *err, size_t errlen
                 }
                 if (ni >= 2)
                     cnt[ni] += 1;
-                if (pi >= 2) {
+                if (pi >= 2 && ni != 0) { /* ni = 0: coalesced away since the mark */
                     pcnt[pi] += 1;
                     sdn[pi] += (int64_t)(ni >= 2 ? ni : 1u) - (int64_t)pi;
                 }
@@ -194,6 +194,22 @@ static int cpu_sample(npg_backend *b, const uint64_t *ids, size_t k, uint32_t *n
     return 0;
 }
 
+static int cpu_get_host(npg_backend *b, uint32_t **n, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    *n = ((cpu_impl *)b->impl)->n;
+    return 0;
+}
+
+static int cpu_put_host(npg_backend *b, char *err, size_t errlen)
+{
+    (void)b;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
 static void cpu_destroy(npg_backend *b)
 {
     cpu_impl *c = b->impl;
@@ -229,6 +245,8 @@ int npg_backend_cpu_create(npg_backend *b, const npg_backend_setup *s, char *err
     b->reduce = cpu_reduce;
     b->sample = cpu_sample;
     b->destroy = cpu_destroy;
+    b->get_host = cpu_get_host;
+    b->put_host = cpu_put_host;
     c->count = s->count;
     c->seed = s->seed;
     size_t bytes = (size_t)s->count * sizeof(uint32_t);
@@ -251,6 +269,7 @@ int npg_backend_cpu_create(npg_backend *b, const npg_backend_setup *s, char *err
     const npg_init_view init = s->init;
     const uint32_t seed = s->seed;
     const int64_t count = (int64_t)s->count;
+    const int64_t active = s->active ? (int64_t)s->active : count;
     int stopped = 0;
     /* Blocks of 2^20 particles, so a stop request during a 1e9-particle start lands quickly. */
     const int64_t block = 1 << 20;
@@ -262,7 +281,7 @@ int npg_backend_cpu_create(npg_backend *b, const npg_backend_setup *s, char *err
         }
         const int64_t end = (blk + 1) * block < count ? (blk + 1) * block : count;
         for (int64_t i = blk * block; i < end; ++i) {
-            uint32_t n0 = npg_init_sample(&init, seed, (uint32_t)i);
+            uint32_t n0 = i < active ? npg_init_sample(&init, seed, (uint32_t)i) : 0u;
             c->n[i] = n0;
             c->n_prev[i] = n0;
         }

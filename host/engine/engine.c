@@ -4,6 +4,13 @@
  * balance of a closed volume (plus a precursor pool). Inside an interval every particle runs
  * its own exact SSA on the backend. Monomer bookkeeping is in integers:
  *     total = free + bound + precursor   (exact at every interval boundary)
+ * Coalescence (host/coalesce) and entries from a source act on the host between intervals, on
+ * the sizes the backend exposes (get_host/put_host): after each monomer interval [t, t1] the
+ * well-mixed sampler re-bins the sizes and runs the exact merge process over the same [t, t1]
+ * (Lie splitting; intervals are short enough that each particle expects at most
+ * coalescence.epsilon merges in one), then the entries due by t1 take their dormant slots.
+ * With supply.monomer_exchange false there is no splitting: merges and entries are exact in
+ * continuous time. Merges keep bound monomers; entries add theirs to the total.
  * It deliberately writes no files: run.c does output.
  */
 #include <gsl/gsl_randist.h>
@@ -14,6 +21,7 @@
 #include <string.h>
 
 #include "npgrow/engine.h"
+#include "npgrow/philox.h"
 #include "npgrow/observe.h"
 #include "npgrow/status.h"
 
@@ -34,6 +42,19 @@ struct npg_ensemble {
     double dfree_rate; /* closed: free-monomer change rate of the last interval [1/time] */
     double s_integral; /* integral of S dt since the start [time unit] */
     double wall;       /* [s] spent in backend advance */
+    /* coalescence and entries */
+    int exchange;      /* monomer exchange on (supply.monomer_exchange) */
+    npg_wm *wm;        /* well-mixed sampler, or NULL */
+    double coal_eps;   /* max expected merges per particle per interval */
+    uint64_t capacity; /* slots: particles + entries */
+    uint64_t merges, entered;
+    double coal_wall; /* [s] */
+    size_t n_entries, next_entry;
+    double *entry_t;   /* [n_entries] non-decreasing [time unit] */
+    uint32_t *entry_n; /* [n_entries] sizes [monomers] */
+    npg_wm_event *res; /* reservoir of sampled merges */
+    uint64_t res_cap, res_len;
+    int res_sorted;
 };
 
 /* ---- Philox as a GSL generator, so GSL's binomial sampler draws from our counter streams --- */
@@ -107,6 +128,7 @@ static double ensemble_S(const npg_ensemble *e, double t)
 
 void npg_reduction_free(npg_reduction *r)
 {
+    free(r->count_b);
     free(r->count);
     free(r->prev_count);
     free(r->sum_dn);
@@ -119,6 +141,13 @@ int npg_ensemble_reduce(npg_ensemble *e, npg_reduction *r, char *err, size_t err
     uint32_t max_n = 0;
     if (e->be.max_n(&e->be, &max_n, err, errlen))
         return 1;
+    if (max_n >= NPG_ENGINE_HIST_LIMIT) {
+        snprintf(err, errlen,
+                 "a particle holds %u monomers (merged: a gel?): the exact histograms stop at "
+                 "%u sizes; use a smaller ensemble, a shorter t_end or a kernel that does not gel",
+                 max_n, NPG_ENGINE_HIST_LIMIT);
+        return 1;
+    }
     r->len = (max_n < 2 ? 2 : max_n) + 1;
     r->count = calloc(r->len, sizeof *r->count);
     r->prev_count = calloc(r->len, sizeof *r->prev_count);
@@ -131,6 +160,20 @@ int npg_ensemble_reduce(npg_ensemble *e, npg_reduction *r, char *err, size_t err
     if (e->be.reduce(&e->be, r, err, errlen)) {
         npg_reduction_free(r);
         return 1;
+    }
+    if (e->wm) {
+        uint32_t *n;
+        const uint64_t *gb = npg_wm_group_b(e->wm);
+        r->count_b = calloc(r->len, sizeof *r->count_b);
+        if (!r->count_b || e->be.get_host(&e->be, &n, err, errlen)) {
+            if (!r->count_b)
+                snprintf(err, errlen, "out of memory for the Group-B histogram");
+            npg_reduction_free(r);
+            return 1;
+        }
+        for (uint64_t id = 0; id < e->capacity; ++id)
+            if (n[id] >= 2 && n[id] < r->len && (gb[id >> 6] >> (id & 63u) & 1u))
+                r->count_b[n[id]] += 1;
     }
     return 0;
 }
@@ -155,6 +198,177 @@ static int closed_rate(npg_ensemble *e, double *rate, char *err, size_t errlen)
     return 0;
 }
 
+/* The source's entries, all drawn at creation (they do not depend on the state): a Poisson
+ * stream on [t_start, min(t_stop, t_end)) from the (seed, 0xfffffffd) entry stream, each size
+ * from the source's size spec on its own slot's stream (npg_init_sample keyed by the slot id),
+ * or the rows of entries_file up to t_end. */
+static int draw_entries(npg_ensemble *e, char *err, size_t errlen)
+{
+    const npg_config *c = e->cfg;
+    const npg_source_config *src = &c->src;
+    if (src->kind == NPG_SOURCE_FILE) {
+        size_t k = 0;
+        while (k < src->entries_len && src->entries_t[k] <= c->t_end)
+            ++k;
+        e->n_entries = k;
+        e->entry_t = malloc((k ? k : 1) * sizeof *e->entry_t);
+        e->entry_n = malloc((k ? k : 1) * sizeof *e->entry_n);
+        if (!e->entry_t || !e->entry_n)
+            goto oom;
+        for (size_t i = 0; i < k; ++i) {
+            e->entry_t[i] = src->entries_t[i];
+            e->entry_n[i] = src->entries_n[i];
+        }
+        return 0;
+    }
+    if (src->kind != NPG_SOURCE_POISSON)
+        return 0;
+    const double t1 = fmin(src->t_stop, c->t_end);
+    const npg_u32x2 key = npg_philox_key(c->seed, 0xfffffffdu);
+    size_t cap = 0, k = 0;
+    double t = src->t_start;
+    for (uint64_t draw = 0;; ++draw) {
+        npg_u32x4 b = npg_philox4x32_10(npg_philox_counter(0, draw, NPG_STREAM_ENTRY), key);
+        t += npg_exponential(b.x) / src->rate_per_time;
+        if (!(t < t1))
+            break;
+        if (k == cap) {
+            cap = cap ? 2 * cap : 1024;
+            double *nt = realloc(e->entry_t, cap * sizeof *nt);
+            if (!nt)
+                goto oom;
+            e->entry_t = nt;
+        }
+        e->entry_t[k++] = t;
+        if ((uint64_t)k + c->particles > 0x100000000ull) {
+            snprintf(err, errlen,
+                     "source: more than 2^32 - %llu entries: particle ids are 32-bit (lower "
+                     "source.rate_per_time or shorten [t_start, t_stop])",
+                     (unsigned long long)c->particles);
+            return NPG_EXIT_USAGE;
+        }
+    }
+    e->n_entries = k;
+    e->entry_n = malloc((k ? k : 1) * sizeof *e->entry_n);
+    if (!e->entry_n)
+        goto oom;
+    npg_init_view v;
+    double *cdf = NULL;
+    int rc = npg_config_source_view(c, &v, &cdf, err, errlen);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < k; ++i)
+        e->entry_n[i] = npg_init_sample(&v, c->seed, (uint32_t)(c->particles + i));
+    free(cdf);
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory for the source's entries");
+    return 1;
+}
+
+/* Merge callback: count, and keep a uniform reservoir sample (Algorithm R with the draw for the
+ * k-th merge from the (seed, 0xfffffffe) sampling stream at counter k). */
+static int on_merge(void *ctx, const npg_wm_event *ev)
+{
+    npg_ensemble *e = ctx;
+    uint64_t k = e->merges++;
+    if (k < e->res_cap) {
+        e->res[e->res_len++] = *ev;
+    } else if (e->res_cap) {
+        npg_u32x4 b = npg_philox4x32_10(npg_philox_counter(0, k, NPG_STREAM_SAMPLING),
+                                        npg_philox_key(e->cfg->seed, 0xfffffffeu));
+        unsigned __int128 x = (unsigned __int128)(((uint64_t)b.x << 32) | b.y) * (k + 1);
+        uint64_t j = (uint64_t)(x >> 64);
+        if (j < e->res_cap)
+            e->res[j] = *ev;
+    }
+    e->res_sorted = 0;
+    return 0;
+}
+
+/* Entries due by time t take their slots (sizes set in n). */
+static int insert_entries(npg_ensemble *e, uint32_t *n, double t, char *err, size_t errlen)
+{
+    while (e->next_entry < e->n_entries && e->entry_t[e->next_entry] <= t) {
+        size_t k = e->next_entry++;
+        uint32_t id = (uint32_t)(e->cfg->particles + k), size = e->entry_n[k];
+        if (e->wm) {
+            if (npg_wm_insert(e->wm, n, id, size, err, errlen))
+                return 1;
+        } else {
+            n[id] = size;
+        }
+        e->entered += 1;
+        e->alive += 1;
+        e->bound += size;
+        e->total += e->closed ? (int64_t)size : 0;
+    }
+    return 0;
+}
+
+/* Host-side work after an interval [t0, t1] (coalescence, entries). `rebin`: sizes changed in
+ * the backend since the sampler last saw them. */
+static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char *err,
+                          size_t errlen)
+{
+    int due = e->next_entry < e->n_entries && e->entry_t[e->next_entry] <= t1;
+    if (!e->wm && !due)
+        return 0;
+    double w0 = npg_wall_seconds();
+    uint32_t *n;
+    if (e->be.get_host(&e->be, &n, err, errlen))
+        return 1;
+    uint64_t m0 = e->merges;
+    if (e->wm && rebin && npg_wm_rebuild(e->wm, n, err, errlen))
+        return 1;
+    if (e->wm) {
+        /* exact in continuous time: stop at each entry on the way */
+        double t = t0;
+        while (t < t1) {
+            double te = t1;
+            if (!e->exchange && e->next_entry < e->n_entries && e->entry_t[e->next_entry] < t1)
+                te = fmax(t, e->entry_t[e->next_entry]);
+            int rc = npg_wm_advance(e->wm, n, t, te, on_merge, e, err, errlen);
+            if (rc)
+                return rc;
+            if (insert_entries(e, n, te, err, errlen))
+                return 1;
+            t = te;
+            if (te == t1)
+                break;
+        }
+    }
+    if (insert_entries(e, n, t1, err, errlen))
+        return 1;
+    e->alive -= e->merges - m0;
+    if (e->be.put_host(&e->be, err, errlen))
+        return 1;
+    e->coal_wall += npg_wall_seconds() - w0;
+    return 0;
+}
+
+/* Longest next interval from t allowed by coalescence (each particle expects at most epsilon
+ * merges) and by the source (at most max(1, epsilon alive) entries wait for its end). */
+static double host_cap(npg_ensemble *e, double t, double dt)
+{
+    double cap = dt;
+    if (e->wm && e->exchange) {
+        double r = npg_wm_max_rate(e->wm, t, t + dt);
+        if (r > 0.0)
+            cap = fmin(cap, e->coal_eps / r);
+    }
+    if (e->exchange && e->next_entry < e->n_entries) {
+        double eps = e->wm ? e->coal_eps : 0.01;
+        uint64_t k = (uint64_t)fmax(1.0, floor(eps * (double)e->alive));
+        size_t last =
+            e->next_entry +
+            (k - 1 < e->n_entries - e->next_entry ? k - 1 : e->n_entries - e->next_entry - 1);
+        if (e->entry_t[last] > t)
+            cap = fmin(cap, e->entry_t[last] - t);
+    }
+    return cap;
+}
+
 int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ensemble_options *o,
                         char *err, size_t errlen)
 {
@@ -169,9 +383,25 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
     }
     e->cfg = cfg;
     e->closed = cfg->supply != NPG_SUPPLY_SCHEDULE;
+    e->exchange = !cfg->no_monomer_exchange;
+    if (cfg->coal.mode == NPG_COAL_BROWNIAN) {
+        free(e);
+        snprintf(err, errlen, "coalescence.mode: brownian: the spatial mode is not built yet");
+        return NPG_EXIT_USAGE;
+    }
+    int drc = draw_entries(e, err, errlen);
+    if (drc) {
+        free(e->entry_t);
+        free(e->entry_n);
+        free(e);
+        return drc;
+    }
+    e->capacity = cfg->particles + e->n_entries;
     uint32_t nt = o->rate_table ? o->rate_table_len : (cfg->n_table ? cfg->n_table : 65536u);
     e->table = malloc((size_t)nt * sizeof *e->table);
     if (!e->table) {
+        free(e->entry_t);
+        free(e->entry_n);
         free(e);
         snprintf(err, errlen, "out of memory for the rate table");
         return 1;
@@ -186,7 +416,8 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
 
     npg_backend_setup s;
     memset(&s, 0, sizeof s);
-    s.count = cfg->particles;
+    s.count = e->capacity;
+    s.active = cfg->particles;
     s.seed = cfg->seed;
     s.table = e->table;
     s.n_table = nt;
@@ -197,6 +428,8 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
     double *cdf = NULL;
     if (npg_config_init_view(cfg, &s.init, &cdf, err, errlen)) {
         free(e->table);
+        free(e->entry_t);
+        free(e->entry_n);
         free(e);
         return NPG_EXIT_USAGE;
     }
@@ -225,6 +458,8 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
         if (e->be.destroy)
             e->be.destroy(&e->be);
         free(e->table);
+        free(e->entry_t);
+        free(e->entry_n);
         free(e);
         return rc == NPG_EXIT_USAGE || rc == NPG_BACKEND_STOPPED ? rc : 1;
     }
@@ -242,6 +477,24 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
         e->bound += (int64_t)r.count[n] * n;
     }
     npg_reduction_free(&r);
+    if (cfg->coal.mode == NPG_COAL_WELL_MIXED) {
+        npg_coal_params cp;
+        npg_coal_params_from_config(cfg, &cp);
+        e->coal_eps = cfg->coal.epsilon > 0 ? cfg->coal.epsilon : 0.01;
+        e->res_cap = cfg->coal.output_events;
+        e->res = malloc((e->res_cap ? e->res_cap : 1) * sizeof *e->res);
+        uint32_t *n;
+        if (!e->res ||
+            npg_wm_create(&e->wm, &cp, npg_coal_volume(cfg), cfg->seed, e->capacity, err, errlen) ||
+            e->be.get_host(&e->be, &n, err, errlen) || npg_wm_rebuild(e->wm, n, err, errlen)) {
+            if (!e->res)
+                snprintf(err, errlen, "out of memory for %llu sampled merges",
+                         (unsigned long long)e->res_cap);
+            npg_ensemble_destroy(e);
+            *out = NULL;
+            return 1;
+        }
+    }
     if (e->closed) {
         double V = cfg->volume_nm3 > 0 ? cfg->volume_nm3
                                        : (double)cfg->particles / cfg->particle_density_nm3;
@@ -272,6 +525,12 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
         if (e->dt_next > cfg->output_every)
             e->dt_next = cfg->output_every;
     }
+    /* entries at t = 0 */
+    if (host_processes(e, 0.0, 0.0, 0, err, errlen)) {
+        npg_ensemble_destroy(e);
+        *out = NULL;
+        return 1;
+    }
     return 0;
 }
 
@@ -281,6 +540,10 @@ void npg_ensemble_destroy(npg_ensemble *e)
         return;
     if (e->be.destroy)
         e->be.destroy(&e->be);
+    npg_wm_destroy(e->wm);
+    free(e->res);
+    free(e->entry_t);
+    free(e->entry_n);
     free(e->table);
     free(e);
 }
@@ -312,6 +575,9 @@ static int advance_schedule(npg_ensemble *e, double target, char *err, size_t er
         for (size_t i = 0; i < c->schedule_len; ++i)
             if (c->schedule_t[i] > e->t && c->schedule_t[i] < t1)
                 t1 = c->schedule_t[i];
+        double cap = host_cap(e, e->t, t1 - e->t);
+        if (cap < t1 - e->t)
+            t1 = e->t + cap;
         double s0 = npg_config_schedule_s(c, e->t), s1 = npg_config_schedule_s(c, t1);
         npg_advance_stats st;
         if ((rc = run_interval(e, t1 - e->t, s0, s1, &st, err, errlen)))
@@ -320,6 +586,8 @@ static int advance_schedule(npg_ensemble *e, double target, char *err, size_t er
         e->alive = st.alive;
         e->bound = (int64_t)st.bound;
         e->s_integral += 0.5 * (s0 + s1) * (t1 - e->t);
+        if ((rc = host_processes(e, e->t, t1, 1, err, errlen)))
+            return rc;
         e->t = t1;
         if (npg_stop_requested())
             return NPG_BACKEND_STOPPED;
@@ -339,6 +607,7 @@ static int advance_closed(npg_ensemble *e, double target, char *err, size_t errl
         int64_t free0 = e->total - e->bound - e->precursor;
         double allowed = fmax(c->tolerance * (double)free0, 10.0);
         double dt = fmin(e->dt_next, target - e->t);
+        dt = host_cap(e, e->t, dt);
         if (e->be.save(&e->be, err, errlen))
             return 1;
         for (;;) {
@@ -365,7 +634,10 @@ static int advance_closed(npg_ensemble *e, double target, char *err, size_t errl
                 e->precursor = precursor1;
                 e->s_integral += S * dt;
                 e->dfree_rate = (double)(free1 - free0) / dt;
-                e->t = (dt == target - e->t) ? target : e->t + dt;
+                double t1 = (dt == target - e->t) ? target : e->t + dt;
+                if ((rc = host_processes(e, e->t, t1, 1, err, errlen)))
+                    return rc;
+                e->t = t1;
                 /* Aim the next interval at half the tolerance. */
                 double grow = change > 0 ? 0.5 * allowed / change : 2.0;
                 e->dt_next = dt * fmin(2.0, fmax(0.5, grow));
@@ -384,13 +656,62 @@ static int advance_closed(npg_ensemble *e, double target, char *err, size_t errl
     return 0;
 }
 
+/* supply.monomer_exchange false: no monomer intervals; merges and entries in continuous time,
+ * in steps of at most a tenth of the remaining span so that a stop request is seen. */
+static int advance_no_exchange(npg_ensemble *e, double target, char *err, size_t errlen)
+{
+    int rc;
+    while (e->t < target) {
+        double t1 = target;
+        if (e->closed) {
+            e->s_integral += ensemble_S(e, e->t) * (t1 - e->t);
+        } else {
+            e->s_integral +=
+                0.5 * (npg_config_schedule_s(e->cfg, e->t) + npg_config_schedule_s(e->cfg, t1)) *
+                (t1 - e->t);
+        }
+        if ((rc = host_processes(e, e->t, t1, 0, err, errlen)))
+            return rc;
+        e->intervals += 1;
+        e->t = t1;
+        if (npg_stop_requested())
+            return NPG_BACKEND_STOPPED;
+    }
+    return 0;
+}
+
 int npg_ensemble_advance_to(npg_ensemble *e, double t, char *err, size_t errlen)
 {
     if (t < e->t) {
         snprintf(err, errlen, "cannot advance backwards (now %g, asked %g)", e->t, t);
         return 1;
     }
+    if (!e->exchange)
+        return advance_no_exchange(e, t, err, errlen);
     return e->closed ? advance_closed(e, t, err, errlen) : advance_schedule(e, t, err, errlen);
+}
+
+static int event_time_cmp(const void *a, const void *b)
+{
+    const npg_wm_event *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->kept < y->kept ? -1 : x->kept > y->kept;
+}
+
+size_t npg_ensemble_merges(npg_ensemble *e, const npg_wm_event **ev)
+{
+    if (!e->res_sorted && e->res_len) {
+        qsort(e->res, e->res_len, sizeof *e->res, event_time_cmp);
+        e->res_sorted = 1;
+    }
+    *ev = e->res;
+    return e->res_len;
+}
+
+double npg_ensemble_bytes_per_particle(const npg_ensemble *e)
+{
+    return e->be.bytes_per_particle + (e->wm ? npg_wm_bytes_per_particle(e->wm) : 0.0);
 }
 
 int npg_ensemble_mark(npg_ensemble *e, char *err, size_t errlen)
@@ -419,6 +740,15 @@ void npg_ensemble_state(const npg_ensemble *e, npg_supply_state *st)
     st->rejected = e->rejected;
     st->advance_wall_s = e->wall;
     st->s_integral = e->s_integral;
+    st->merges = e->merges;
+    st->entries = e->entered;
+    st->capacity = e->capacity;
+    st->coal_wall_s = e->coal_wall;
+    if (e->wm) {
+        npg_wm_stats ws;
+        npg_wm_get_stats(e->wm, &ws);
+        st->proposals = ws.proposals;
+    }
 }
 
 const npg_backend *npg_ensemble_backend(const npg_ensemble *e)

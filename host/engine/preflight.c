@@ -220,7 +220,23 @@ int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, n
             "%d: at most 4 x the %d cores here (%d); results do not depend on it", threads,
             omp_get_num_procs(), 4 * omp_get_num_procs());
     double bpp = closed ? 12.0 : 8.0;
-    double mem_particles = N * bpp;
+    /* Slots: the particles plus the source's entries (Poisson mean + 10 sd). */
+    double slots = N;
+    if (cfg->src.kind == NPG_SOURCE_POISSON) {
+        double mean = cfg->src.rate_per_time *
+                      fmax(0.0, fmin(cfg->src.t_stop, cfg->t_end) - cfg->src.t_start);
+        slots += mean + 10.0 * sqrt(mean);
+    } else if (cfg->src.kind == NPG_SOURCE_FILE) {
+        slots += (double)cfg->src.entries_len;
+    }
+    if (cfg->coal.mode != NPG_COAL_NONE) {
+        /* bins (ids, grown by half when full) + positions + Group-B bits */
+        bpp += 6.0 + 4.0 + 0.125;
+        /* Merges can gather many particles into one (a gel, with the additive kernel): the
+         * histograms then grow with the largest particle; the engine refuses beyond
+         * NPG_ENGINE_HIST_LIMIT sizes at run time rather than sizing for the worst case here. */
+    }
+    double mem_particles = slots * bpp;
     double mem_hist = (pf->n_max + 1.0) * 24.0 * (threads + 2.0);
     double n_table = cfg->n_table ? cfg->n_table : 65536.0;
     pf->mem_bytes = mem_particles + mem_hist + n_table * 16.0 + 64e6;

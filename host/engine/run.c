@@ -91,11 +91,22 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ense
             (unsigned long long)st.events);
     fprintf(f, "events_per_s: %.6g  # events / advance_wall_s\n",
             st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0);
-    fprintf(f, "bytes_per_particle: %g\n", b ? b->bytes_per_particle : 0.0);
+    fprintf(f, "bytes_per_particle: %g\n", e ? npg_ensemble_bytes_per_particle(e) : 0.0);
     fprintf(f, "sync_intervals: %llu\n", (unsigned long long)st.intervals);
     fprintf(f, "rejected_intervals: %llu\n", (unsigned long long)st.rejected);
     if (cfg->supply != NPG_SUPPLY_SCHEDULE)
         fprintf(f, "total_monomers: %lld\n", (long long)st.total);
+    if (cfg->coal.mode != NPG_COAL_NONE) {
+        fprintf(f, "merges: %llu  # coalescence events (coalescence.csv holds at most %llu)\n",
+                (unsigned long long)st.merges, (unsigned long long)cfg->coal.output_events);
+        fprintf(f, "merge_proposals: %llu  # pair proposals at the majorant (merges + rejected)\n",
+                (unsigned long long)st.proposals);
+        fprintf(f, "merge_conflicts: 0  # the well-mixed sampler is sequential: none arise\n");
+        fprintf(f, "coalescence_wall_s: %.6g  # [s] merges and entries\n", st.coal_wall_s);
+    }
+    if (cfg->src.kind != NPG_SOURCE_NONE)
+        fprintf(f, "entries: %llu  # particles entered from the source (slots: %llu)\n",
+                (unsigned long long)st.entries, (unsigned long long)st.capacity);
     fprintf(f, "config:\n");
     npg_config_write_yaml(f, cfg, 2);
     int bad = ferror(f);
@@ -126,18 +137,28 @@ static int write_trajectories(FILE *f, npg_ensemble *e, const npg_config *cfg, d
     return 0;
 }
 
+/* Coalescence bookkeeping between output times, for kf. */
+typedef struct coal_track {
+    double alive_prev;    /* alive particles at the last output time */
+    uint64_t merges_prev; /* merges by then */
+    double group_b;       /* Group-B particles at the last output time */
+} coal_track;
+
 static int snapshot(npg_observer *obs, npg_ensemble *e, const npg_config *cfg, double dt_out,
-                    double s_mean, int growth, char *err, size_t errlen)
+                    double s_mean, int growth, coal_track *ct, char *err, size_t errlen)
 {
     npg_reduction r;
     if (npg_ensemble_reduce(e, &r, err, errlen))
         return 1;
     double *cnt = malloc(r.len * sizeof *cnt), *pc = malloc(r.len * sizeof *pc),
-           *sd = malloc(r.len * sizeof *sd);
-    if (!cnt || !pc || !sd) {
+           *sd = malloc(r.len * sizeof *sd), *cb = NULL;
+    if (r.count_b)
+        cb = malloc(r.len * sizeof *cb);
+    if (!cnt || !pc || !sd || (r.count_b && !cb)) {
         free(cnt);
         free(pc);
         free(sd);
+        free(cb);
         npg_reduction_free(&r);
         snprintf(err, errlen, "out of memory");
         return 1;
@@ -146,6 +167,8 @@ static int snapshot(npg_observer *obs, npg_ensemble *e, const npg_config *cfg, d
         cnt[n] = (double)r.count[n];
         pc[n] = (double)r.prev_count[n];
         sd[n] = (double)r.sum_dn[n];
+        if (cb)
+            cb[n] = (double)r.count_b[n];
     }
     npg_supply_state st;
     npg_ensemble_state(e, &st);
@@ -164,12 +187,54 @@ static int snapshot(npg_observer *obs, npg_ensemble *e, const npg_config *cfg, d
     s.sum_dn = sd;
     s.dt_out = dt_out;
     s.s_mean = s_mean;
+    s.count_b = cb;
+    s.coalescences = (double)st.merges;
+    s.kf = NAN;
+    if (dt_out > 0 && ct->alive_prev > 0 && st.alive > 0)
+        s.kf = (double)(st.merges - ct->merges_prev) * (double)cfg->particles /
+               (ct->alive_prev * (double)st.alive * dt_out);
+    ct->alive_prev = (double)st.alive;
+    ct->merges_prev = st.merges;
+    if (cb) {
+        ct->group_b = 0.0;
+        for (uint32_t n = 0; n < r.len; ++n)
+            ct->group_b += cb[n];
+    }
     int rc = npg_observer_write(obs, &s, err, errlen);
     free(cnt);
     free(pc);
     free(sd);
+    free(cb);
     npg_reduction_free(&r);
     return rc;
+}
+
+/* coalescence.csv: the sampled merges in time order (all of them when there were at most
+ * output.coalescence_events). */
+static int write_merges(const char *dir, npg_ensemble *e, const npg_config *cfg, char *err,
+                        size_t errlen)
+{
+    if (cfg->coal.mode == NPG_COAL_NONE)
+        return 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/coalescence.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return 1;
+    }
+    const npg_wm_event *ev;
+    size_t k = npg_ensemble_merges(e, &ev);
+    fprintf(f, "%s\n", NPG_COALESCENCE_HEADER);
+    for (size_t i = 0; i < k; ++i)
+        fprintf(f, "%.12g,%u,%u,%u,%u,%.8g,%.8g\n", ev[i].t, ev[i].kept, ev[i].gone, ev[i].n_kept,
+                ev[i].n_gone, npg_model_radius(&cfg->model, ev[i].n_kept),
+                npg_model_radius(&cfg->model, ev[i].n_gone));
+    int bad = ferror(f) != 0;
+    bad |= fclose(f) != 0;
+    if (bad)
+        snprintf(err, errlen, "%s: write error", path);
+    return bad;
 }
 
 /* [h5] run.h5 snapshots read the ensemble through this (h5out.h knows no engine). */
@@ -261,7 +326,8 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     trajectory_ids(cfg->particles, k, ids);
 
     progress pr = {o->quiet, isatty(2), npg_wall_seconds(), 0.0};
-    if (snapshot(&obs, e, cfg, 0.0, 0.0, 0, err, errlen) ||
+    coal_track ct = {0.0, 0, 0.0};
+    if (snapshot(&obs, e, cfg, 0.0, 0.0, 0, &ct, err, errlen) ||
         write_trajectories(traj, e, cfg, 0.0, ids, nbuf, k, err, errlen) ||
         npg_h5out_at(h5, 0.0, 0, h5_sample, e, err, errlen) /* [h5] */ ||
         npg_ensemble_mark(e, err, errlen)) {
@@ -290,7 +356,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         }
         double dt_out = st.t - t_prev;
         double s_mean = dt_out > 0 ? (st.s_integral - s_int_prev) / dt_out : st.S;
-        if (dt_out > 0 && (snapshot(&obs, e, cfg, dt_out, s_mean, 1, err, errlen) ||
+        if (dt_out > 0 && (snapshot(&obs, e, cfg, dt_out, s_mean, 1, &ct, err, errlen) ||
                            write_trajectories(traj, e, cfg, st.t, ids, nbuf, k, err, errlen) ||
                            npg_h5out_at(h5, st.t, 0, h5_sample, e, err, errlen) /* [h5] */ ||
                            npg_ensemble_mark(e, err, errlen))) {
@@ -311,6 +377,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         goto fail;
     }
     int bad = npg_observer_close(&obs);
+    bad |= write_merges(tmp, e, cfg, err, errlen);
     bad |= ferror(traj) != 0;
     bad |= fclose(traj) != 0;
     traj = NULL;
@@ -318,6 +385,11 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     sum->events = st.events;
     sum->events_per_s = st.advance_wall_s > 0 ? (double)st.events / st.advance_wall_s : 0.0;
     sum->interrupted = interrupted;
+    sum->coalescence = cfg->coal.mode != NPG_COAL_NONE;
+    sum->merges = st.merges;
+    sum->entries = st.entries;
+    sum->alive = ct.alive_prev;
+    sum->group_b = ct.group_b;
     if (bad || write_run_yaml(tmp, cfg, e, interrupted ? t_prev : -1.0, sum->wall_s,
                               interrupted ? "interrupted" : "complete")) {
         snprintf(err, errlen, "%s: write error", tmp);

@@ -2,8 +2,10 @@
  *
  * Loads a config (optionally pulling system parameters from a preset file), checks every value
  * against the bounds of model.md 1.8 and the schema of configs/pt-acac.yaml, and reports the
- * first problem as "file:line:column: key: value: what is allowed". Writes the resolved config
- * back as YAML. It knows nothing about rate tables, engines or output directories.
+ * first problem as "file:line:column: key: value: what is allowed". Also reads the optional
+ * coalescence: and source: sections (issue 11; the simulation lives elsewhere) and the CSV files
+ * they name. Writes the resolved config back as YAML. It knows nothing about rate tables, engines
+ * or output directories.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 
@@ -324,6 +326,48 @@ static int reject_unused(const sect *s, const char *const *keys, const char *wha
         }
     }
     return 0;
+}
+
+/* Boolean key: a plain true or false. *out is left alone when the key is absent. */
+static int get_bool(const sect *s, const char *key, const char *allowed, int *out)
+{
+    const yaml_node_t *v = lookup(s->L, s->map, key);
+    if (!v)
+        return 0;
+    const char *b = v->type == YAML_SCALAR_NODE && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                        ? scalar(v)
+                        : "";
+    if (strcmp(b, "true") && strcmp(b, "false")) {
+        char path[160];
+        key_path(s, key, path, sizeof path);
+        return fail(s->L, v, path, "wrong type: true or false (%s)", allowed);
+    }
+    *out = strcmp(b, "true") == 0;
+    return 0;
+}
+
+/* The mapping under `key` of section s as a section of its own named `name` (a dotted path that
+ * outlives it), reported at its key. *found = 0 when absent: an error only when `required`. */
+static int get_sub(const sect *s, const char *key, const char *name, int required,
+                   const char *allowed, sect *out, int *found)
+{
+    *found = 0;
+    for (yaml_node_pair_t *p = s->map->data.mapping.pairs.start; p < s->map->data.mapping.pairs.top;
+         ++p) {
+        yaml_node_t *k = node_at(s->L, p->key);
+        if (!k || k->type != YAML_SCALAR_NODE || strcmp(scalar(k), key))
+            continue;
+        yaml_node_t *v = node_at(s->L, p->value);
+        if (!v || v->type != YAML_MAPPING_NODE)
+            return fail(s->L, v, name, "wrong type: a mapping {%s}", allowed);
+        out->L = s->L;
+        out->map = v;
+        out->mark = k->start_mark;
+        out->name = name;
+        *found = 1;
+        return 0;
+    }
+    return required ? fail_missing(s, key, "required: a mapping {%s}", allowed) : 0;
 }
 
 /* ---- files ------------------------------------------------------------------------------ */
@@ -687,11 +731,17 @@ static int parse_schedule(const sect *s, const yaml_node_t *v, npg_config *cfg)
 
 static int parse_supply(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_config *cfg)
 {
-    static const char *const keys[] = {"mode",           "supersaturation",
-                                       "volume_nm3",     "particle_density_nm3",
-                                       "solubility_nm3", "initial_supersaturation",
-                                       "precursor_nm3",  "k_p",
-                                       "tolerance",      NULL};
+    static const char *const keys[] = {"mode",
+                                       "supersaturation",
+                                       "volume_nm3",
+                                       "particle_density_nm3",
+                                       "solubility_nm3",
+                                       "initial_supersaturation",
+                                       "precursor_nm3",
+                                       "k_p",
+                                       "tolerance",
+                                       "monomer_exchange",
+                                       NULL};
     static const char *const modes[] = {"schedule", "closed", "precursor", NULL};
     static const char *const not_schedule[] = {"volume_nm3",     "particle_density_nm3",
                                                "solubility_nm3", "initial_supersaturation",
@@ -704,6 +754,13 @@ static int parse_supply(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, 
     if ((rc = check_keys(L, map, "supply", keys)) || (rc = get_enum(&s, "mode", modes, &mode)))
         return rc;
     cfg->supply = (npg_supply_mode)mode;
+    /* every mode: false switches association and dissociation off (coalescence alone) */
+    int exchange = 1;
+    if ((rc = get_bool(&s, "monomer_exchange",
+                       "monomer association and dissociation on; false = coalescence alone",
+                       &exchange)))
+        return rc;
+    cfg->no_monomer_exchange = !exchange;
     if (mode == NPG_SUPPLY_SCHEDULE) {
         if ((rc = reject_unused(&s, not_schedule, "mode: schedule")))
             return rc;
@@ -791,131 +848,186 @@ static char *trim(char *s)
     return s;
 }
 
-/* Read the histogram CSV (header n,count) into cfg. Messages point into the CSV. */
-static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *cfgdir, npg_config *cfg)
+/* ---- two-column CSV files (the initial histogram, the source's entries) ------------------ */
+
+/* One data row of a CSV: its two fields (trimmed), the row's mark (column 0) and the column of
+ * the second field. Returns 0, or an error whose messages point into the CSV through C. */
+typedef int (*csv_row_fn)(void *ctx, const ldr *C, yaml_mark_t m, char *f1, char *f2, size_t col2);
+
+/* Read the CSV that scalar fv names (relative to cfgdir unless absolute), whose header is
+ * `h1,h2`: the path opened into full[1024], its absolute form into resolved[rlen] (so that
+ * run.yaml reloads from anywhere), each data row to `row`. Blank lines and `#` lines are
+ * skipped; a file without a header line is an error at fv. */
+static int read_csv2(const ldr *L, const yaml_node_t *fv, const char *key, const char *cfgdir,
+                     const char *h1, const char *h2, char *full, char *resolved, size_t rlen,
+                     csv_row_fn row, void *ctx)
 {
     const char *name = scalar(fv);
-    char full[1024];
-    int k = name[0] == '/' ? snprintf(full, sizeof full, "%s", name)
-                           : snprintf(full, sizeof full, "%s/%s", cfgdir, name);
-    if (k < 0 || (size_t)k >= sizeof full)
-        return fail(L, fv, "initial.file", "path too long (at most 1023 characters)");
+    int k = name[0] == '/' ? snprintf(full, 1024, "%s", name)
+                           : snprintf(full, 1024, "%s/%s", cfgdir, name);
+    if (k < 0 || k >= 1024)
+        return fail(L, fv, key, "path too long (at most 1023 characters)");
     FILE *f = fopen(full, "r");
     if (!f)
-        return fail(L, fv, "initial.file",
-                    "cannot open %s (%s): a CSV file with header n,count, path relative to "
-                    "the config file",
-                    full, strerror(errno));
-    char *res = realpath(full, NULL); /* absolute, so that run.yaml reloads from anywhere */
-    snprintf(cfg->init_file, sizeof cfg->init_file, "%s", res ? res : full);
+        return fail(L, fv, key,
+                    "cannot open %s (%s): a CSV file with header %s,%s, path relative to the "
+                    "config file",
+                    full, strerror(errno), h1, h2);
+    char *res = realpath(full, NULL);
+    snprintf(resolved, rlen, "%s", res ? res : full);
     free(res);
 
     ldr C = {full, NULL, L->err, L->errlen};
     char line[1024];
-    size_t lineno = 0, cap = 0;
+    size_t lineno = 0;
     int rc = 0, header = 0;
-    double total = 0.0, all = 0.0; /* counts at n >= 2; all counts (the sampler's CDF sum) */
     while (!rc && fgets(line, sizeof line, f)) {
         ++lineno;
         yaml_mark_t m = {0, lineno - 1, 0};
         if (!strchr(line, '\n') && !feof(f)) {
-            rc = fail_mark(&C, m, "initial.file", "(long line)", "lines of at most 1022 chars");
+            rc = fail_mark(&C, m, key, "(long line)", "lines of at most 1022 chars");
             break;
         }
         char *t = trim(line);
         if (!*t || *t == '#')
             continue;
+        char *comma = strchr(t, ',');
         if (!header) {
-            char h[1024];
-            snprintf(h, sizeof h, "%s", t);
-            char *comma = strchr(h, ',');
             if (comma) {
-                *comma = '\0';
-                if (strcmp(trim(h), "n") == 0 && strcmp(trim(comma + 1), "count") == 0)
-                    header = 1;
+                char h[1024];
+                snprintf(h, sizeof h, "%s", t);
+                char *hc = h + (comma - t);
+                *hc = '\0';
+                header = strcmp(trim(h), h1) == 0 && strcmp(trim(hc + 1), h2) == 0;
             }
             if (!header)
-                rc = fail_mark(&C, m, "initial.file", t, "a header line n,count");
+                rc = fail_mark(&C, m, key, t, "a header line %s,%s", h1, h2);
             continue;
         }
-        char *comma = strchr(t, ',');
         if (!comma) {
-            rc = fail_mark(&C, m, "initial.file", t, "a row n,count");
+            rc = fail_mark(&C, m, key, t, "a row %s,%s", h1, h2);
             break;
         }
         *comma = '\0';
-        char *fn = trim(t), *fc = trim(comma + 1);
-        char *end;
-        double n = strtod(fn, &end);
-        if (end == fn || *end || !(n >= 1.0 && n < NPG_CFG_N_LIMIT) || n != floor(n)) {
-            rc = fail_mark(&C, m, "initial.file", fn, "n: an integer in [1, 4e9)");
-            break;
-        }
-        double c = strtod(fc, &end);
-        m.column = (size_t)(fc - line);
-        if (end == fc || *end || !isfinite(c) || c < 0.0) {
-            rc = fail_mark(&C, m, "initial.file", fc, "count: a number >= 0");
-            break;
-        }
-        size_t i = cfg->init_table_len;
-        if (i > 0 && !((uint32_t)n > cfg->init_sizes[i - 1])) {
-            m.column = 0;
-            rc = fail_mark(&C, m, "initial.file", fn, "n: strictly increasing (after %u)",
-                           cfg->init_sizes[i - 1]);
-            break;
-        }
-        if (i == cap) {
-            cap = cap ? 2 * cap : 256;
-            uint32_t *ns = realloc(cfg->init_sizes, cap * sizeof *ns);
-            if (ns)
-                cfg->init_sizes = ns;
-            double *cs = realloc(cfg->init_counts, cap * sizeof *cs);
-            if (cs)
-                cfg->init_counts = cs;
-            if (!ns || !cs) {
-                rc = fail_mark(&C, m, "initial.file", fn, "out of memory");
-                break;
-            }
-        }
-        cfg->init_sizes[i] = (uint32_t)n;
-        cfg->init_counts[i] = c;
-        cfg->init_table_len = i + 1;
-        all += c;
-        if (n >= 2.0)
-            total += c;
+        char *f2 = trim(comma + 1);
+        rc = row(ctx, &C, m, trim(t), f2, (size_t)(f2 - line));
     }
     fclose(f);
+    if (!rc && !header)
+        rc = fail(L, fv, key, "%s is empty: a CSV with header %s,%s and rows", full, h1, h2);
+    return rc;
+}
+
+/* Where a size law goes: initial: (cfg->init_*) or source.size: (cfg->src.size_*). */
+typedef struct size_law {
+    npg_init_kind *kind;
+    uint32_t *n;
+    double *mean_r_nm, *sd_r_nm;
+    char *file; /* resolved histogram path */
+    size_t file_len;
+    size_t *table_len;
+    uint32_t **sizes;
+    double **counts;
+} size_law;
+
+static size_law initial_law(npg_config *cfg)
+{
+    size_law w = {&cfg->init_kind,      &cfg->init_n,     &cfg->init_mean_r_nm,
+                  &cfg->init_sd_r_nm,   cfg->init_file,   sizeof cfg->init_file,
+                  &cfg->init_table_len, &cfg->init_sizes, &cfg->init_counts};
+    return w;
+}
+
+static size_law source_law(npg_config *cfg)
+{
+    npg_source_config *s = &cfg->src;
+    size_law w = {&s->size_kind,      &s->size_n,     &s->size_mean_r_nm,
+                  &s->size_sd_r_nm,   s->size_file,   sizeof s->size_file,
+                  &s->size_table_len, &s->size_sizes, &s->size_counts};
+    return w;
+}
+
+typedef struct hist_ctx {
+    const size_law *w;
+    const char *key;
+    size_t cap;
+    double total, all; /* counts at n >= 2; all counts (the sampler's CDF sum) */
+} hist_ctx;
+
+/* One row n,count of a histogram: n an integer in [1, 4e9), strictly increasing; count >= 0. */
+static int hist_row(void *ctx, const ldr *C, yaml_mark_t m, char *fn, char *fc, size_t col2)
+{
+    hist_ctx *h = ctx;
+    const size_law *w = h->w;
+    char *end;
+    double n = strtod(fn, &end);
+    if (end == fn || *end || !(n >= 1.0 && n < NPG_CFG_N_LIMIT) || n != floor(n))
+        return fail_mark(C, m, h->key, fn, "n: an integer in [1, 4e9)");
+    double c = strtod(fc, &end);
+    yaml_mark_t mc = m;
+    mc.column = col2;
+    if (end == fc || *end || !isfinite(c) || c < 0.0)
+        return fail_mark(C, mc, h->key, fc, "count: a number >= 0");
+    size_t i = *w->table_len;
+    if (i > 0 && !((uint32_t)n > (*w->sizes)[i - 1]))
+        return fail_mark(C, m, h->key, fn, "n: strictly increasing (after %u)", (*w->sizes)[i - 1]);
+    if (i == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 256;
+        uint32_t *ns = realloc(*w->sizes, h->cap * sizeof *ns);
+        if (ns)
+            *w->sizes = ns;
+        double *cs = realloc(*w->counts, h->cap * sizeof *cs);
+        if (cs)
+            *w->counts = cs;
+        if (!ns || !cs)
+            return fail_mark(C, m, h->key, fn, "out of memory");
+    }
+    (*w->sizes)[i] = (uint32_t)n;
+    (*w->counts)[i] = c;
+    *w->table_len = i + 1;
+    h->all += c;
+    if (n >= 2.0)
+        h->total += c;
+    return 0;
+}
+
+/* Read a histogram CSV (header n,count) into w. Messages point into the CSV. */
+static int read_histogram(const ldr *L, const yaml_node_t *fv, const char *key, const char *cfgdir,
+                          const size_law *w)
+{
+    hist_ctx h = {w, key, 0, 0.0, 0.0};
+    char full[1024];
+    int rc = read_csv2(L, fv, key, cfgdir, "n", "count", full, w->file, w->file_len, hist_row, &h);
     if (rc)
         return rc;
-    if (!header)
-        return fail(L, fv, "initial.file", "%s is empty: a CSV with header n,count and rows", full);
-    if (!isfinite(total))
-        return fail(L, fv, "initial.file",
+    if (!isfinite(h.total))
+        return fail(L, fv, key,
                     "the counts in %s sum to more than 1.8e308: counts are relative weights; "
                     "scale them down",
                     full);
-    if (!(total > 0.0))
-        return fail(L, fv, "initial.file",
+    if (!(h.total > 0.0))
+        return fail(L, fv, key,
                     "no counts at n >= 2 in %s: at least one row with n >= 2 and count > 0", full);
-    if (!isfinite(all))
-        return fail(L, fv, "initial.file",
+    if (!isfinite(h.all))
+        return fail(L, fv, key,
                     "the counts in %s sum beyond 1.8e308: relative weights with a finite sum",
                     full);
-    for (size_t i = 0; i < cfg->init_table_len; ++i)
-        if (cfg->init_sizes[i] < NPG_CFG_SMALL_N && cfg->init_counts[i] > 0.0) {
+    for (size_t i = 0; i < *w->table_len; ++i)
+        if ((*w->sizes)[i] < NPG_CFG_SMALL_N && (*w->counts)[i] > 0.0) {
             print_warning(L, fv->start_mark,
-                          "initial.file: %s has counts below n = %d (n = %u): the s = 2 "
-                          "site-count step (model.md 1.3) acts there as an artificial barrier",
-                          full, NPG_CFG_SMALL_N, cfg->init_sizes[i]);
+                          "%s: %s has counts below n = %d (n = %u): the s = 2 site-count step "
+                          "(model.md 1.3) acts there as an artificial barrier",
+                          key, full, NPG_CFG_SMALL_N, (*w->sizes)[i]);
             break;
         }
     return 0;
 }
 
-/* *psmall: for normal/lognormal starts, the fraction below n = 20 (warned about by the caller,
- * which knows the particle count). */
-static int parse_initial(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, const char *cfgdir,
-                         npg_config *cfg, double *psmall)
+/* A size law (section s: `initial`, or `source.size`) into w. *psmall: for normal/lognormal
+ * laws, the fraction below n = 20 (warned about by npg_config_check, which knows the particle
+ * count). */
+static int parse_size(const sect *s, const char *cfgdir, double sigma_s, const size_law *w,
+                      double *psmall)
 {
     static const char *const keys[] = {"kind", "n", "mean_r_nm", "sd_r_nm", "file", NULL};
     static const char *const kinds[] = {"monodisperse", "normal", "lognormal", "histogram", NULL};
@@ -924,54 +1036,67 @@ static int parse_initial(const ldr *L, const yaml_node_t *map, yaml_mark_t mark,
     static const char *const not_hist[] = {"n", "mean_r_nm", "sd_r_nm", NULL};
     static const int code[] = {NPG_INIT_MONODISPERSE, NPG_INIT_NORMAL_R, NPG_INIT_LOGNORMAL_R,
                                NPG_INIT_HISTOGRAM};
-    sect s = {L, map, mark, "initial"};
+    const ldr *L = s->L;
+    const char *verb = strcmp(s->name, "initial") == 0 ? "start" : "enter";
+    char path[160];
     int rc, kind;
-    if ((rc = check_keys(L, map, "initial", keys)) || (rc = get_enum(&s, "kind", kinds, &kind)))
+    if ((rc = check_keys(L, s->map, s->name, keys)) || (rc = get_enum(s, "kind", kinds, &kind)))
         return rc;
-    cfg->init_kind = (npg_init_kind)code[kind];
+    *w->kind = (npg_init_kind)code[kind];
     const yaml_node_t *v;
-    if (cfg->init_kind == NPG_INIT_MONODISPERSE) {
+    if (*w->kind == NPG_INIT_MONODISPERSE) {
         uint64_t n = 0;
-        if ((rc = reject_unused(&s, not_mono, "kind: monodisperse")) ||
-            (rc = get_int(&s, "n", 1, 2.0, NPG_CFG_N_LIMIT - 1.0,
+        if ((rc = reject_unused(s, not_mono, "kind: monodisperse")) ||
+            (rc = get_int(s, "n", 1, 2.0, NPG_CFG_N_LIMIT - 1.0,
                           "an integer >= 2 (monomers per particle)", &n, &v)))
             return rc;
-        cfg->init_n = (uint32_t)n;
+        *w->n = (uint32_t)n;
+        key_path(s, "n", path, sizeof path);
         if (n < NPG_CFG_SMALL_N)
             print_warning(L, v->start_mark,
-                          "initial.n: %u: particles start below n = %d, where the s = 2 "
-                          "site-count step (model.md 1.3) acts as an artificial barrier",
-                          cfg->init_n, NPG_CFG_SMALL_N);
+                          "%s: %u: particles %s below n = %d, where the s = 2 site-count step "
+                          "(model.md 1.3) acts as an artificial barrier",
+                          path, *w->n, verb, NPG_CFG_SMALL_N);
         return 0;
     }
-    if (cfg->init_kind == NPG_INIT_HISTOGRAM) {
+    if (*w->kind == NPG_INIT_HISTOGRAM) {
         const char *file;
-        if ((rc = reject_unused(&s, not_hist, "kind: histogram")) ||
-            (rc = get_str(&s, "file", 1, "a CSV file with header n,count", &file, &v)))
+        if ((rc = reject_unused(s, not_hist, "kind: histogram")) ||
+            (rc = get_str(s, "file", 1, "a CSV file with header n,count", &file, &v)))
             return rc;
-        return read_histogram(L, v, cfgdir, cfg);
+        key_path(s, "file", path, sizeof path);
+        return read_histogram(L, v, path, cfgdir, w);
     }
     const yaml_node_t *vm;
-    if ((rc = reject_unused(&s, not_dist, kind == 1 ? "kind: normal" : "kind: lognormal")) ||
-        (rc = get_num(&s, "mean_r_nm", 1, 0.0, HUGE_VAL, OPEN_LO, "a number > 0 (mean radius [nm])",
-                      &cfg->init_mean_r_nm, &vm)) ||
-        (rc = get_num(&s, "sd_r_nm", 1, 0.0, HUGE_VAL, OPEN_LO,
-                      "a number > 0 (sd of the radius [nm])", &cfg->init_sd_r_nm, &v)))
+    if ((rc = reject_unused(s, not_dist, kind == 1 ? "kind: normal" : "kind: lognormal")) ||
+        (rc = get_num(s, "mean_r_nm", 1, 0.0, HUGE_VAL, OPEN_LO, "a number > 0 (mean radius [nm])",
+                      w->mean_r_nm, &vm)) ||
+        (rc = get_num(s, "sd_r_nm", 1, 0.0, HUGE_VAL, OPEN_LO,
+                      "a number > 0 (sd of the radius [nm])", w->sd_r_nm, &v)))
         return rc;
-    /* The sampler redraws sizes outside [2, 4e9); a start that almost never lands there is an
+    /* The sampler redraws sizes outside [2, 4e9); a law that almost never lands there is an
      * error, not a silent pile-up at the fallback size. */
-    double sig = cfg->model.sigma_s, m = cfg->init_mean_r_nm, sd = cfg->init_sd_r_nm;
-    double r2 = radius_of_n(sig, 2.0), rmax = sig * cbrt(NPG_CFG_N_LIMIT - 0.5);
-    double F2 = radius_cdf(cfg->init_kind, m, sd, r2);
-    double Fmax = radius_cdf(cfg->init_kind, m, sd, rmax);
+    double m = *w->mean_r_nm, sd = *w->sd_r_nm;
+    double r2 = radius_of_n(sigma_s, 2.0), rmax = sigma_s * cbrt(NPG_CFG_N_LIMIT - 0.5);
+    double F2 = radius_cdf(*w->kind, m, sd, r2);
+    double Fmax = radius_cdf(*w->kind, m, sd, rmax);
     double pvalid = Fmax - F2;
+    key_path(s, "mean_r_nm", path, sizeof path);
     if (!(pvalid > NPG_CFG_MIN_P_VALID))
-        return fail(L, vm, "initial.mean_r_nm",
+        return fail(L, vm, path,
                     "P(2 <= n < 4e9) = %.3g with sd_r_nm = %g and sigma_s = %g nm: a size law "
                     "with P > %g (radii between %.4g and %.4g nm)",
-                    pvalid, sd, sig, NPG_CFG_MIN_P_VALID, r2, rmax);
-    *psmall = (radius_cdf(cfg->init_kind, m, sd, radius_of_n(sig, NPG_CFG_SMALL_N)) - F2) / pvalid;
+                    pvalid, sd, sigma_s, NPG_CFG_MIN_P_VALID, r2, rmax);
+    *psmall = (radius_cdf(*w->kind, m, sd, radius_of_n(sigma_s, NPG_CFG_SMALL_N)) - F2) / pvalid;
     return 0;
+}
+
+static int parse_initial(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, const char *cfgdir,
+                         npg_config *cfg, double *psmall)
+{
+    sect s = {L, map, mark, "initial"};
+    size_law w = initial_law(cfg);
+    return parse_size(&s, cfgdir, cfg->model.sigma_s, &w, psmall);
 }
 
 /* ---- run, output, me -------------------------------------------------------------------- */
@@ -1018,17 +1143,12 @@ static int parse_run(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg
 /* [h5] output.hdf5 (true/false) and output.snapshots ([t, ...] in [0, t_end], increasing). */
 static int parse_output_h5(const ldr *L, const yaml_node_t *map, npg_config *cfg)
 {
-    const yaml_node_t *v = lookup(L, map, "hdf5");
-    if (v) {
-        const char *b =
-            v->type == YAML_SCALAR_NODE && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
-                ? scalar(v)
-                : "";
-        if (strcmp(b, "true") && strcmp(b, "false"))
-            return fail(L, v, "output.hdf5", "wrong type: true or false (write run.h5)");
-        cfg->hdf5 = strcmp(b, "true") == 0;
-    }
-    v = lookup(L, map, "snapshots");
+    yaml_mark_t none = {0, 0, 0};
+    sect s = {L, map, none, "output"};
+    int rc = get_bool(&s, "hdf5", "write run.h5", &cfg->hdf5);
+    if (rc)
+        return rc;
+    const yaml_node_t *v = lookup(L, map, "snapshots");
     if (!v)
         return 0;
     const char *allowed = "a list of times [t, ...] in [0, t_end], increasing, at most 64 "
@@ -1055,8 +1175,13 @@ static int parse_output_h5(const ldr *L, const yaml_node_t *map, npg_config *cfg
 
 static int parse_output(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_config *cfg)
 {
-    static const char *const keys[] = {
-        "histogram_bin_width", "histogram_log_ratio", "trajectories", "hdf5", "snapshots", NULL};
+    static const char *const keys[] = {"histogram_bin_width",
+                                       "histogram_log_ratio",
+                                       "trajectories",
+                                       "hdf5",
+                                       "snapshots",
+                                       "coalescence_events",
+                                       NULL};
     sect s = {L, map, mark, "output"};
     int rc;
     uint64_t u;
@@ -1084,6 +1209,10 @@ static int parse_output(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, 
         return rc;
     if (v)
         cfg->trajectories = (uint32_t)u;
+    if ((rc = get_int(&s, "coalescence_events", 0, 0.0, 1e8,
+                      "an integer in [0, 1e8] (merges sampled into coalescence.csv)",
+                      &cfg->coal.output_events, &v)))
+        return rc;
     return parse_output_h5(L, map, cfg);
 }
 
@@ -1103,22 +1232,331 @@ static int parse_me(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_
     return 0;
 }
 
+/* ---- coalescence, source ---------------------------------------------------------------- */
+
+/* Hard bounds of the coalescence keys: far beyond any physical value, and low enough that the
+ * kernel's products stay finite in double precision. */
+#define NPG_CFG_RATE_MAX   1e30 /* rate coefficients [nm^3/s] */
+#define NPG_CFG_LENGTH_MAX 1e6  /* lengths [nm] */
+#define NPG_CFG_D_MAX      1e20 /* diffusion coefficient [nm^2/s] */
+#define NPG_CFG_TIME_MAX   1e15 /* times [time unit], as run.t_end */
+/* Two volumes (supply and coalescence) agree when they differ by at most this, relatively. */
+#define NPG_CFG_VOLUME_RTOL 1e-9
+
+/* V [nm^3] from a volume or a particle density; 0 when neither is given. */
+static double volume_of(double volume_nm3, double density_nm3, uint64_t particles)
+{
+    if (volume_nm3 > 0.0)
+        return volume_nm3;
+    return density_nm3 > 0.0 ? (double)particles / density_nm3 : 0.0;
+}
+
+static int volumes_agree(double a, double b)
+{
+    return fabs(a - b) <= NPG_CFG_VOLUME_RTOL * fmax(a, b);
+}
+
+/* coalescence.volume_nm3 / particle_density_nm3: one of them, or (closed and precursor supply)
+ * the supply's, copied; both sections given must agree. Runs after run: (particles). */
+static int parse_coal_volume(const sect *s, npg_config *cfg)
+{
+    npg_coal_config *c = &cfg->coal;
+    const char *allowed = "exactly one of volume_nm3 [nm^3] in (0, 1e30] or particle_density_nm3 "
+                          "[nm^-3] in (0, 1e6] (particles per volume at t = 0)";
+    const yaml_node_t *vv, *vd;
+    int rc;
+    if ((rc = get_num(s, "volume_nm3", 0, 0.0, 1e30, OPEN_LO, allowed, &c->volume_nm3, &vv)) ||
+        (rc = get_num(s, "particle_density_nm3", 0, 0.0, 1e6, OPEN_LO, allowed,
+                      &c->particle_density_nm3, &vd)))
+        return rc;
+    if (vv && vd)
+        return fail(s->L, vd, "coalescence.particle_density_nm3",
+                    "given together with volume_nm3: %s", allowed);
+    int shared = cfg->supply != NPG_SUPPLY_SCHEDULE;
+    if (!vv && !vd) {
+        if (!shared)
+            return fail_missing(s, "volume_nm3",
+                                "required with mode: well-mixed (or from a closed or precursor "
+                                "supply): %s",
+                                allowed);
+        c->volume_nm3 = cfg->volume_nm3; /* the supply's, as it was given */
+        c->particle_density_nm3 = cfg->particle_density_nm3;
+        return 0;
+    }
+    if (!shared)
+        return 0;
+    double vs = volume_of(cfg->volume_nm3, cfg->particle_density_nm3, cfg->particles);
+    double vc = volume_of(c->volume_nm3, c->particle_density_nm3, cfg->particles);
+    if (!volumes_agree(vs, vc))
+        return fail(s->L, vv ? vv : vd,
+                    vv ? "coalescence.volume_nm3" : "coalescence.particle_density_nm3",
+                    "V = %.17g nm^3 disagrees with supply.%s (V = %.17g nm^3 with %llu "
+                    "particles): the two must give the same volume (relative 1e-9); give it in "
+                    "one of the two sections",
+                    vc, cfg->volume_nm3 > 0.0 ? "volume_nm3" : "particle_density_nm3", vs,
+                    (unsigned long long)cfg->particles);
+    return 0;
+}
+
+/* The kernel keys: k_const (constant), k_add (additive), or the Brownian kernel's intrinsic rate,
+ * diffusion: and time_factor:. */
+static int parse_coal_kernel(const sect *s, npg_coal_config *c)
+{
+    static const char *const kernels[] = {"brownian", "constant", "additive", NULL};
+    static const char *const not_constant[] = {"k_add_nm3_per_s", "intrinsic_rate_nm3_per_s",
+                                               "diffusion", "time_factor", NULL};
+    static const char *const not_additive[] = {"k_const_nm3_per_s", "intrinsic_rate_nm3_per_s",
+                                               "diffusion", "time_factor", NULL};
+    static const char *const not_brownian[] = {"k_const_nm3_per_s", "k_add_nm3_per_s", NULL};
+    int rc, kernel = NPG_KERNEL_BROWNIAN;
+    const yaml_node_t *v;
+    if (lookup(s->L, s->map, "kernel") && (rc = get_enum(s, "kernel", kernels, &kernel)))
+        return rc;
+    c->kernel = (npg_coal_kernel)kernel;
+    if (kernel == NPG_KERNEL_CONSTANT) {
+        if ((rc = reject_unused(s, not_constant, "kernel: constant")))
+            return rc;
+        return get_num(s, "k_const_nm3_per_s", 1, 0.0, NPG_CFG_RATE_MAX, OPEN_LO,
+                       "a number in (0, 1e30] (constant kernel K [nm^3/s])", &c->k_const_nm3_per_s,
+                       &v);
+    }
+    if (kernel == NPG_KERNEL_ADDITIVE) {
+        if ((rc = reject_unused(s, not_additive, "kernel: additive")))
+            return rc;
+        return get_num(s, "k_add_nm3_per_s", 1, 0.0, NPG_CFG_RATE_MAX, OPEN_LO,
+                       "a number in (0, 1e30] (additive kernel K = k_add (n_i + n_j) "
+                       "[nm^3/s per monomer])",
+                       &c->k_add_nm3_per_s, &v);
+    }
+    if ((rc = reject_unused(s, not_brownian, "kernel: brownian")) ||
+        (rc = get_num(s, "intrinsic_rate_nm3_per_s", 0, 0.0, NPG_CFG_RATE_MAX, OPEN_LO,
+                      "a number in (0, 1e30] (reaction-limited rate k_a [nm^3/s]; leave it out "
+                      "for diffusion-limited merging)",
+                      &c->intrinsic_rate_nm3_per_s, &v)))
+        return rc;
+    static const char *const dkeys[] = {"d_ref_nm2_per_s", "r_ref_nm", NULL};
+    sect d;
+    int found;
+    if ((rc = get_sub(s, "diffusion", "coalescence.diffusion", 1,
+                      "d_ref_nm2_per_s, r_ref_nm: D_i = D_ref r_ref / (R_i + l)", &d, &found)) ||
+        (rc = check_keys(d.L, d.map, d.name, dkeys)) ||
+        (rc = get_num(&d, "d_ref_nm2_per_s", 1, 0.0, NPG_CFG_D_MAX, OPEN_LO,
+                      "a number in (0, 1e20] (D [nm^2/s] of a particle of hydrodynamic radius "
+                      "r_ref_nm)",
+                      &c->d_ref_nm2_per_s, &v)) ||
+        (rc = get_num(&d, "r_ref_nm", 1, 0.0, NPG_CFG_LENGTH_MAX, OPEN_LO,
+                      "a number in (0, 1e6] (hydrodynamic radius [nm] at which D = d_ref)",
+                      &c->r_ref_nm, &v)))
+        return rc;
+    static const char *const tkeys[] = {"b_per_time", "c", NULL};
+    sect t;
+    if ((rc = get_sub(s, "time_factor", "coalescence.time_factor", 0,
+                      "b_per_time, c: D times (1 + b t)^-c", &t, &found)))
+        return rc;
+    if (!found)
+        return 0;
+    /* b t <= 1e6 x 1e15 and |c| <= 10 keep f(t) = (1 + b t)^-c within 1e-210 .. 1e210 */
+    if ((rc = check_keys(t.L, t.map, t.name, tkeys)) ||
+        (rc = get_num(&t, "b_per_time", 1, 0.0, 1e6, 0,
+                      "a number in [0, 1e6] (b [per time unit] of f(t) = (1 + b t)^-c)",
+                      &c->tf_b_per_time, &v)) ||
+        (rc = get_num(&t, "c", 1, -10.0, 10.0, 0,
+                      "a number in [-10, 10] (exponent c of f(t) = (1 + b t)^-c)", &c->tf_c, &v)))
+        return rc;
+    return 0;
+}
+
+static int parse_coalescence(const ldr *L, const yaml_node_t *map, yaml_mark_t mark,
+                             npg_config *cfg)
+{
+    static const char *const keys[] = {"mode",
+                                       "volume_nm3",
+                                       "particle_density_nm3",
+                                       "kernel",
+                                       "k_const_nm3_per_s",
+                                       "k_add_nm3_per_s",
+                                       "intrinsic_rate_nm3_per_s",
+                                       "diffusion",
+                                       "time_factor",
+                                       "ligand_nm",
+                                       "propensity",
+                                       "epsilon",
+                                       NULL};
+    static const char *const modes[] = {"none", "well-mixed", "brownian", NULL};
+    sect s = {L, map, mark, "coalescence"};
+    npg_coal_config *c = &cfg->coal;
+    int rc, mode;
+    const yaml_node_t *v;
+    if ((rc = check_keys(L, map, "coalescence", keys)) || (rc = get_enum(&s, "mode", modes, &mode)))
+        return rc;
+    if (mode == NPG_COAL_NONE)
+        return reject_unused(&s, keys + 1, "mode: none");
+    if (mode == NPG_COAL_BROWNIAN)
+        return fail(L, lookup(L, map, "mode"), "coalescence.mode",
+                    "the spatial mode is not built yet (issue Coalescence II); use well-mixed");
+    c->mode = (npg_coal_mode)mode;
+    if ((rc = parse_coal_volume(&s, cfg)) || (rc = parse_coal_kernel(&s, c)) ||
+        (rc = get_num(&s, "ligand_nm", 0, 0.0, NPG_CFG_LENGTH_MAX, 0,
+                      "a number in [0, 1e6] (ligand shell l [nm])", &c->ligand_nm, &v)) ||
+        (rc = get_num(&s, "epsilon", 0, 0.0, 0.5, OPEN_LO,
+                      "a number in (0, 0.5] (largest expected merges per particle per "
+                      "synchronization interval)",
+                      &c->epsilon, &v)))
+        return rc;
+    static const char *const pkeys[] = {"kind", "gamma_per_nm", "sigma_c_nm", NULL};
+    static const char *const pkinds[] = {"none", "fermi", NULL};
+    sect p;
+    int found, kind;
+    if ((rc = get_sub(&s, "propensity", "coalescence.propensity", 0,
+                      "kind: none | fermi, gamma_per_nm, sigma_c_nm", &p, &found)))
+        return rc;
+    if (!found)
+        return 0;
+    if ((rc = check_keys(L, p.map, p.name, pkeys)) || (rc = get_enum(&p, "kind", pkinds, &kind)))
+        return rc;
+    c->propensity = (npg_coal_propensity)kind;
+    if (kind == NPG_PROPENSITY_NONE)
+        return reject_unused(&p, pkeys + 1, "kind: none");
+    if ((rc = get_num(&p, "gamma_per_nm", 1, 0.0, NPG_CFG_LENGTH_MAX, OPEN_LO,
+                      "a number in (0, 1e6] (steepness gamma [1/nm] of the Fermi switch "
+                      "1/(exp(gamma (R_i + R_j - sigma_c)) + 1))",
+                      &c->gamma_per_nm, &v)) ||
+        (rc = get_num(&p, "sigma_c_nm", 1, 0.0, NPG_CFG_LENGTH_MAX, OPEN_LO,
+                      "a number in (0, 1e6] (contact distance sigma_c [nm] where the Fermi "
+                      "switch is 1/2)",
+                      &c->sigma_c_nm, &v)))
+        return rc;
+    return 0;
+}
+
+typedef struct entries_ctx {
+    npg_source_config *src;
+    const char *key;
+    size_t cap;
+} entries_ctx;
+
+/* One row t,n of an entries file: t in [0, 1e15] non-decreasing, n an integer in [2, 4e9). */
+static int entries_row(void *ctx, const ldr *C, yaml_mark_t m, char *ft, char *fn, size_t col2)
+{
+    entries_ctx *e = ctx;
+    npg_source_config *src = e->src;
+    char *end;
+    double t = strtod(ft, &end);
+    if (end == ft || *end || !(t >= 0.0 && t <= NPG_CFG_TIME_MAX))
+        return fail_mark(C, m, e->key, ft, "t: a time in [0, 1e15] [time unit]");
+    size_t i = src->entries_len;
+    if (i > 0 && t < src->entries_t[i - 1])
+        return fail_mark(C, m, e->key, ft, "t: non-decreasing (after %.17g)",
+                         src->entries_t[i - 1]);
+    double n = strtod(fn, &end);
+    yaml_mark_t mn = m;
+    mn.column = col2;
+    if (end == fn || *end || !(n >= 2.0 && n < NPG_CFG_N_LIMIT) || n != floor(n))
+        return fail_mark(C, mn, e->key, fn,
+                         "n: an integer in [2, 4e9) (monomers of the entering particle)");
+    if ((double)i >= NPG_CONFIG_CAPACITY_LIMIT)
+        return fail_mark(C, m, e->key, ft, "more than %.0f entries: at most 2^32 - 2 in all",
+                         NPG_CONFIG_CAPACITY_LIMIT);
+    if (i == e->cap) {
+        e->cap = e->cap ? 2 * e->cap : 256;
+        double *ts = realloc(src->entries_t, e->cap * sizeof *ts);
+        if (ts)
+            src->entries_t = ts;
+        uint32_t *ns = realloc(src->entries_n, e->cap * sizeof *ns);
+        if (ns)
+            src->entries_n = ns;
+        if (!ts || !ns)
+            return fail_mark(C, m, e->key, ft, "out of memory");
+    }
+    src->entries_t[i] = t;
+    src->entries_n[i] = (uint32_t)n;
+    src->entries_len = i + 1;
+    return 0;
+}
+
+static int parse_source(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, const char *cfgdir,
+                        npg_config *cfg)
+{
+    static const char *const keys[] = {"rate_per_time", "t_start",      "t_stop",
+                                       "size",          "entries_file", NULL};
+    static const char *const poisson[] = {"rate_per_time", "t_start", "t_stop", "size", NULL};
+    sect s = {L, map, mark, "source"};
+    npg_source_config *src = &cfg->src;
+    const char *allowed = "either rate_per_time, t_start, t_stop, size (a Poisson stream of "
+                          "entries) or entries_file (a CSV t,n)";
+    int rc;
+    const yaml_node_t *v;
+    if ((rc = check_keys(L, map, "source", keys)))
+        return rc;
+    const yaml_node_t *vf = lookup(L, map, "entries_file");
+    if (vf) {
+        const char *file;
+        for (const char *const *k = poisson; *k; ++k)
+            if ((v = lookup(L, map, *k))) {
+                char path[64];
+                snprintf(path, sizeof path, "source.%s", *k);
+                return fail(L, v, path, "given together with entries_file: %s", allowed);
+            }
+        if ((rc = get_str(&s, "entries_file", 1, "a CSV file with header t,n", &file, &vf)))
+            return rc;
+        src->kind = NPG_SOURCE_FILE;
+        entries_ctx e = {src, "source.entries_file", 0};
+        char full[1024];
+        rc = read_csv2(L, vf, "source.entries_file", cfgdir, "t", "n", full, src->entries_file,
+                       sizeof src->entries_file, entries_row, &e);
+        if (!rc && src->entries_len == 0)
+            print_warning(L, vf->start_mark,
+                          "source.entries_file: %s has no rows: no particles enter", full);
+        return rc;
+    }
+    if (!lookup(L, map, "rate_per_time"))
+        return fail_missing(&s, "rate_per_time", "required: %s", allowed);
+    src->kind = NPG_SOURCE_POISSON;
+    const yaml_node_t *vs;
+    if ((rc = get_num(&s, "rate_per_time", 1, 0.0, NPG_CFG_RATE_MAX, OPEN_LO,
+                      "a number in (0, 1e30] (mean entries per time unit)", &src->rate_per_time,
+                      &v)) ||
+        (rc = get_num(&s, "t_start", 0, 0.0, NPG_CFG_TIME_MAX, 0,
+                      "a number in [0, 1e15] (first time of entries [time unit]; default 0)",
+                      &src->t_start, &v)) ||
+        (rc = get_num(&s, "t_stop", 1, 0.0, NPG_CFG_TIME_MAX, OPEN_LO,
+                      "a number in (t_start, 1e15] (entries stop [time unit])", &src->t_stop, &vs)))
+        return rc;
+    if (!(src->t_stop > src->t_start))
+        return fail(L, vs, "source.t_stop",
+                    "out of range: a number in (t_start, 1e15] = (%.17g, "
+                    "1e15] [time unit]",
+                    src->t_start);
+    sect z;
+    int found;
+    double psmall;
+    size_law w = source_law(cfg);
+    if ((rc = get_sub(&s, "size", "source.size", 1,
+                      "kind: monodisperse | normal | lognormal | histogram, and its keys as in "
+                      "initial:",
+                      &z, &found)) ||
+        (rc = parse_size(&z, cfgdir, cfg->model.sigma_s, &w, &psmall)))
+        return rc;
+    return 0;
+}
+
 /* ---- entry points ----------------------------------------------------------------------- */
 
 static int parse_root(const ldr *L, const char *cfgdir, npg_config *cfg)
 {
-    static const char *const sections[] = {"system", "supply", "initial", "run",
-                                           "output", "me",     NULL};
+    static const char *const sections[] = {"system", "supply",      "initial", "run", "output",
+                                           "me",     "coalescence", "source",  NULL};
     yaml_node_t *root = yaml_document_get_root_node(L->doc);
     if (root->type != YAML_MAPPING_NODE)
         return fail(L, root, "(top level)", "a mapping with sections system, supply, initial, run");
     int rc;
     if ((rc = check_keys(L, root, "", sections)))
         return rc;
-    const yaml_node_t *node[6] = {NULL};
+    enum { NSECT = 8 };
+    const yaml_node_t *node[NSECT] = {NULL};
     double psmall = 0.0;
-    yaml_mark_t mark[6];
-    for (int i = 0; i < 6; ++i) {
+    yaml_mark_t mark[NSECT];
+    for (int i = 0; i < NSECT; ++i) {
         mark[i] = root->start_mark;
         for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
              ++p) {
@@ -1147,6 +1585,16 @@ static int parse_root(const ldr *L, const char *cfgdir, npg_config *cfg)
         return rc;
     if (node[5] && (rc = parse_me(L, node[5], mark[5], cfg)))
         return rc;
+    if (node[6]) {
+        where_mark(cfg->where.coalescence, L, mark[6]);
+        if ((rc = parse_coalescence(L, node[6], mark[6], cfg)))
+            return rc;
+    }
+    if (node[7]) {
+        where_mark(cfg->where.source, L, mark[7]);
+        if ((rc = parse_source(L, node[7], mark[7], cfgdir, cfg)))
+            return rc;
+    }
     return 0;
 }
 
@@ -1178,6 +1626,50 @@ static void check_warn(const char *where, const char *fmt, ...)
 /* Monomer counts of closed/precursor supply live in int64 (exact bookkeeping); 2^62 leaves room
  * for their sums. */
 #define NPG_CFG_COUNT_LIMIT 4.6e18
+
+/* The coalescence volume (finite; equal to the closed supply's) and the Brownian kernel's scale,
+ * for the effective particle count and t_end. */
+static int check_coalescence(const npg_config *cfg, char *err, size_t errlen)
+{
+    const npg_coal_config *c = &cfg->coal;
+    const char *where = cfg->where.coalescence;
+    if (c->mode == NPG_COAL_NONE)
+        return 0;
+    const char *ckey =
+        c->volume_nm3 > 0.0 ? "coalescence.volume_nm3" : "coalescence.particle_density_nm3";
+    double vc = volume_of(c->volume_nm3, c->particle_density_nm3, cfg->particles);
+    if (!(vc > 0.0) || !isfinite(vc) || vc > 1e30)
+        return npg_config_refuse(err, errlen, where, ckey,
+                                 "volume V = %g nm^3: a finite volume in (0, 1e30] nm^3", vc);
+    if (cfg->supply != NPG_SUPPLY_SCHEDULE) {
+        double vs = volume_of(cfg->volume_nm3, cfg->particle_density_nm3, cfg->particles);
+        if (!volumes_agree(vs, vc))
+            return npg_config_refuse(
+                err, errlen, where, ckey,
+                "V = %.17g nm^3 disagrees with supply.%s (V = %.17g nm^3 with %llu particles): "
+                "the two must give the same volume (relative 1e-9); give it in one of the two "
+                "sections",
+                vc, cfg->volume_nm3 > 0.0 ? "volume_nm3" : "particle_density_nm3", vs,
+                (unsigned long long)cfg->particles);
+    }
+    if (c->kernel != NPG_KERNEL_BROWNIAN)
+        return 0;
+    /* An upper bound of 4 pi f(t) D_ref r_ref (1/(R_i + l) + 1/(R_j + l)) (R_i + R_j + l) over
+     * sizes in [2, 4e9) and t in [0, t_end] (f is monotone in t). */
+    double sig = cfg->model.sigma_s, l = c->ligand_nm;
+    double rmin = sig * cbrt(2.0), rmax = sig * cbrt(NPG_CFG_N_LIMIT);
+    double f = fmax(1.0, pow(1.0 + c->tf_b_per_time * cfg->t_end, -c->tf_c));
+    double kmax =
+        4.0 * M_PI * f * c->d_ref_nm2_per_s * c->r_ref_nm * (2.0 / (rmin + l)) * (2.0 * rmax + l);
+    if (!(kmax <= NPG_CFG_RATE_MAX))
+        return npg_config_refuse(
+            err, errlen, where, "coalescence.diffusion.d_ref_nm2_per_s",
+            "%g: the Brownian kernel reaches up to %.3g nm^3/s (time factor up to %.3g, radii "
+            "%.3g .. %.3g nm, ligand %g nm): at most 1e30 nm^3/s; lower d_ref_nm2_per_s, "
+            "r_ref_nm or the time factor",
+            c->d_ref_nm2_per_s, kmax, f, rmin, rmax, l);
+    return 0;
+}
 
 int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen)
 {
@@ -1222,8 +1714,43 @@ int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen)
                 "most %.2g (63-bit exact monomer bookkeeping)",
                 cfg->precursor_nm3, V, prec, NPG_CFG_COUNT_LIMIT);
     }
+    int rc = check_coalescence(cfg, err, errlen);
+    if (rc)
+        return rc;
+    const npg_source_config *src = &cfg->src;
+    size_t late = 0; /* entries after t_end */
+    while (late < src->entries_len && src->entries_t[src->entries_len - 1 - late] > cfg->t_end)
+        ++late;
+    double room = NPG_CONFIG_CAPACITY_LIMIT - (double)cfg->particles;
+    if (src->kind == NPG_SOURCE_POISSON) {
+        double span = fmin(src->t_stop, cfg->t_end) - src->t_start;
+        double mu = span > 0.0 ? src->rate_per_time * span : 0.0;
+        if (!(mu + 10.0 * sqrt(mu) <= room))
+            return npg_config_refuse(
+                err, errlen, w->source, "source.rate_per_time",
+                "%g: (min(t_stop, t_end) - t_start) x rate = %g x %g = %.4g expected entries "
+                "(%.4g with 10 sd): at most 2^32 - 2 particle slots in all, %.0f beside %llu "
+                "particles; lower the rate or shorten [t_start, t_stop)",
+                src->rate_per_time, span, src->rate_per_time, mu, mu + 10.0 * sqrt(mu), room,
+                (unsigned long long)cfg->particles);
+    } else if (src->kind == NPG_SOURCE_FILE && (double)(src->entries_len - late) > room) {
+        return npg_config_refuse(err, errlen, w->source, "source.entries_file",
+                                 "%zu entries up to t_end: at most 2^32 - 2 particle slots in "
+                                 "all, %.0f beside %llu particles",
+                                 src->entries_len - late, room, (unsigned long long)cfg->particles);
+    }
     if (!warn)
         return 0;
+    if (late)
+        check_warn(w->source,
+                   "source.entries_file: %zu of %zu entries come after t_end = %g %s (the last "
+                   "at t = %g): they are ignored",
+                   late, src->entries_len, cfg->t_end, cfg->time_unit,
+                   src->entries_t[src->entries_len - 1]);
+    if (src->kind == NPG_SOURCE_POISSON && !(src->t_start < cfg->t_end))
+        check_warn(w->source,
+                   "source.t_start: %g >= t_end = %g %s: no particles enter during the run",
+                   src->t_start, cfg->t_end, cfg->time_unit);
     if (cfg->supply == NPG_SUPPLY_SCHEDULE && cfg->schedule_len) {
         double t0 = cfg->schedule_t[0], t1 = cfg->schedule_t[cfg->schedule_len - 1];
         if (t0 > 0.0)
@@ -1268,6 +1795,8 @@ int npg_config_load(const char *path, npg_config *cfg, char *err, size_t errlen)
     cfg->hist_bin_width = 50;
     cfg->trajectories = 200;
     cfg->hdf5 = 1; /* [h5] */
+    cfg->coal.epsilon = 0.01;
+    cfg->coal.output_events = 100000;
     if (!path || strlen(path) >= sizeof cfg->source) {
         ldr L = {path ? path : "(null)", NULL, err, errlen};
         yaml_mark_t m = {0, 0, 0};
@@ -1303,6 +1832,17 @@ void npg_config_free(npg_config *cfg)
     cfg->init_counts = NULL;
     cfg->schedule_len = 0;
     cfg->init_table_len = 0;
+    npg_source_config *src = &cfg->src;
+    free(src->size_sizes);
+    free(src->size_counts);
+    free(src->entries_t);
+    free(src->entries_n);
+    src->size_sizes = NULL;
+    src->size_counts = NULL;
+    src->entries_t = NULL;
+    src->entries_n = NULL;
+    src->size_table_len = 0;
+    src->entries_len = 0;
 }
 
 double npg_config_schedule_s(const npg_config *cfg, double t)
@@ -1327,60 +1867,115 @@ double npg_config_schedule_s(const npg_config *cfg, double t)
     return ss[lo] + w * (ss[hi] - ss[lo]);
 }
 
-int npg_config_init_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
-                         size_t errlen)
+/* A read-only size law: initial: or source.size:. */
+typedef struct size_law_c {
+    const char *what; /* its section, for messages */
+    npg_init_kind kind;
+    uint32_t n;
+    double mean_r_nm, sd_r_nm;
+    const char *file;
+    size_t table_len;
+    const uint32_t *sizes;
+    const double *counts;
+} size_law_c;
+
+static size_law_c initial_law_c(const npg_config *cfg)
+{
+    size_law_c w = {"initial",           cfg->init_kind,    cfg->init_n,
+                    cfg->init_mean_r_nm, cfg->init_sd_r_nm, cfg->init_file,
+                    cfg->init_table_len, cfg->init_sizes,   cfg->init_counts};
+    return w;
+}
+
+static size_law_c source_law_c(const npg_config *cfg)
+{
+    const npg_source_config *s = &cfg->src;
+    size_law_c w = {"source.size",     s->size_kind,    s->size_n,
+                    s->size_mean_r_nm, s->size_sd_r_nm, s->size_file,
+                    s->size_table_len, s->size_sizes,   s->size_counts};
+    return w;
+}
+
+/* The sampler's view of size law w (histogram: its CDF allocated into *cdf_out). */
+static int law_view(const npg_config *cfg, const size_law_c *w, npg_init_view *v, double **cdf_out,
+                    char *err, size_t errlen)
 {
     memset(v, 0, sizeof *v);
     if (cdf_out)
         *cdf_out = NULL;
-    v->kind = (int)cfg->init_kind;
+    v->kind = (int)w->kind;
     v->sigma_s = cfg->model.sigma_s;
-    switch (cfg->init_kind) {
+    switch (w->kind) {
     case NPG_INIT_MONODISPERSE:
-        v->n = cfg->init_n;
+        v->n = w->n;
         return 0;
     case NPG_INIT_NORMAL_R:
-        v->loc = cfg->init_mean_r_nm;
-        v->scale = cfg->init_sd_r_nm;
+        v->loc = w->mean_r_nm;
+        v->scale = w->sd_r_nm;
         return 0;
     case NPG_INIT_LOGNORMAL_R: {
         /* ln r ~ N(mu, s^2) has E r = exp(mu + s^2/2) and Var r = (E r)^2 (exp(s^2) - 1). */
-        double cv = cfg->init_sd_r_nm / cfg->init_mean_r_nm;
+        double cv = w->sd_r_nm / w->mean_r_nm;
         double s2 = log1p(cv * cv);
-        v->loc = log(cfg->init_mean_r_nm) - 0.5 * s2;
+        v->loc = log(w->mean_r_nm) - 0.5 * s2;
         v->scale = sqrt(s2);
         return 0;
     }
     case NPG_INIT_HISTOGRAM:
         break;
     }
-    if (!cdf_out || cfg->init_table_len == 0 || cfg->init_table_len > UINT32_MAX) {
+    if (!cdf_out || w->table_len == 0 || w->table_len > UINT32_MAX) {
         if (err && errlen)
-            snprintf(err, errlen, "%s: initial: histogram table missing or too long", cfg->source);
+            snprintf(err, errlen, "%s: %s: histogram table missing or too long", cfg->source,
+                     w->what);
         return NPG_EXIT_USAGE;
     }
-    size_t len = cfg->init_table_len;
+    size_t len = w->table_len;
     double *cdf = malloc(len * sizeof *cdf);
     if (!cdf) {
         if (err && errlen)
-            snprintf(err, errlen, "%s: initial: out of memory for the CDF", cfg->source);
+            snprintf(err, errlen, "%s: %s: out of memory for the CDF", cfg->source, w->what);
         return NPG_EXIT_USAGE;
     }
     double total = 0.0;
     size_t last = 0; /* last row with a positive count */
     for (size_t i = 0; i < len; ++i) {
-        total += cfg->init_counts[i];
+        total += w->counts[i];
         cdf[i] = total;
-        if (cfg->init_counts[i] > 0.0)
+        if (w->counts[i] > 0.0)
             last = i;
     }
     for (size_t i = 0; i < len; ++i)
         cdf[i] = i >= last ? 1.0 : cdf[i] / total;
     v->cdf = cdf;
-    v->sizes = cfg->init_sizes;
+    v->sizes = w->sizes;
     v->table_len = (uint32_t)len;
     *cdf_out = cdf;
     return 0;
+}
+
+int npg_config_init_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
+                         size_t errlen)
+{
+    size_law_c w = initial_law_c(cfg);
+    return law_view(cfg, &w, v, cdf_out, err, errlen);
+}
+
+int npg_config_source_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
+                           size_t errlen)
+{
+    if (cfg->src.kind != NPG_SOURCE_POISSON) {
+        memset(v, 0, sizeof *v);
+        if (cdf_out)
+            *cdf_out = NULL;
+        if (err && errlen)
+            snprintf(err, errlen, "%s: source: no size law (%s)", cfg->source,
+                     cfg->src.kind == NPG_SOURCE_FILE ? "entries_file gives the sizes"
+                                                      : "no source: section");
+        return NPG_EXIT_USAGE;
+    }
+    size_law_c w = source_law_c(cfg);
+    return law_view(cfg, &w, v, cdf_out, err, errlen);
 }
 
 /* ---- writer ----------------------------------------------------------------------------- */
@@ -1474,6 +2069,95 @@ static void put_uint(FILE *f, int ind, const char *key, uint64_t x, const char *
     fputc('\n', f);
 }
 
+/* The keys of a size law (initial:, source.size:) at indentation ind. */
+static void write_size(FILE *f, int ind, const size_law_c *w)
+{
+    static const char *const kinds[] = {"monodisperse", "normal", "lognormal", "histogram"};
+    fprintf(f, "%*skind: %s\n", ind, "", kinds[w->kind]);
+    if (w->kind == NPG_INIT_MONODISPERSE) {
+        put_uint(f, ind, "n", w->n, "[monomers]");
+    } else if (w->kind == NPG_INIT_HISTOGRAM) {
+        fprintf(f, "%*sfile: ", ind, "");
+        put_quoted(f, w->file);
+        fprintf(f, "  # CSV n,count (%zu rows)\n", w->table_len);
+    } else {
+        put_num(f, ind, "mean_r_nm", w->mean_r_nm, "[nm] mean radius");
+        put_num(f, ind, "sd_r_nm", w->sd_r_nm, "[nm] sd of the radius");
+    }
+}
+
+/* coalescence: (only when a mode is on: absent means none). */
+static void write_coalescence(FILE *f, const npg_config *cfg, int i0)
+{
+    const npg_coal_config *c = &cfg->coal;
+    int i1 = i0 + 2, i2 = i0 + 4;
+    if (c->mode == NPG_COAL_NONE)
+        return;
+    static const char *const modes[] = {"none", "well-mixed", "brownian"};
+    static const char *const kernels[] = {"brownian", "constant", "additive"};
+    fprintf(f, "%*scoalescence:\n%*smode: %s\n", i0, "", i1, "", modes[c->mode]);
+    if (c->volume_nm3 > 0.0)
+        put_num(f, i1, "volume_nm3", c->volume_nm3, "[nm^3] volume V");
+    else
+        put_num(f, i1, "particle_density_nm3", c->particle_density_nm3,
+                "[nm^-3] particles per volume at t = 0");
+    fprintf(f, "%*skernel: %s  # pair (i, j) merges at rate K_ij P_ij / V\n", i1, "",
+            kernels[c->kernel]);
+    if (c->kernel == NPG_KERNEL_CONSTANT) {
+        put_num(f, i1, "k_const_nm3_per_s", c->k_const_nm3_per_s, "[nm^3/s] K");
+    } else if (c->kernel == NPG_KERNEL_ADDITIVE) {
+        put_num(f, i1, "k_add_nm3_per_s", c->k_add_nm3_per_s, "[nm^3/s] K = k_add (n_i + n_j)");
+    } else {
+        if (c->intrinsic_rate_nm3_per_s > 0.0)
+            put_num(f, i1, "intrinsic_rate_nm3_per_s", c->intrinsic_rate_nm3_per_s,
+                    "[nm^3/s] reaction-limited k_a");
+        fprintf(f, "%*sdiffusion:  # D_i = D_ref r_ref / (R_i + l)\n", i1, "");
+        put_num(f, i2, "d_ref_nm2_per_s", c->d_ref_nm2_per_s, "[nm^2/s] D_ref");
+        put_num(f, i2, "r_ref_nm", c->r_ref_nm, "[nm] r_ref");
+        if (c->tf_c != 0.0 || c->tf_b_per_time != 0.0) {
+            fprintf(f, "%*stime_factor:  # D times (1 + b t)^-c\n", i1, "");
+            char u[40];
+            snprintf(u, sizeof u, "[%s^-1] b", cfg->time_unit[0] ? cfg->time_unit : "s");
+            put_num(f, i2, "b_per_time", c->tf_b_per_time, u);
+            put_num(f, i2, "c", c->tf_c, "[-] c");
+        }
+    }
+    put_num(f, i1, "ligand_nm", c->ligand_nm, "[nm] ligand shell l");
+    if (c->propensity == NPG_PROPENSITY_FERMI) {
+        fprintf(f, "%*spropensity:  # P = 1/(exp(gamma (R_i + R_j - sigma_c)) + 1)\n", i1, "");
+        fprintf(f, "%*skind: fermi\n", i2, "");
+        put_num(f, i2, "gamma_per_nm", c->gamma_per_nm, "[1/nm] gamma");
+        put_num(f, i2, "sigma_c_nm", c->sigma_c_nm, "[nm] sigma_c");
+    }
+    put_num(f, i1, "epsilon", c->epsilon, "[-] max expected merges per particle per interval");
+}
+
+/* source: (only when there is one). */
+static void write_source(FILE *f, const npg_config *cfg, int i0)
+{
+    const npg_source_config *s = &cfg->src;
+    int i1 = i0 + 2;
+    const char *tu = cfg->time_unit[0] ? cfg->time_unit : "s";
+    char c[80];
+    if (s->kind == NPG_SOURCE_NONE)
+        return;
+    fprintf(f, "%*ssource:\n", i0, "");
+    if (s->kind == NPG_SOURCE_FILE) {
+        fprintf(f, "%*sentries_file: ", i1, "");
+        put_quoted(f, s->entries_file);
+        fprintf(f, "  # CSV t,n (%zu rows)\n", s->entries_len);
+        return;
+    }
+    snprintf(c, sizeof c, "[%s^-1] mean entries per time unit", tu);
+    put_num(f, i1, "rate_per_time", s->rate_per_time, c);
+    snprintf(c, sizeof c, "[%s]", tu);
+    put_num(f, i1, "t_start", s->t_start, c);
+    put_num(f, i1, "t_stop", s->t_stop, c);
+    fprintf(f, "%*ssize:  # of the entering particles\n", i1, "");
+    size_law_c law = source_law_c(cfg);
+    write_size(f, i1 + 2, &law);
+}
+
 void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
 {
     int i0 = indent < 0 ? 0 : indent, i1 = i0 + 2;
@@ -1531,19 +2215,12 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
         put_num(f, i1, "tolerance", cfg->tolerance,
                 "[-] max relative change of free monomers per interval");
     }
+    if (cfg->no_monomer_exchange) /* only when off: run.yaml of other configs stays as it was */
+        fprintf(f, "%*smonomer_exchange: false  # no association or dissociation\n", i1, "");
 
-    static const char *const kinds[] = {"monodisperse", "normal", "lognormal", "histogram"};
-    fprintf(f, "%*sinitial:\n%*skind: %s\n", i0, "", i1, "", kinds[cfg->init_kind]);
-    if (cfg->init_kind == NPG_INIT_MONODISPERSE) {
-        put_uint(f, i1, "n", cfg->init_n, "[monomers]");
-    } else if (cfg->init_kind == NPG_INIT_HISTOGRAM) {
-        fprintf(f, "%*sfile: ", i1, "");
-        put_quoted(f, cfg->init_file);
-        fprintf(f, "  # CSV n,count (%zu rows)\n", cfg->init_table_len);
-    } else {
-        put_num(f, i1, "mean_r_nm", cfg->init_mean_r_nm, "[nm] mean radius");
-        put_num(f, i1, "sd_r_nm", cfg->init_sd_r_nm, "[nm] sd of the radius");
-    }
+    fprintf(f, "%*sinitial:\n", i0, "");
+    size_law_c law = initial_law_c(cfg);
+    write_size(f, i1, &law);
 
     fprintf(f, "%*srun:\n", i0, "");
     put_uint(f, i1, "particles", cfg->particles, "ensemble size");
@@ -1570,6 +2247,11 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     snprintf(c, sizeof c, "[%s] full-ensemble snapshots in run.h5%s", tu,
              cfg->snapshots_len ? "" : "; [] = the last time");
     fprintf(f, "]  # %s\n", c);
+    if (cfg->coal.mode != NPG_COAL_NONE || cfg->coal.output_events != 100000)
+        put_uint(f, i1, "coalescence_events", cfg->coal.output_events,
+                 "merges sampled into coalescence.csv");
+    write_coalescence(f, cfg, i0);
+    write_source(f, cfg, i0);
     fprintf(f, "%*sme:\n", i0, "");
     put_uint(f, i1, "n_max", cfg->me_n_max, "master-equation truncation; 0 = automatic");
 }

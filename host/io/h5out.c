@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -512,6 +513,54 @@ static const char *param_unit(const char *key, const char *tu)
 }
 
 /* Every top-level scalar of run.yaml as a scalar dataset (number or string), and the text. */
+static int fail_h5(npg_h5out *h, const char *what, char *err, size_t errlen);
+
+/* /events/coalescence: coalescence.csv's columns as 1-D datasets over the sampled merges
+ * (absent without coalescence). */
+static int write_merge_events(npg_h5out *h, const char *tu, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/coalescence.csv", h->dir);
+    if (access(path, F_OK) != 0)
+        return 0;
+    table ev;
+    memset(&ev, 0, sizeof ev);
+    if (table_read(h->dir, "coalescence.csv", &ev, err, errlen))
+        return 1;
+    static const char *const cols[] = {"t",      "id_kept",   "id_gone",  "n_kept",
+                                       "n_gone", "r_kept_nm", "r_gone_nm"};
+    static const char *const names[] = {"time",   "id_kept",   "id_gone",  "n_kept",
+                                        "n_gone", "r_kept_nm", "r_gone_nm"};
+    const char *units[] = {tu, "", "", "monomers", "monomers", "nm", "nm"};
+    hsize_t n = ev.nrow;
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    hid_t g0 = v ? group(h->file, "events") : -1;
+    hid_t g = g0 < 0 ? -1 : group(g0, "coalescence");
+    int rc = g < 0 ? 1 : 0;
+    for (int j = 0; !rc && j < 7; ++j) {
+        int c = table_col(&ev, cols[j]);
+        if (c < 0) {
+            rc = 1;
+            break;
+        }
+        for (hsize_t r = 0; r < n; ++r)
+            v[r] = cell_num(&ev, r, c);
+        hid_t ft = j >= 1 && j <= 4 ? H5T_STD_U32LE : H5T_IEEE_F64LE;
+        hid_t d = dset(g, names[j], ft, H5T_NATIVE_DOUBLE, 1, &n, v, units[j]);
+        rc |= d < 0;
+        close_ok(d);
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    if (g0 >= 0)
+        H5Gclose(g0);
+    free(v);
+    table_free(&ev);
+    if (rc)
+        fail_h5(h, "/events/coalescence (coalescence.csv)", err, errlen);
+    return rc;
+}
+
 static int write_parameters(hid_t file, const npg_h5out *h, const char *tu, char *err,
                             size_t errlen)
 {
@@ -896,9 +945,13 @@ int npg_h5out_finish(npg_h5out *h, char *err, size_t errlen)
         fail_h5(h, "/observables/moments", err, errlen);
         goto done;
     }
-    static const char *const hn[] = {"value"}, *const hc[] = {"count"}, *const hu[] = {"particles"};
-    static const double hf[] = {0.0};
-    if (rh == 0 && write_binned(obs, "size_histogram", &hist, mt, m.nrow, tu, hn, hc, hu, hf, 1)) {
+    /* coalescence runs: Group A/B counts beside the total (value_a + value_b = value) */
+    static const char *const hn[] = {"value", "value_a", "value_b"},
+                             *const hc[] = {"count", "count_a", "count_b"},
+                             *const hu[] = {"particles", "particles", "particles"};
+    static const double hf[] = {0.0, 0.0, 0.0};
+    const int hk = table_col(&hist, "count_b") >= 0 ? 3 : 1;
+    if (rh == 0 && write_binned(obs, "size_histogram", &hist, mt, m.nrow, tu, hn, hc, hu, hf, hk)) {
         fail_h5(h, "/observables/size_histogram (histogram.csv)", err, errlen);
         goto done;
     }
@@ -918,6 +971,8 @@ int npg_h5out_finish(npg_h5out *h, char *err, size_t errlen)
         fail_h5(h, "/observables/trajectories (trajectories.csv)", err, errlen);
         goto done;
     }
+    if (write_merge_events(h, tu, err, errlen))
+        goto done;
     if (h->snap_time >= 0 && h->snap_value >= 0 &&
         (H5DSset_scale(h->snap_time, "snapshot_time") < 0 ||
          H5DSattach_scale(h->snap_value, h->snap_time, 0) < 0 ||

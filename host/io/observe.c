@@ -108,7 +108,11 @@ int npg_observer_open(npg_observer *o, const npg_config *cfg, const npg_rates *r
         return 1;
     }
     const char *names[3] = {"moments.csv", "histogram.csv", "growth_rate.csv"};
-    const char *heads[3] = {NPG_MOMENTS_HEADER, NPG_HISTOGRAM_HEADER, NPG_GROWTH_HEADER};
+    const int coal = cfg->coal.mode != NPG_COAL_NONE;
+    const char *heads[3] = {
+        coal ? NPG_MOMENTS_HEADER "," NPG_MOMENTS_COAL_HEADER : NPG_MOMENTS_HEADER,
+        coal ? NPG_HISTOGRAM_HEADER "," NPG_HISTOGRAM_COAL_HEADER : NPG_HISTOGRAM_HEADER,
+        NPG_GROWTH_HEADER};
     FILE **files[3] = {&o->moments, &o->histogram, &o->growth};
     for (int i = 0; i < 3; ++i) {
         char path[4096];
@@ -154,6 +158,33 @@ int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t
     put_opt(f, s->free_monomers, "%.0f");
     put_opt(f, s->precursor, "%.0f");
     put_opt(f, s->events, "%.0f");
+    const int coal = cfg->coal.mode != NPG_COAL_NONE;
+    if (coal) {
+        /* Group A (never merged) and B (merged at least once): moments of each part */
+        double *ca = malloc((size_t)s->len * sizeof *ca), *cb = malloc((size_t)s->len * sizeof *cb);
+        if (!ca || !cb) {
+            free(ca);
+            free(cb);
+            snprintf(err, errlen, "out of memory for the Group A/B moments");
+            return 1;
+        }
+        for (uint32_t n = 0; n < s->len; ++n) {
+            cb[n] = s->count_b ? s->count_b[n] : 0.0;
+            ca[n] = s->count[n] - cb[n];
+        }
+        npg_moments ma, mb;
+        npg_moments_compute(ca, s->len, cfg->model.sigma_s, &ma);
+        npg_moments_compute(cb, s->len, cfg->model.sigma_s, &mb);
+        free(ca);
+        free(cb);
+        fprintf(f, ",%.15g,%.15g", ma.particles, mb.particles);
+        put_opt(f, ma.particles > 0 ? ma.mean_n : NAN, "%.15g");
+        put_opt(f, ma.particles > 0 ? ma.var_n : NAN, "%.15g");
+        put_opt(f, mb.particles > 0 ? mb.mean_n : NAN, "%.15g");
+        put_opt(f, mb.particles > 0 ? mb.var_n : NAN, "%.15g");
+        put_opt(f, s->coalescences, "%.15g");
+        put_opt(f, s->kf, "%.12g");
+    }
     fputc('\n', f);
 
     /* Histogram: every bin from the first to the last occupied one. */
@@ -172,8 +203,16 @@ int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t
             for (uint32_t n = lo < 2 ? 2 : lo; n <= hi && n < s->len; ++n)
                 ksum_add(&c, s->count[n]);
             double cv = ksum_get(&c);
-            fprintf(o->histogram, "%.10g,%u,%u,%.15g,%.12g\n", s->t, lo, hi, cv,
+            fprintf(o->histogram, "%.10g,%u,%u,%.15g,%.12g", s->t, lo, hi, cv,
                     m.particles > 0 ? cv / m.particles : 0.0);
+            if (coal) {
+                ksum b = {0, 0};
+                for (uint32_t n = lo < 2 ? 2 : lo; s->count_b && n <= hi && n < s->len; ++n)
+                    ksum_add(&b, s->count_b[n]);
+                double bv = ksum_get(&b);
+                fprintf(o->histogram, ",%.15g,%.15g", cv - bv, bv);
+            }
+            fputc('\n', o->histogram);
             if (hi >= s->len - 1)
                 break;
             npg_hist_bin(cfg, hi + 1, &lo, &hi);

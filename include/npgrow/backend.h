@@ -6,7 +6,8 @@
  * observables, writers) is the engine's, on the host, identical for every backend.
  *
  * Particle state, per particle (id = index, never compacted):
- *   n      uint32  monomers; >= 2 alive, 1 dissolved (absorbing), 0 reserved (coalesced away)
+ *   n      uint32  monomers; >= 2 alive, 1 dissolved (absorbing), 0 coalesced away or a
+ *                  dormant slot for a particle that enters later (npg_backend_setup.active)
  *   n_prev uint32  n at the start of the current output interval (growth-rate statistics)
  *   n_save uint32  copy for a rejected interval (closed/precursor supply only, else absent)
  * => 8 bytes per particle for `schedule`, 12 with a supply that can reject an interval.
@@ -26,7 +27,9 @@ extern "C" {
 #endif
 
 typedef struct npg_backend_setup {
-    uint64_t count; /* particles */
+    uint64_t count;  /* particle slots */
+    uint64_t active; /* slots drawn from `init`; ids >= active start dormant (n = 0) for
+                        entries; 0 = all */
     uint32_t seed;
     npg_init_view init;         /* host pointers; the backend copies what it needs */
     const npg_rate_pair *table; /* [n_table] host rate table; the backend copies it */
@@ -50,7 +53,10 @@ typedef struct npg_reduction {
     uint64_t *count;      /* [len] alive particles of size n now */
     uint64_t *prev_count; /* [len] particles alive at the last mark, by their size then */
     int64_t *sum_dn;      /* [len] sum over those particles of (n now - n then); a particle that
-                             dissolved since counts as n now = 1 */
+                             dissolved since counts as n now = 1; one coalesced away since is
+                             left out of both */
+    uint64_t *count_b;    /* [len] Group-B (coalesced) particles of size n now; filled by the
+                             engine (not the backend) in coalescence runs, else NULL */
 } npg_reduction;
 
 /* What advance and the constructors return when they stopped part-way because a stop was
@@ -74,6 +80,12 @@ struct npg_backend {
     int (*reduce)(npg_backend *b, npg_reduction *r, char *err, size_t errlen);
     int (*sample)(npg_backend *b, const uint64_t *ids, size_t k, uint32_t *n_out, char *err,
                   size_t errlen);
+    /* Host-side processes (coalescence, entries) read and change sizes through these:
+     * get_host points *n at `count` sizes equal to the state now; after changing them,
+     * put_host makes them the state. CPU: the state itself, no copy; CUDA: a host mirror,
+     * copied each way (4 more host bytes per particle, allocated on first use). */
+    int (*get_host)(npg_backend *b, uint32_t **n, char *err, size_t errlen);
+    int (*put_host)(npg_backend *b, char *err, size_t errlen);
     void (*destroy)(npg_backend *b);
 };
 

@@ -42,6 +42,8 @@ typedef enum npg_coal_propensity {
     NPG_PROPENSITY_FERMI = 1 /* P = 1/(exp(gamma (R_i + R_j - sigma_c)) + 1) */
 } npg_coal_propensity;
 
+/* volume_nm3 / particle_density_nm3: one of the two as given; when coalescence: gives neither and
+ * the supply is closed or precursor, the supply's one is copied here (both given must agree). */
 typedef struct npg_coal_config {
     npg_coal_mode mode;
     double volume_nm3;           /* V [nm^3] as given (0 if particle_density_nm3 given) */
@@ -106,6 +108,10 @@ typedef struct npg_config_where {
 
 #define NPG_CFG_MAX_SNAPSHOTS 64 /* [h5] output.snapshots: at most this many times */
 
+/* Particle slots a run may hold: run.particles plus the source's entries. Ids run from 0 to
+ * 2^32 - 3; 0xfffffffe and 0xffffffff key the host's own Philox streams (philox.h). */
+#define NPG_CONFIG_CAPACITY_LIMIT 4294967294.0
+
 typedef struct npg_config {
     char source[1024]; /* path of the YAML file it came from */
     char preset[64];   /* system.preset, or "" when the parameters are inline */
@@ -128,8 +134,8 @@ typedef struct npg_config {
     double k_p;                     /* precursor: conversion rate [per time unit] */
     double tolerance;               /* closed/precursor: max relative change of free monomers per
                                        synchronization interval (default 0.01) */
-    int monomer_exchange;           /* supply.monomer_exchange (default 1): 0 = no association or
-                                       dissociation at all (coalescence alone) */
+    int no_monomer_exchange;        /* supply.monomer_exchange: false -> 1: no association or
+                                       dissociation at all (coalescence alone); default 0 */
 
     /* initial: */
     npg_init_kind init_kind;
@@ -159,7 +165,7 @@ typedef struct npg_config {
     uint32_t snapshots_len;                  /* output.snapshots: number of times given */
     double snapshots[NPG_CFG_MAX_SNAPSHOTS]; /* [time unit] increasing, in [0, t_end] */
 
-    npg_coal_config coal;     /* coalescence: */
+    npg_coal_config coal;  /* coalescence: */
     npg_source_config src; /* source: (cfg->source is the config path) */
 
     /* me: */
@@ -179,7 +185,10 @@ void npg_config_free(npg_config *cfg);
 /* The checks that depend on keys a command line can override (run.particles, run.t_end,
  * run.seed): output_every <= t_end and at most 1e7 output times; closed/precursor monomer counts
  * that fit 63-bit integers; the schedule's extension before its first and after its last point
- * (warned); particles below n = 20 (warned when at least one is expected). Messages name the key
+ * (warned); particles below n = 20 (warned when at least one is expected); the coalescence volume
+ * (finite, and equal to the closed supply's when both give one) and the Brownian kernel's scale
+ * (<= 1e30 nm^3/s); the source's entries fitting NPG_CONFIG_CAPACITY_LIMIT with the particles
+ * (Poisson: the mean plus 10 sd), entries after t_end (warned: ignored). Messages name the key
  * and where its value came from (cfg->where). Returns 0 or NPG_EXIT_USAGE. Commands call it
  * after applying their overrides; npg_config_load has run it once with the file's values. */
 int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen);
@@ -204,6 +213,11 @@ void npg_yaml_write_string(FILE *f, const char *str);
  * *cdf_out, which the caller frees). Returns 0, or NPG_EXIT_USAGE with a message. */
 int npg_config_init_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
                          size_t errlen);
+
+/* The source's size law (source.size, a Poisson source only), like npg_config_init_view. Returns
+ * NPG_EXIT_USAGE with a message when cfg has no Poisson source. */
+int npg_config_source_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
+                           size_t errlen);
 
 /* Supersaturation of the schedule at time t (piecewise linear, constant beyond the ends). */
 double npg_config_schedule_s(const npg_config *cfg, double t);

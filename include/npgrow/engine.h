@@ -14,6 +14,7 @@
 
 #include "npgrow/backend.h"
 #include "npgrow/config.h"
+#include "npgrow/wellmixed.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +30,10 @@ typedef struct npg_ensemble_options {
 } npg_ensemble_options;
 
 typedef struct npg_ensemble npg_ensemble;
+
+/* Exact histograms are dense in n: a reduction refuses a particle larger than this (only
+ * merges can make one: monomer growth is bounded before the run, by npg_preflight_check). */
+#define NPG_ENGINE_HIST_LIMIT 100000000u
 
 /* Returns 0, NPG_EXIT_USAGE (bad input, no usable backend), NPG_BACKEND_STOPPED (a stop request
  * during initialisation) or 1. */
@@ -67,7 +72,18 @@ typedef struct npg_supply_state {
     uint64_t rejected;     /* intervals redone with a shorter step (closed/precursor) */
     double advance_wall_s; /* wall time spent advancing particles [s] */
     double s_integral;     /* integral of S dt since the start [time unit] */
+    uint64_t merges;       /* coalescence: merges since the start */
+    uint64_t proposals;    /* coalescence: pair proposals drawn (merges + thinning rejections) */
+    uint64_t entries;      /* source: particles entered since the start */
+    uint64_t capacity;     /* particle slots: particles + entries the source will bring */
+    double coal_wall_s;    /* [s] wall time spent in coalescence and entries */
 } npg_supply_state;
+
+/* Merges sampled for coalescence.csv (at most cfg->coal.output_events, a uniform reservoir
+ * sample of all of them), in time order; *ev stays valid until the next advance. */
+size_t npg_ensemble_merges(npg_ensemble *e, const npg_wm_event **ev);
+/* Host bytes per particle slot of the backend plus the coalescence sampler. */
+double npg_ensemble_bytes_per_particle(const npg_ensemble *e);
 
 void npg_ensemble_state(const npg_ensemble *e, npg_supply_state *st);
 const npg_backend *npg_ensemble_backend(const npg_ensemble *e);

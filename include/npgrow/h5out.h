@@ -9,9 +9,10 @@
  *   /observables/trajectories/   step, time[T], id[P], value[T][P] (n; 0 = dissolved)
  *   /particles/ensemble/n_monomers/ step[S], time[S], value[S][N] (uint32, 0 = dissolved)
  *   /parameters/                 config_yaml, run_yaml and every top-level scalar of run.yaml
- * Reserved for coalescence (not written yet): /observables/coalescence/<name>/{step,time,value}
- * and /events/coalescence/{time, i, j, n_i, n_j}, plus a `group` (A/B) dimension on the
- * histogram; readers treat them as optional.
+ * Coalescence runs: size_histogram gains value_a/value_b (Group A/B), and
+ *   /events/coalescence/          time[E], id_kept, id_gone, n_kept, n_gone, r_kept_nm, r_gone_nm
+ *                                (coalescence.csv's sampled merges).
+ * Reserved (not written yet): /observables/coalescence/<name>/{step,time,value}.
  * Every dataset has a `unit` attribute; time, n_lo and id are HDF5 dimension scales, so
  * xarray (engine h5netcdf) names the dimensions.
  *

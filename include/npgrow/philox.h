@@ -27,9 +27,10 @@ typedef struct npg_u32x2 {
 typedef enum npg_stream {
     NPG_STREAM_MONOMER = 0,     /* association/dissociation events in the SSA */
     NPG_STREAM_INIT = 1,        /* initial sizes */
-    NPG_STREAM_COALESCENCE = 2, /* reserved: Brownian coalescence */
+    NPG_STREAM_COALESCENCE = 2, /* coalescence proposals (well-mixed: key id = 0xfffffffe) */
     NPG_STREAM_SAMPLING = 3,    /* trajectory sampling, reservoir draws */
-    NPG_STREAM_SUPPLY = 4       /* precursor conversion (host side, key id = 0xffffffff) */
+    NPG_STREAM_SUPPLY = 4,      /* precursor conversion (host side, key id = 0xffffffff) */
+    NPG_STREAM_ENTRY = 5        /* source entry times (host side, key id = 0xfffffffd) */
 } npg_stream;
 
 static inline NPG_HD void npg_philox_mulhilo(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo)

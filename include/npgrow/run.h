@@ -29,6 +29,11 @@ typedef struct npg_run_summary {
     uint64_t events;
     double events_per_s;
     int interrupted; /* SIGINT: status interrupted, exit 130 */
+    int coalescence; /* the run had coalescence: the fields below apply */
+    uint64_t merges;
+    uint64_t entries;
+    double alive;   /* particles alive at the end */
+    double group_b; /* of them in Group B (merged at least once) */
 } npg_run_summary;
 
 /* Returns 0 on success, 130 if interrupted (results written with status: interrupted),

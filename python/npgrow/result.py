@@ -36,7 +36,9 @@ class Run:
     """One result directory. Attributes (None when the source has no such data):
 
     moments       DataFrame, the columns of moments.csv (t first)
-    histogram     DataFrame t, n_lo, n_hi, count, p
+    histogram     DataFrame t, n_lo, n_hi, count, p (coalescence runs: count_a, count_b too)
+    merges        DataFrame of coalescence.csv (t, id_kept, id_gone, n_kept, n_gone, r_kept_nm,
+                  r_gone_nm), the sampled merges of a coalescence run
     growth_rate   DataFrame t, n_lo, n_hi, particles, mean_dn_dt, j_model
     trajectories  DataFrame t, id, n, r_nm (rows with n >= 2, as in trajectories.csv)
     params        dict of run.yaml's top-level scalars (status, seed, backend, wall_s, ...)
@@ -57,7 +59,8 @@ class Run:
         self.moments = self.histogram = self.growth_rate = self.trajectories = None
         self.snapshot_times = np.zeros(0)
         self.params, self.config, self.config_yaml = {}, {}, ""
-        self.coalescence = None  # reserved: /observables/coalescence, /events/coalescence
+        self.coalescence = None  # reserved: /observables/coalescence
+        self.merges = None       # coalescence.csv, or run.h5's /events/coalescence
         if self.h5_path:
             self._load_h5()
         elif os.path.isdir(self.path):
@@ -111,6 +114,7 @@ class Run:
         self.histogram = self._csv("histogram.csv")
         self.growth_rate = self._csv("growth_rate.csv")
         self.trajectories = self._csv("trajectories.csv")
+        self.merges = self._csv("coalescence.csv")
         p = os.path.join(self.dir, "run.yaml")
         if os.path.exists(p):
             with open(p) as f:
@@ -161,8 +165,11 @@ class Run:
                 sorted(c for c in cols if c not in _MOMENT_ORDER)
         self.moments = pd.DataFrame({c: cols[c] for c in order})
         if "observables/size_histogram" in f:
-            self.histogram = _binned_long(f["observables/size_histogram"], {"value": "count"},
-                                          keep="occupied_range")
+            hg = f["observables/size_histogram"]
+            names = {"value": "count"}
+            if "value_b" in hg:  # coalescence runs: Group A (never merged) and B
+                names.update({"value_a": "count_a", "value_b": "count_b"})
+            self.histogram = _binned_long(hg, names, keep="occupied_range")
             tot = self.histogram.groupby("t")["count"].transform("sum")
             self.histogram["p"] = np.where(tot > 0, self.histogram["count"] / tot.where(tot > 0, 1), 0.0)
         if "observables/growth_rate" in f:
@@ -179,6 +186,11 @@ class Run:
                                               "n": v[m].astype(np.int64)})
         if "particles/ensemble/n_monomers" in f:
             self.snapshot_times = f["particles/ensemble/n_monomers/time"][:]
+        if "events/coalescence" in f:
+            g = f["events/coalescence"]
+            self.merges = pd.DataFrame({"t" if k == "time" else k: g[k][:] for k in
+                                        ("time", "id_kept", "id_gone", "n_kept", "n_gone",
+                                         "r_kept_nm", "r_gone_nm") if k in g})
         if "observables/coalescence" in f:  # reserved layout, see include/npgrow/h5out.h
             self.coalescence = {k: f["observables/coalescence"][k]["value"][:]
                                 for k in f["observables/coalescence"]}

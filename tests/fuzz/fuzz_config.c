@@ -4,7 +4,8 @@
  * tests/data/config and tests/fuzz/data, so `file: hist.csv` and `preset: local-sys` reach the
  * CSV reader and the preset merge (shipped presets come from configs/ as usual). A config that
  * loads must also give an initial-size view and must reload, with the same numbers, from what
- * npg_config_write_yaml writes (run.yaml depends on it). Everything loaded is freed
+ * npg_config_write_yaml writes (run.yaml depends on it), the coalescence: and source: sections
+ * included; a Poisson source must give a size view too. Everything loaded is freed
  * (LeakSanitizer). Built with clang -fsanitize=fuzzer by scripts/fuzz.sh, and with replay_main.c
  * for ctest.
  */
@@ -99,6 +100,37 @@ static int same(double a, double b)
     return a == b || (isnan(a) && isnan(b));
 }
 
+/* coalescence: and output.coalescence_events alike. */
+static int same_coal(const npg_config *a, const npg_config *b)
+{
+    const npg_coal_config *x = &a->coal, *y = &b->coal;
+    return x->mode == y->mode && same(x->volume_nm3, y->volume_nm3) &&
+           same(x->particle_density_nm3, y->particle_density_nm3) && x->kernel == y->kernel &&
+           same(x->k_const_nm3_per_s, y->k_const_nm3_per_s) &&
+           same(x->k_add_nm3_per_s, y->k_add_nm3_per_s) &&
+           same(x->intrinsic_rate_nm3_per_s, y->intrinsic_rate_nm3_per_s) &&
+           same(x->d_ref_nm2_per_s, y->d_ref_nm2_per_s) && same(x->r_ref_nm, y->r_ref_nm) &&
+           same(x->tf_b_per_time, y->tf_b_per_time) && same(x->tf_c, y->tf_c) &&
+           same(x->ligand_nm, y->ligand_nm) && x->propensity == y->propensity &&
+           same(x->gamma_per_nm, y->gamma_per_nm) && same(x->sigma_c_nm, y->sigma_c_nm) &&
+           same(x->epsilon, y->epsilon) && x->output_events == y->output_events;
+}
+
+/* source: alike, its tables included. */
+static int same_source(const npg_source_config *s, const npg_source_config *t)
+{
+    int ok = s->kind == t->kind && same(s->rate_per_time, t->rate_per_time) &&
+             same(s->t_start, t->t_start) && same(s->t_stop, t->t_stop) &&
+             s->size_kind == t->size_kind && s->size_n == t->size_n &&
+             same(s->size_mean_r_nm, t->size_mean_r_nm) && same(s->size_sd_r_nm, t->size_sd_r_nm) &&
+             s->size_table_len == t->size_table_len && s->entries_len == t->entries_len;
+    for (size_t i = 0; ok && i < s->size_table_len; ++i)
+        ok = s->size_sizes[i] == t->size_sizes[i] && same(s->size_counts[i], t->size_counts[i]);
+    for (size_t i = 0; ok && i < s->entries_len; ++i)
+        ok = same(s->entries_t[i], t->entries_t[i]) && s->entries_n[i] == t->entries_n[i];
+    return ok;
+}
+
 /* The loaded config, written as YAML and reloaded, must give the same name and values. */
 static void check_roundtrip(const npg_config *cfg)
 {
@@ -134,7 +166,9 @@ static void check_roundtrip(const npg_config *cfg)
              cfg->seed == again.seed && cfg->n_table == again.n_table &&
              cfg->hist_bin_width == again.hist_bin_width &&
              same(cfg->hist_log_ratio, again.hist_log_ratio) &&
-             cfg->trajectories == again.trajectories && cfg->me_n_max == again.me_n_max;
+             cfg->trajectories == again.trajectories && cfg->me_n_max == again.me_n_max &&
+             cfg->no_monomer_exchange == again.no_monomer_exchange && same_coal(cfg, &again) &&
+             same_source(&cfg->src, &again.src);
     for (size_t i = 0; ok && i < cfg->schedule_len; ++i)
         ok = same(cfg->schedule_t[i], again.schedule_t[i]) &&
              same(cfg->schedule_s[i], again.schedule_s[i]);
@@ -169,6 +203,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             }
         free(cdf);
+        /* A Poisson source has a size view of its own, a CDF too when it is a histogram. */
+        if (cfg.src.kind == NPG_SOURCE_POISSON) {
+            if (npg_config_source_view(&cfg, &v, &cdf, err, sizeof err)) {
+                fprintf(stderr, "fuzz_config: a loaded source has no size view: %s\n", err);
+                abort();
+            }
+            if (cdf && cdf[v.table_len - 1] != 1.0) {
+                fprintf(stderr, "fuzz_config: the source's size CDF does not end at 1\n");
+                abort();
+            }
+            free(cdf);
+        }
         if (cfg.supply == NPG_SUPPLY_SCHEDULE &&
             !(npg_config_schedule_s(&cfg, 0.5 * cfg.t_end) >= 0.0)) {
             fprintf(stderr, "fuzz_config: S(t_end/2) is not a number >= 0\n");

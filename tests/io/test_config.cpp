@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -601,5 +602,609 @@ TEST(Config, YamlWriteStringEscapes)
         fclose(m);
         EXPECT_EQ(std::string(buf, len), c.out);
         free(buf);
+    }
+}
+
+// ---- coalescence:, source:, supply.monomer_exchange (issue 11) ------------------------------
+
+namespace
+{
+// Files in a private temporary directory, removed with it.
+struct TmpDir {
+    std::string dir;
+    std::vector<std::string> files;
+    TmpDir()
+    {
+        char t[] = "/tmp/npg_cfgcoal_XXXXXX";
+        if (mkdtemp(t))
+            dir = t;
+    }
+    std::string write(const std::string &name, const std::string &text)
+    {
+        std::string p = dir + "/" + name;
+        FILE *f = fopen(p.c_str(), "w");
+        if (f) {
+            fputs(text.c_str(), f);
+            fclose(f);
+        }
+        files.push_back(p);
+        return p;
+    }
+    ~TmpDir()
+    {
+        for (const std::string &f : files)
+            remove(f.c_str());
+        rmdir(dir.c_str());
+    }
+};
+
+// Lines 1-5 of every config below; the sections under test start on line 6.
+const char *const kSystem = "system: {preset: pt-acac}\n";
+const char *const kSchedule = "supply: {mode: schedule, supersaturation: [[0, 3.0], [10, 3.0]]}\n";
+const char *const kClosed = "supply: {mode: closed, particle_density_nm3: 1.0e-6, solubility_nm3: "
+                            "5.0e-4, initial_supersaturation: 4.0}\n";
+const char *const kInitRun = "initial: {kind: monodisperse, n: 300}\n"
+                             "run: {particles: 1000, t_end: 10, output_every: 1, seed: 7}\n";
+const char *const kOutput = "output: {trajectories: 10}\n";
+
+std::string config_text(const char *supply, const char *output, const std::string &rest)
+{
+    return std::string(kSystem) + (supply ? supply : kSchedule) + kInitRun +
+           (output ? output : kOutput) + rest;
+}
+
+// Every key of coalescence: and a Poisson source, with values that differ from the defaults.
+const char *const kFull = "coalescence:\n"                                       // 6
+                          "  mode: well-mixed\n"                                 // 7
+                          "  volume_nm3: 2.5e9\n"                                // 8
+                          "  kernel: brownian\n"                                 // 9
+                          "  intrinsic_rate_nm3_per_s: 950\n"                    // 10
+                          "  diffusion: {d_ref_nm2_per_s: 1.2, r_ref_nm: 0.9}\n" // 11
+                          "  time_factor: {b_per_time: 0.16, c: 0.73}\n"         // 12
+                          "  ligand_nm: 2.87\n"                                  // 13
+                          "  propensity:\n"                                      // 14
+                          "    kind: fermi\n"                                    // 15
+                          "    gamma_per_nm: 7.64\n"                             // 16
+                          "    sigma_c_nm: 3.0078\n"                             // 17
+                          "  epsilon: 0.005\n"                                   // 18
+                          "source:\n"                                            // 19
+                          "  rate_per_time: 3.7\n"                               // 20
+                          "  t_start: 1.5\n"                                     // 21
+                          "  t_stop: 9.6\n"                                      // 22
+                          "  size: {kind: lognormal, mean_r_nm: 1.1, sd_r_nm: 0.2}\n";
+
+// A minimal well-mixed section (defaults everywhere else).
+const char *const kMinimal = "coalescence:\n"
+                             "  mode: well-mixed\n"
+                             "  volume_nm3: 1.0e9\n"
+                             "  diffusion: {d_ref_nm2_per_s: 1.2, r_ref_nm: 1.0}\n";
+} // namespace
+
+TEST(ConfigCoalescence, FullSectionParsesToItsValues)
+{
+    TmpDir d;
+    std::string path =
+        d.write("c.yaml", config_text("supply: {mode: schedule, supersaturation: [[0, 3.0]], "
+                                      "monomer_exchange: false}\n",
+                                      "output: {coalescence_events: 250}\n", kFull));
+    Loaded l(path);
+    ASSERT_EQ(l.rc, 0) << l.err;
+    const npg_coal_config &c = l.cfg.coal;
+    EXPECT_EQ(c.mode, NPG_COAL_WELL_MIXED);
+    EXPECT_EQ(c.volume_nm3, 2.5e9);
+    EXPECT_EQ(c.particle_density_nm3, 0.0);
+    EXPECT_EQ(c.kernel, NPG_KERNEL_BROWNIAN);
+    EXPECT_EQ(c.intrinsic_rate_nm3_per_s, 950.0);
+    EXPECT_EQ(c.d_ref_nm2_per_s, 1.2);
+    EXPECT_EQ(c.r_ref_nm, 0.9);
+    EXPECT_EQ(c.tf_b_per_time, 0.16);
+    EXPECT_EQ(c.tf_c, 0.73);
+    EXPECT_EQ(c.ligand_nm, 2.87);
+    EXPECT_EQ(c.propensity, NPG_PROPENSITY_FERMI);
+    EXPECT_EQ(c.gamma_per_nm, 7.64);
+    EXPECT_EQ(c.sigma_c_nm, 3.0078);
+    EXPECT_EQ(c.epsilon, 0.005);
+    EXPECT_EQ(c.output_events, 250u);
+    EXPECT_EQ(l.cfg.no_monomer_exchange, 1);
+    EXPECT_NE(std::string(l.cfg.where.coalescence).find("c.yaml:6:1"), std::string::npos);
+    EXPECT_NE(std::string(l.cfg.where.source).find("c.yaml:19:1"), std::string::npos);
+
+    const npg_source_config &s = l.cfg.src;
+    EXPECT_EQ(s.kind, NPG_SOURCE_POISSON);
+    EXPECT_EQ(s.rate_per_time, 3.7);
+    EXPECT_EQ(s.t_start, 1.5);
+    EXPECT_EQ(s.t_stop, 9.6);
+    EXPECT_EQ(s.size_kind, NPG_INIT_LOGNORMAL_R);
+    EXPECT_EQ(s.size_mean_r_nm, 1.1);
+    EXPECT_EQ(s.size_sd_r_nm, 0.2);
+    // the source's size view: a lognormal with exactly the requested mean and sd of r
+    npg_init_view v;
+    double *cdf = nullptr;
+    char err[256];
+    ASSERT_EQ(npg_config_source_view(&l.cfg, &v, &cdf, err, sizeof err), 0) << err;
+    EXPECT_EQ(cdf, nullptr);
+    EXPECT_EQ(v.kind, NPG_INIT_LOGNORMAL_R);
+    double mean = std::exp(v.loc + 0.5 * v.scale * v.scale);
+    double var = std::expm1(v.scale * v.scale) * std::exp(2.0 * v.loc + v.scale * v.scale);
+    EXPECT_NEAR(mean, 1.1, 1e-14);
+    EXPECT_NEAR(std::sqrt(var), 0.2, 1e-14);
+    // the initial view is still the initial: section's
+    ASSERT_EQ(npg_config_init_view(&l.cfg, &v, &cdf, err, sizeof err), 0) << err;
+    EXPECT_EQ(v.kind, NPG_INIT_MONODISPERSE);
+    EXPECT_EQ(v.n, 300u);
+}
+
+TEST(ConfigCoalescence, DefaultsAndAbsentSections)
+{
+    // No coalescence:, source: or monomer_exchange: today's behaviour.
+    Loaded a(kSrc + "/configs/pt-acac.yaml");
+    ASSERT_EQ(a.rc, 0) << a.err;
+    EXPECT_EQ(a.cfg.coal.mode, NPG_COAL_NONE);
+    EXPECT_EQ(a.cfg.coal.output_events, 100000u);
+    EXPECT_EQ(a.cfg.src.kind, NPG_SOURCE_NONE);
+    EXPECT_EQ(a.cfg.no_monomer_exchange, 0);
+    EXPECT_STREQ(a.cfg.where.coalescence, "");
+    npg_init_view v;
+    double *cdf = nullptr;
+    char err[256];
+    EXPECT_EQ(npg_config_source_view(&a.cfg, &v, &cdf, err, sizeof err), NPG_EXIT_USAGE);
+    EXPECT_NE(std::string(err).find("no source"), std::string::npos) << err;
+
+    TmpDir d;
+    Loaded m(d.write("c.yaml", config_text(nullptr, nullptr, kMinimal)));
+    ASSERT_EQ(m.rc, 0) << m.err;
+    const npg_coal_config &c = m.cfg.coal;
+    EXPECT_EQ(c.mode, NPG_COAL_WELL_MIXED);
+    EXPECT_EQ(c.kernel, NPG_KERNEL_BROWNIAN);
+    EXPECT_EQ(c.intrinsic_rate_nm3_per_s, 0.0); // infinite: diffusion-limited
+    EXPECT_EQ(c.tf_b_per_time, 0.0);
+    EXPECT_EQ(c.tf_c, 0.0); // no time factor
+    EXPECT_EQ(c.ligand_nm, 0.0);
+    EXPECT_EQ(c.propensity, NPG_PROPENSITY_NONE);
+    EXPECT_EQ(c.epsilon, 0.01);
+    EXPECT_EQ(c.output_events, 100000u);
+    EXPECT_EQ(m.cfg.no_monomer_exchange, 0);
+
+    // mode: none alone is the same as no section
+    Loaded n(d.write("n.yaml", config_text(nullptr, nullptr, "coalescence: {mode: none}\n")));
+    ASSERT_EQ(n.rc, 0) << n.err;
+    EXPECT_EQ(n.cfg.coal.mode, NPG_COAL_NONE);
+}
+
+TEST(ConfigCoalescence, ConstantAndAdditiveKernels)
+{
+    TmpDir d;
+    Loaded k(d.write("k.yaml", config_text(nullptr, nullptr,
+                                           "coalescence: {mode: well-mixed, particle_density_nm3: "
+                                           "1.0e-6, kernel: constant, k_const_nm3_per_s: 2.5}\n")));
+    ASSERT_EQ(k.rc, 0) << k.err;
+    EXPECT_EQ(k.cfg.coal.kernel, NPG_KERNEL_CONSTANT);
+    EXPECT_EQ(k.cfg.coal.k_const_nm3_per_s, 2.5);
+    EXPECT_EQ(k.cfg.coal.particle_density_nm3, 1e-6);
+    EXPECT_EQ(k.cfg.coal.volume_nm3, 0.0);
+    Loaded a(d.write("a.yaml", config_text(nullptr, nullptr,
+                                           "coalescence: {mode: well-mixed, volume_nm3: 1e12, "
+                                           "kernel: additive, k_add_nm3_per_s: 0.125}\n")));
+    ASSERT_EQ(a.rc, 0) << a.err;
+    EXPECT_EQ(a.cfg.coal.kernel, NPG_KERNEL_ADDITIVE);
+    EXPECT_EQ(a.cfg.coal.k_add_nm3_per_s, 0.125);
+}
+
+// The closed supply's volume is the coalescence volume: given in one section it serves both;
+// given in both (as a volume or as a density, V = particles / density) the two must agree.
+TEST(ConfigCoalescence, VolumeSharedWithClosedSupply)
+{
+    TmpDir d;
+    const std::string rest = "coalescence:\n  mode: well-mixed\n  kernel: constant\n"
+                             "  k_const_nm3_per_s: 1\n";
+    Loaded inh(d.write("i.yaml", config_text(kClosed, nullptr, rest)));
+    ASSERT_EQ(inh.rc, 0) << inh.err;
+    EXPECT_EQ(inh.cfg.coal.particle_density_nm3, 1e-6); // from supply:
+    EXPECT_EQ(inh.cfg.coal.volume_nm3, 0.0);
+
+    // 1000 particles at 1e-6 nm^-3: V = 1e9 nm^3
+    Loaded same(d.write("s.yaml", config_text(kClosed, nullptr, rest + "  volume_nm3: 1.0e9\n")));
+    ASSERT_EQ(same.rc, 0) << same.err;
+    EXPECT_EQ(same.cfg.coal.volume_nm3, 1e9);
+    Loaded near(
+        d.write("n.yaml", config_text(kClosed, nullptr, rest + "  volume_nm3: 1.0000000005e9\n")));
+    EXPECT_EQ(near.rc, 0) << near.err; // relative 5e-10: agrees
+
+    Loaded off(
+        d.write("o.yaml", config_text(kClosed, nullptr, rest + "  volume_nm3: 1.000000002e9\n")));
+    EXPECT_EQ(off.rc, NPG_EXIT_USAGE);
+    EXPECT_NE(off.err.find("o.yaml:10:15: coalescence.volume_nm3: 1.000000002e9:"),
+              std::string::npos)
+        << off.err;
+    EXPECT_NE(off.err.find("supply.particle_density_nm3"), std::string::npos) << off.err;
+
+    // After --particles 2000, the density keeps V = 2e9 but the coalescence volume is 1e9.
+    same.cfg.particles = 2000;
+    char err[1024];
+    EXPECT_EQ(npg_config_check(&same.cfg, 0, err, sizeof err), NPG_EXIT_USAGE);
+    EXPECT_NE(std::string(err).find("s.yaml:6:1: coalescence.volume_nm3:"), std::string::npos)
+        << err;
+    EXPECT_NE(std::string(err).find("supply.particle_density_nm3"), std::string::npos) << err;
+    // Both densities: they scale together.
+    Loaded dens(d.write("d.yaml",
+                        config_text(kClosed, nullptr, rest + "  particle_density_nm3: 1.0e-6\n")));
+    ASSERT_EQ(dens.rc, 0) << dens.err;
+    dens.cfg.particles = 2000;
+    EXPECT_EQ(npg_config_check(&dens.cfg, 0, err, sizeof err), 0) << err;
+}
+
+TEST(ConfigCoalescence, SourceFromAnEntriesFile)
+{
+    TmpDir d;
+    d.write("e.csv", "t,n\n# entry times [s] and sizes\n0,100\n2.5,2\n2.5,4000000000\n"
+                     "\n9.75,250\n12,300\n");
+    std::string path =
+        d.write("c.yaml", config_text(nullptr, nullptr, "source: {entries_file: e.csv}\n"));
+    testing::internal::CaptureStderr();
+    Loaded l(path);
+    std::string warn = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(l.rc, NPG_EXIT_USAGE); // 4e9 is not < 4e9
+    EXPECT_NE(l.err.find("e.csv:5:5: source.entries_file: 4000000000:"), std::string::npos)
+        << l.err;
+    EXPECT_EQ(l.cfg.src.entries_t, nullptr) << "freed on error";
+
+    d.write("e.csv", "t,n\n# entry times [s] and sizes\n0,100\n2.5,2\n2.5,3999999999\n"
+                     "\n9.75,250\n12,300\n");
+    testing::internal::CaptureStderr();
+    Loaded g(path);
+    char err[512];
+    EXPECT_EQ(npg_config_check(&g.cfg, 1, err, sizeof err), 0) << err;
+    warn = testing::internal::GetCapturedStderr();
+    ASSERT_EQ(g.rc, 0) << g.err;
+    const npg_source_config &s = g.cfg.src;
+    EXPECT_EQ(s.kind, NPG_SOURCE_FILE);
+    ASSERT_EQ(s.entries_len, 5u);
+    const double ts[] = {0.0, 2.5, 2.5, 9.75, 12.0};
+    const uint32_t ns[] = {100u, 2u, 3999999999u, 250u, 300u};
+    for (size_t i = 0; i < 5; ++i) {
+        EXPECT_EQ(s.entries_t[i], ts[i]) << i;
+        EXPECT_EQ(s.entries_n[i], ns[i]) << i;
+    }
+    EXPECT_EQ(s.entries_file[0], '/'); // resolved, so run.yaml reloads from anywhere
+    EXPECT_NE(std::string(s.entries_file).find("/e.csv"), std::string::npos);
+    // t_end = 10: the entry at t = 12 is ignored, and said so
+    EXPECT_NE(warn.find("c.yaml:6:1: source.entries_file: 1 of 5 entries come after "
+                        "t_end = 10"),
+              std::string::npos)
+        << warn;
+    npg_init_view v;
+    double *cdf = nullptr;
+    EXPECT_EQ(npg_config_source_view(&g.cfg, &v, &cdf, err, sizeof err), NPG_EXIT_USAGE);
+    EXPECT_NE(std::string(err).find("entries_file gives the sizes"), std::string::npos) << err;
+}
+
+TEST(ConfigCoalescence, SourceSizesFromAHistogram)
+{
+    TmpDir d;
+    d.write("h.csv", "n,count\n50,1\n100,3\n150,0\n");
+    Loaded l(d.write("c.yaml", config_text(nullptr, nullptr,
+                                           "source:\n  rate_per_time: 10\n  t_stop: 5\n"
+                                           "  size:\n    kind: histogram\n    file: h.csv\n")));
+    ASSERT_EQ(l.rc, 0) << l.err;
+    const npg_source_config &s = l.cfg.src;
+    EXPECT_EQ(s.t_start, 0.0); // default
+    EXPECT_EQ(s.size_kind, NPG_INIT_HISTOGRAM);
+    ASSERT_EQ(s.size_table_len, 3u);
+    EXPECT_EQ(s.size_sizes[1], 100u);
+    EXPECT_EQ(s.size_counts[1], 3.0);
+    EXPECT_EQ(s.size_file[0], '/');
+    EXPECT_EQ(l.cfg.init_table_len, 0u); // initial: untouched
+    npg_init_view v;
+    double *cdf = nullptr;
+    char err[256];
+    ASSERT_EQ(npg_config_source_view(&l.cfg, &v, &cdf, err, sizeof err), 0) << err;
+    ASSERT_NE(cdf, nullptr);
+    EXPECT_EQ(v.table_len, 3u);
+    EXPECT_EQ(v.sizes, s.size_sizes);
+    EXPECT_DOUBLE_EQ(cdf[0], 0.25);
+    EXPECT_EQ(cdf[1], 1.0);
+    EXPECT_EQ(cdf[2], 1.0);
+    free(cdf);
+}
+
+namespace
+{
+struct BadCoal {
+    const char *supply; // line 2 (nullptr: a schedule)
+    const char *output; // line 5 (nullptr: trajectories only)
+    const char *rest;   // from line 6 on
+    const char *csv;    // written as e.csv when not nullptr
+    const char *where;  // "file:line:column: key: value:"
+    const char *what;   // a piece of what is allowed
+};
+
+#define WM   "coalescence:\n  mode: well-mixed\n" // lines 6, 7
+#define WMV  WM "  volume_nm3: 1.0e9\n"           // line 8
+#define DIFF "  diffusion: {d_ref_nm2_per_s: 1.2, r_ref_nm: 1.0}\n"
+#define POIS "source:\n  rate_per_time: 2\n  t_start: 1\n  t_stop: 5\n"
+#define MONO "  size: {kind: monodisperse, n: 100}\n"
+
+const BadCoal kBadCoal[] = {
+    {nullptr, nullptr, "coalescence:\n  mode: brownian\n", nullptr,
+     "c.yaml:7:9: coalescence.mode: brownian:",
+     "the spatial mode is not built yet (issue Coalescence II); use well-mixed"},
+    {nullptr, nullptr, "coalescence:\n  mode: fast\n", nullptr,
+     "c.yaml:7:9: coalescence.mode: fast:", "none well-mixed brownian"},
+    {nullptr, nullptr, "coalescence: {kernel: constant}\n", nullptr,
+     "c.yaml:6:1: coalescence.mode: (missing):", "required"},
+    {nullptr, nullptr, "coalescence: well-mixed\n", nullptr,
+     "c.yaml:6:14: coalescence: well-mixed:", "a mapping"},
+    {nullptr, nullptr, WM DIFF, nullptr,
+     "c.yaml:6:1: coalescence.volume_nm3: (missing):", "closed or precursor supply"},
+    {nullptr, nullptr, WM "  volume_nm3: 0\n" DIFF, nullptr,
+     "c.yaml:8:15: coalescence.volume_nm3: 0:", "(0, 1e30]"},
+    {nullptr, nullptr, WM "  volume_nm3: 1e31\n" DIFF, nullptr,
+     "c.yaml:8:15: coalescence.volume_nm3: 1e31:", "(0, 1e30]"},
+    {nullptr, nullptr, WM "  particle_density_nm3: -1e-6\n" DIFF, nullptr,
+     "c.yaml:8:25: coalescence.particle_density_nm3: -1e-6:", "(0, 1e6]"},
+    {nullptr, nullptr, WMV "  particle_density_nm3: 1e-6\n" DIFF, nullptr,
+     "c.yaml:9:25: coalescence.particle_density_nm3: 1e-6:", "given together with volume_nm3"},
+    {nullptr, nullptr, WMV "  volume_nm3: 2.0e9\n" DIFF, nullptr,
+     "c.yaml:9:3: coalescence.volume_nm3: 2.0e9:", "duplicate key"},
+    {nullptr, nullptr, WMV DIFF "  kappa_c: 11.6\n", nullptr,
+     "c.yaml:10:3: coalescence.kappa_c: 11.6:", "unknown key"},
+    {nullptr, nullptr, WMV "  kernel: gaussian\n", nullptr,
+     "c.yaml:9:11: coalescence.kernel: gaussian:", "brownian constant additive"},
+    {nullptr, nullptr, WMV "  kernel: constant\n", nullptr,
+     "c.yaml:6:1: coalescence.k_const_nm3_per_s: (missing):", "(0, 1e30]"},
+    {nullptr, nullptr, WMV "  kernel: constant\n  k_const_nm3_per_s: 0\n", nullptr,
+     "c.yaml:10:22: coalescence.k_const_nm3_per_s: 0:", "(0, 1e30]"},
+    {nullptr, nullptr, WMV "  kernel: constant\n  k_const_nm3_per_s: fast\n", nullptr,
+     "c.yaml:10:22: coalescence.k_const_nm3_per_s: fast:", "wrong type"},
+    {nullptr, nullptr, WMV "  kernel: constant\n  k_const_nm3_per_s: 1\n" DIFF, nullptr,
+     "c.yaml:11:14: coalescence.diffusion: (a mapping):", "not used with kernel: constant"},
+    {nullptr, nullptr, WMV "  kernel: additive\n  k_add_nm3_per_s: 2e30\n", nullptr,
+     "c.yaml:10:20: coalescence.k_add_nm3_per_s: 2e30:", "(0, 1e30]"},
+    {nullptr, nullptr, WMV "  kernel: additive\n  k_const_nm3_per_s: 1\n", nullptr,
+     "c.yaml:10:22: coalescence.k_const_nm3_per_s: 1:", "not used with kernel: additive"},
+    {nullptr, nullptr, WMV "  k_add_nm3_per_s: 1\n" DIFF, nullptr,
+     "c.yaml:9:20: coalescence.k_add_nm3_per_s: 1:", "not used with kernel: brownian"},
+    {nullptr, nullptr, WMV, nullptr,
+     "c.yaml:6:1: coalescence.diffusion: (missing):", "d_ref_nm2_per_s, r_ref_nm"},
+    {nullptr, nullptr, WMV "  diffusion: 1.2\n", nullptr,
+     "c.yaml:9:14: coalescence.diffusion: 1.2:", "wrong type: a mapping"},
+    {nullptr, nullptr, WMV "  diffusion: {d_ref_nm2_per_s: 0, r_ref_nm: 1}\n", nullptr,
+     "c.yaml:9:32: coalescence.diffusion.d_ref_nm2_per_s: 0:", "(0, 1e20]"},
+    {nullptr, nullptr, WMV "  diffusion: {d_ref_nm2_per_s: 1, r_ref_nm: 2e6}\n", nullptr,
+     "c.yaml:9:45: coalescence.diffusion.r_ref_nm: 2e6:", "(0, 1e6]"},
+    {nullptr, nullptr, WMV "  diffusion: {d_ref_nm2_per_s: 1}\n", nullptr,
+     "c.yaml:9:3: coalescence.diffusion.r_ref_nm: (missing):", "required"},
+    {nullptr, nullptr, WMV "  diffusion: {d_ref: 1, r_ref_nm: 1}\n", nullptr,
+     "c.yaml:9:15: coalescence.diffusion.d_ref: 1:", "unknown key"},
+    {nullptr, nullptr, WMV DIFF "  intrinsic_rate_nm3_per_s: 0\n", nullptr,
+     "c.yaml:10:29: coalescence.intrinsic_rate_nm3_per_s: 0:", "leave it out"},
+    {nullptr, nullptr, WMV DIFF "  time_factor: {b_per_time: -0.1, c: 0.7}\n", nullptr,
+     "c.yaml:10:29: coalescence.time_factor.b_per_time: -0.1:", "[0, 1e6]"},
+    {nullptr, nullptr, WMV DIFF "  time_factor: {b_per_time: 0.1, c: 10.5}\n", nullptr,
+     "c.yaml:10:37: coalescence.time_factor.c: 10.5:", "[-10, 10]"},
+    {nullptr, nullptr, WMV DIFF "  time_factor: {c: 1}\n", nullptr,
+     "c.yaml:10:3: coalescence.time_factor.b_per_time: (missing):", "required"},
+    {nullptr, nullptr, WMV DIFF "  ligand_nm: -0.5\n", nullptr,
+     "c.yaml:10:14: coalescence.ligand_nm: -0.5:", "[0, 1e6]"},
+    {nullptr, nullptr, WMV DIFF "  ligand_nm: .inf\n", nullptr,
+     "c.yaml:10:14: coalescence.ligand_nm: .inf:", "wrong type"},
+    {nullptr, nullptr, WMV DIFF "  propensity: {kind: fermi, sigma_c_nm: 3}\n", nullptr,
+     "c.yaml:10:3: coalescence.propensity.gamma_per_nm: (missing):", "(0, 1e6]"},
+    {nullptr, nullptr, WMV DIFF "  propensity: {kind: fermi, gamma_per_nm: 0, sigma_c_nm: 3}\n",
+     nullptr, "c.yaml:10:43: coalescence.propensity.gamma_per_nm: 0:", "(0, 1e6]"},
+    {nullptr, nullptr, WMV DIFF "  propensity: {kind: fermi, gamma_per_nm: 7, sigma_c_nm: -3}\n",
+     nullptr, "c.yaml:10:58: coalescence.propensity.sigma_c_nm: -3:", "(0, 1e6]"},
+    {nullptr, nullptr, WMV DIFF "  propensity: {kind: none, gamma_per_nm: 7}\n", nullptr,
+     "c.yaml:10:42: coalescence.propensity.gamma_per_nm: 7:", "not used with kind: none"},
+    {nullptr, nullptr, WMV DIFF "  propensity: {kind: gaussian}\n", nullptr,
+     "c.yaml:10:22: coalescence.propensity.kind: gaussian:", "none fermi"},
+    {nullptr, nullptr, WMV DIFF "  epsilon: 0\n", nullptr,
+     "c.yaml:10:12: coalescence.epsilon: 0:", "(0, 0.5]"},
+    {nullptr, nullptr, WMV DIFF "  epsilon: 0.51\n", nullptr,
+     "c.yaml:10:12: coalescence.epsilon: 0.51:", "(0, 0.5]"},
+    {nullptr, nullptr, "coalescence: {mode: none, epsilon: 0.1}\n", nullptr,
+     "c.yaml:6:36: coalescence.epsilon: 0.1:", "not used with mode: none"},
+    // the Brownian kernel's scale (npg_config_check: at the section)
+    {nullptr, nullptr, WMV "  diffusion: {d_ref_nm2_per_s: 1e20, r_ref_nm: 1e6}\n", nullptr,
+     "c.yaml:6:1: coalescence.diffusion.d_ref_nm2_per_s: 1e+20:", "at most 1e30 nm^3/s"},
+    // output.coalescence_events
+    {nullptr, "output: {coalescence_events: -1}\n", WMV DIFF, nullptr,
+     "c.yaml:5:30: output.coalescence_events: -1:", "[0, 1e8]"},
+    {nullptr, "output: {coalescence_events: 1.5e8}\n", WMV DIFF, nullptr,
+     "c.yaml:5:30: output.coalescence_events: 1.5e8:", "[0, 1e8]"},
+    {nullptr, "output: {coalescence_events: 10.5}\n", WMV DIFF, nullptr,
+     "c.yaml:5:30: output.coalescence_events: 10.5:", "integer"},
+    // supply.monomer_exchange
+    {"supply: {mode: schedule, supersaturation: [[0, 3]], monomer_exchange: no}\n", nullptr, "",
+     nullptr, "c.yaml:2:71: supply.monomer_exchange: no:", "true or false"},
+    {"supply: {mode: closed, volume_nm3: 1e9, solubility_nm3: 5e-4, initial_supersaturation: 4, "
+     "monomer_exchange: 0}\n",
+     nullptr, "", nullptr, "c.yaml:2:109: supply.monomer_exchange: 0:", "true or false"},
+    // the volume shared with a closed supply (1000 particles at 1e-6 nm^-3: V = 1e9 nm^3)
+    {kClosed, nullptr, WM "  particle_density_nm3: 2.0e-6\n" DIFF, nullptr,
+     "c.yaml:8:25: coalescence.particle_density_nm3: 2.0e-6:",
+     "disagrees with supply.particle_density_nm3"},
+    // source: Poisson
+    {nullptr, nullptr, "source: {t_stop: 5}\n", nullptr,
+     "c.yaml:6:1: source.rate_per_time: (missing):", "entries_file"},
+    {nullptr, nullptr, "source:\n  rate_per_time: 0\n  t_stop: 5\n" MONO, nullptr,
+     "c.yaml:7:18: source.rate_per_time: 0:", "(0, 1e30]"},
+    {nullptr, nullptr, "source:\n  rate_per_time: 2\n  t_start: -1\n  t_stop: 5\n" MONO, nullptr,
+     "c.yaml:8:12: source.t_start: -1:", "[0, 1e15]"},
+    {nullptr, nullptr, "source:\n  rate_per_time: 2\n  t_start: 5\n  t_stop: 5\n" MONO, nullptr,
+     "c.yaml:9:11: source.t_stop: 5:", "(t_start, 1e15]"},
+    {nullptr, nullptr, "source:\n  rate_per_time: 2\n  t_start: 1\n" MONO, nullptr,
+     "c.yaml:6:1: source.t_stop: (missing):", "required"},
+    {nullptr, nullptr, POIS, nullptr, "c.yaml:6:1: source.size: (missing):", "kind:"},
+    {nullptr, nullptr, POIS "  size: {kind: monodisperse, n: 1}\n", nullptr,
+     "c.yaml:10:33: source.size.n: 1:", ">= 2"},
+    {nullptr, nullptr, POIS "  size: {kind: normal, n: 100}\n", nullptr,
+     "c.yaml:10:27: source.size.n: 100:", "not used with kind: normal"},
+    {nullptr, nullptr, POIS "  size: {kind: lognormal, mean_r_nm: 0.01, sd_r_nm: 0.001}\n", nullptr,
+     "c.yaml:10:38: source.size.mean_r_nm: 0.01:", "P(2 <= n < 4e9)"},
+    {nullptr, nullptr, POIS "  size: {kind: histogram, file: e.csv}\n", "t,n\n1,100\n",
+     "e.csv:1:1: source.size.file: t,n:", "a header line n,count"},
+    {nullptr, nullptr, POIS MONO "  entries_file: e.csv\n", nullptr,
+     "c.yaml:7:18: source.rate_per_time: 2:", "given together with entries_file"},
+    {nullptr, nullptr, "source: {t_stop: 5, entries_file: e.csv}\n", nullptr,
+     "c.yaml:6:18: source.t_stop: 5:", "given together with entries_file"},
+    {nullptr, nullptr, POIS MONO "  rate: 2\n", nullptr,
+     "c.yaml:11:3: source.rate: 2:", "unknown key"},
+    // 1e9 per s over 9 s: 9e9 entries beside 1000 particles
+    {nullptr, nullptr, "source:\n  rate_per_time: 1e9\n  t_stop: 100\n" MONO, nullptr,
+     "c.yaml:6:1: source.rate_per_time: 1e+09:", "at most 2^32 - 2 particle slots"},
+    // source: entries_file
+    {nullptr, nullptr, "source: {entries_file: nope.csv}\n", nullptr,
+     "c.yaml:6:24: source.entries_file: nope.csv:", "cannot open"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "time,n\n1,100\n",
+     "e.csv:1:1: source.entries_file: time,n:", "a header line t,n"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "",
+     "c.yaml:6:24: source.entries_file: e.csv:", "is empty"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "t,n\n1,100\n0.5,100\n",
+     "e.csv:3:1: source.entries_file: 0.5:", "non-decreasing (after 1)"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "t,n\n-1,100\n",
+     "e.csv:2:1: source.entries_file: -1:", "[0, 1e15]"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "t,n\nnan,100\n",
+     "e.csv:2:1: source.entries_file: nan:", "[0, 1e15]"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "t,n\n1,1\n",
+     "e.csv:2:3: source.entries_file: 1:", "n: an integer in [2, 4e9)"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "t,n\n1,100\n2, 2.5\n",
+     "e.csv:3:4: source.entries_file: 2.5:", "n: an integer"},
+    {nullptr, nullptr, "source: {entries_file: e.csv}\n", "t,n\n1,100\n2\n",
+     "e.csv:3:1: source.entries_file: 2:", "a row t,n"},
+};
+} // namespace
+
+TEST(ConfigCoalescence, BadValuesGiveExitStatus2AndAPreciseMessage)
+{
+    int i = 0;
+    for (const BadCoal &b : kBadCoal) {
+        TmpDir d;
+        if (b.csv)
+            d.write("e.csv", b.csv);
+        std::string path = d.write("c.yaml", config_text(b.supply, b.output, b.rest));
+        testing::internal::CaptureStderr();
+        Loaded l(path);
+        testing::internal::GetCapturedStderr();
+        SCOPED_TRACE("case " + std::to_string(i++) + ": " + b.where);
+        EXPECT_EQ(l.rc, NPG_EXIT_USAGE) << config_text(b.supply, b.output, b.rest);
+        EXPECT_NE(l.err.find(b.where), std::string::npos) << l.err;
+        EXPECT_NE(l.err.find(b.what), std::string::npos) << l.err;
+        EXPECT_EQ(l.err.find('\n'), std::string::npos) << "one line: " << l.err;
+        EXPECT_EQ(l.cfg.src.size_sizes, nullptr) << "arrays freed on error";
+        EXPECT_EQ(l.cfg.src.entries_t, nullptr) << "arrays freed on error";
+    }
+}
+
+namespace
+{
+void expect_same_coal(const npg_config &a, const npg_config &b)
+{
+    const npg_coal_config &x = a.coal, &y = b.coal;
+    EXPECT_EQ(x.mode, y.mode);
+    EXPECT_EQ(x.volume_nm3, y.volume_nm3);
+    EXPECT_EQ(x.particle_density_nm3, y.particle_density_nm3);
+    EXPECT_EQ(x.kernel, y.kernel);
+    EXPECT_EQ(x.k_const_nm3_per_s, y.k_const_nm3_per_s);
+    EXPECT_EQ(x.k_add_nm3_per_s, y.k_add_nm3_per_s);
+    EXPECT_EQ(x.intrinsic_rate_nm3_per_s, y.intrinsic_rate_nm3_per_s);
+    EXPECT_EQ(x.d_ref_nm2_per_s, y.d_ref_nm2_per_s);
+    EXPECT_EQ(x.r_ref_nm, y.r_ref_nm);
+    EXPECT_EQ(x.tf_b_per_time, y.tf_b_per_time);
+    EXPECT_EQ(x.tf_c, y.tf_c);
+    EXPECT_EQ(x.ligand_nm, y.ligand_nm);
+    EXPECT_EQ(x.propensity, y.propensity);
+    EXPECT_EQ(x.gamma_per_nm, y.gamma_per_nm);
+    EXPECT_EQ(x.sigma_c_nm, y.sigma_c_nm);
+    EXPECT_EQ(x.epsilon, y.epsilon);
+    EXPECT_EQ(x.output_events, y.output_events);
+    EXPECT_EQ(a.no_monomer_exchange, b.no_monomer_exchange);
+    const npg_source_config &s = a.src, &t = b.src;
+    EXPECT_EQ(s.kind, t.kind);
+    EXPECT_EQ(s.rate_per_time, t.rate_per_time);
+    EXPECT_EQ(s.t_start, t.t_start);
+    EXPECT_EQ(s.t_stop, t.t_stop);
+    EXPECT_EQ(s.size_kind, t.size_kind);
+    EXPECT_EQ(s.size_n, t.size_n);
+    EXPECT_EQ(s.size_mean_r_nm, t.size_mean_r_nm);
+    EXPECT_EQ(s.size_sd_r_nm, t.size_sd_r_nm);
+    EXPECT_STREQ(s.size_file, t.size_file);
+    ASSERT_EQ(s.size_table_len, t.size_table_len);
+    for (size_t i = 0; i < s.size_table_len; ++i) {
+        EXPECT_EQ(s.size_sizes[i], t.size_sizes[i]);
+        EXPECT_EQ(s.size_counts[i], t.size_counts[i]);
+    }
+    EXPECT_STREQ(s.entries_file, t.entries_file);
+    ASSERT_EQ(s.entries_len, t.entries_len);
+    for (size_t i = 0; i < s.entries_len; ++i) {
+        EXPECT_EQ(s.entries_t[i], t.entries_t[i]);
+        EXPECT_EQ(s.entries_n[i], t.entries_n[i]);
+    }
+}
+
+std::string yaml_of(const npg_config &c)
+{
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return "";
+    npg_config_write_yaml(m, &c, 0);
+    fclose(m);
+    std::string s(buf, len);
+    free(buf);
+    return s;
+}
+} // namespace
+
+TEST(ConfigCoalescence, WriteYamlRoundTripsTheNewKeys)
+{
+    TmpDir d;
+    d.write("e.csv", "t,n\n0,100\n2.5,2\n7,3999999999\n");
+    d.write("h.csv", "n,count\n50,1\n100,3\n");
+    const std::string cases[] = {
+        config_text("supply: {mode: schedule, supersaturation: [[0, 3.0]], monomer_exchange: "
+                    "false}\n",
+                    "output: {coalescence_events: 0}\n", kFull),
+        config_text(kClosed, nullptr, kMinimal), // the coalescence volume beside the supply's
+        config_text(kClosed, nullptr,
+                    "coalescence: {mode: well-mixed, kernel: constant, k_const_nm3_per_s: "
+                    "0.1}\nsource: {entries_file: e.csv}\n"),
+        config_text(nullptr, nullptr,
+                    "coalescence: {mode: well-mixed, particle_density_nm3: 3e-7, kernel: "
+                    "additive, k_add_nm3_per_s: 1e-3, propensity: {kind: none}}\n"
+                    "source:\n  rate_per_time: 0.25\n  t_start: 0.1\n  t_stop: 1e15\n"
+                    "  size: {kind: histogram, file: h.csv}\n"),
+        config_text(nullptr, "output: {coalescence_events: 7}\n",
+                    "source: {rate_per_time: 1, t_stop: 2, size: {kind: normal, mean_r_nm: 1, "
+                    "sd_r_nm: 0.1}}\n"),
+        config_text(nullptr, nullptr, kMinimal),
+    };
+    int i = 0;
+    for (const std::string &text : cases) {
+        SCOPED_TRACE("case " + std::to_string(i));
+        std::string name = "c" + std::to_string(i++) + ".yaml";
+        testing::internal::CaptureStderr();
+        Loaded a(d.write(name, text));
+        ASSERT_EQ(a.rc, 0) << a.err << "\n" << text;
+        // awkward doubles must survive too
+        if (a.cfg.coal.mode != NPG_COAL_NONE)
+            a.cfg.coal.epsilon = 0.1 + 0.2;
+        if (a.cfg.src.kind == NPG_SOURCE_POISSON)
+            a.cfg.src.rate_per_time = 1.0 / 3.0;
+        std::string y = yaml_of(a.cfg);
+        Loaded b(d.write("rt-" + name, y));
+        testing::internal::GetCapturedStderr();
+        ASSERT_EQ(b.rc, 0) << b.err << "\n" << y;
+        expect_same(a.cfg, b.cfg);
+        expect_same_coal(a.cfg, b.cfg);
+    }
+    // Configs without the new sections write none of the new keys: run.yaml as before.
+    for (const char *f : {"pt-acac", "pt-acac-closed", "pt-acac-precursor", "au"}) {
+        Loaded a(kSrc + "/configs/" + f + ".yaml");
+        ASSERT_EQ(a.rc, 0) << a.err;
+        std::string y = yaml_of(a.cfg);
+        for (const char *key : {"coalescence", "source:", "monomer_exchange", "entries_file"})
+            EXPECT_EQ(y.find(key), std::string::npos) << f << ": " << key << "\n" << y;
     }
 }

@@ -156,7 +156,7 @@ Reduction reduce(npg_backend *b)
     r.count.assign(len, 0);
     r.prev_count.assign(len, 0);
     r.sum_dn.assign(len, 0);
-    npg_reduction red{len, r.count.data(), r.prev_count.data(), r.sum_dn.data()};
+    npg_reduction red{len, r.count.data(), r.prev_count.data(), r.sum_dn.data(), nullptr};
     EXPECT_EQ(b->reduce(b, &red, e, sizeof e), 0) << b->name << ": " << e;
     return r;
 }

@@ -90,7 +90,7 @@ Hist run_loop(const State &s, uint32_t len)
         }
         if (n >= 2)
             h.count[n] += 1;
-        if (p >= 2) {
+        if (p >= 2 && n != 0) { // n = 0: coalesced away since the mark
             h.prev_count[p] += 1;
             h.sum_dn[p] += (long long)(n >= 2 ? n : 1) - (long long)p;
         }
