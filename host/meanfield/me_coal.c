@@ -51,7 +51,7 @@
 int npg_me_ext_wanted(const npg_config *cfg)
 {
     return cfg->coal.mode != NPG_COAL_NONE || cfg->src.kind != NPG_SOURCE_NONE ||
-           !cfg->monomer_exchange;
+           cfg->no_monomer_exchange;
 }
 
 void npg_me_ext_free(npg_me_ext *x)
@@ -287,7 +287,7 @@ int npg_me_ext_init(npg_me *me, char *err, size_t errlen)
     }
     me->x = x;
     x->coal = cfg->coal.mode != NPG_COAL_NONE;
-    x->exch = cfg->monomer_exchange != 0;
+    x->exch = !cfg->no_monomer_exchange;
     x->kmat_f = NAN;
     x->threads = me->opt.threads > 1 ? me->opt.threads : 1;
     if (x->coal) {

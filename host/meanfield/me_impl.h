@@ -26,7 +26,7 @@
  * The A block is laid out exactly as the plain equation's N_n. */
 typedef struct npg_me_ext {
     int coal; /* coagulation on (cfg->coal.mode != NPG_COAL_NONE) */
-    int exch; /* monomer exchange on (cfg->monomer_exchange) */
+    int exch; /* monomer exchange on (!cfg->no_monomer_exchange) */
     npg_coal_params p;
     double V;    /* [nm^3] */
     int threads; /* OpenMP threads of the passes (npg_me_options.threads, at least 1) */

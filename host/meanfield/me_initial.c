@@ -150,55 +150,6 @@ int npg_me_initial(const npg_config *cfg, double **count_out, uint32_t *len_out,
 
 /* ---- the source's size law --------------------------------------------------------------- */
 
-/* The source's size law as a sampler view, like npg_config_init_view for initial:.
- * TODO(cfgcoal): config.c gains npg_config_source_view with this contract; switch to it then. */
-static int source_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
-                       size_t errlen)
-{
-    const npg_source_config *s = &cfg->src;
-    memset(v, 0, sizeof *v);
-    *cdf_out = NULL;
-    v->kind = (int)s->size_kind;
-    v->sigma_s = cfg->model.sigma_s;
-    switch (s->size_kind) {
-    case NPG_INIT_MONODISPERSE:
-        v->n = s->size_n;
-        return 0;
-    case NPG_INIT_NORMAL_R:
-        v->loc = s->size_mean_r_nm;
-        v->scale = s->size_sd_r_nm;
-        return 0;
-    case NPG_INIT_LOGNORMAL_R: {
-        /* ln r ~ N(mu, s^2) with E r = exp(mu + s^2/2), Var r = (E r)^2 (exp(s^2) - 1) */
-        double cv = s->size_sd_r_nm / s->size_mean_r_nm, s2 = log1p(cv * cv);
-        v->loc = log(s->size_mean_r_nm) - 0.5 * s2;
-        v->scale = sqrt(s2);
-        return 0;
-    }
-    case NPG_INIT_HISTOGRAM:
-        break;
-    }
-    size_t len = s->size_table_len;
-    if (!len || len > UINT32_MAX || !s->size_sizes || !s->size_counts) {
-        snprintf(err, errlen, "source.size: histogram table missing or too long");
-        return NPG_EXIT_USAGE;
-    }
-    double *cdf = malloc(len * sizeof *cdf), total = 0.0;
-    if (!cdf) {
-        snprintf(err, errlen, "out of memory for the source's size table");
-        return 1;
-    }
-    for (size_t i = 0; i < len; ++i)
-        cdf[i] = total += s->size_counts[i] > 0.0 ? s->size_counts[i] : 0.0;
-    for (size_t i = 0; i < len; ++i)
-        cdf[i] /= total;
-    v->cdf = cdf;
-    v->sizes = s->size_sizes;
-    v->table_len = (uint32_t)len;
-    *cdf_out = cdf;
-    return 0;
-}
-
 int npg_me_source_pmf(const npg_config *cfg, double **pmf, uint32_t *len_out, char *err,
                       size_t errlen)
 {
@@ -207,7 +158,7 @@ int npg_me_source_pmf(const npg_config *cfg, double **pmf, uint32_t *len_out, ch
     npg_init_view v;
     double *cdf = NULL, *c = NULL;
     uint32_t len = 0;
-    int rc = source_view(cfg, &v, &cdf, err, errlen);
+    int rc = npg_config_source_view(cfg, &v, &cdf, err, errlen);
     if (rc) {
         free(cdf);
         return rc;

@@ -70,8 +70,8 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
     fprintf(f, "supply: %s\n", supply_name((int)cfg->supply));
     if (npg_me_ext_wanted(cfg))
         fprintf(f,
-                "linear_solver: SPGMR (exact Jacobian-vector products; preconditioner: "
-                "tridiagonal monomer exchange per group%s, coagulation loss diagonal)\n",
+                "linear_solver: SPGMR (exact Jacobian-vector products, preconditioned by the "
+                "tridiagonal monomer exchange per group%s and the coagulation loss diagonal)\n",
                 cfg->supply == NPG_SUPPLY_SCHEDULE ? "" : " + Sherman-Morrison rank one");
     else
         fprintf(f, "linear_solver: %s\n",
@@ -101,7 +101,7 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
         fprintf(f, "equation: extended  # Group A/B populations%s%s%s\n",
                 cfg->coal.mode != NPG_COAL_NONE ? ", Smoluchowski coagulation (direct)" : "",
                 cfg->src.kind != NPG_SOURCE_NONE ? ", Poisson source" : "",
-                cfg->monomer_exchange ? "" : ", no monomer exchange");
+                !cfg->no_monomer_exchange ? "" : ", no monomer exchange");
         fprintf(f, "merges: %.17g  # expected, t = 0 .. t_reached\n", sum->merges);
         fprintf(f, "entries: %.17g  # expected particles from the source\n", sum->entered);
         fprintf(f, "overflow: %.3e  # expected particles merged beyond n_max (lost)\n",
@@ -256,7 +256,7 @@ static int me_outputs(npg_me *me, const npg_config *cfg, const npg_me_options *o
             double dto = t - t_prev;
             for (uint32_t n = 2; n < st.len; ++n)
                 sum_dn[n] =
-                    cfg->monomer_exchange
+                    !cfg->no_monomer_exchange
                         ? st.count[n] * (st.S * r->table[n].assoc - r->table[n].dissoc) * dto
                         : 0.0;
             s.prev_count = st.count;
@@ -326,6 +326,15 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
             if (start < full)
                 full = start;
             const uint32_t cap = npg_me_coal_cap(&opt);
+            if (cfg->coal.mode != NPG_COAL_NONE && top > cap) {
+                snprintf(err, errlen,
+                         "master equation with coalescence: the %s sizes reach n = %u (beyond "
+                         "it less than 1e-13 of them), above %u, the limit of the dense "
+                         "Smoluchowski convolution; use `npgrow run` for these sizes",
+                         top > len0 - 1 ? "source's" : "initial", top, cap);
+                npg_outdir_abandon(tmp);
+                return NPG_EXIT_USAGE;
+            }
             if (cfg->coal.mode != NPG_COAL_NONE && full > cap)
                 full = top > cap ? top : cap;
             opt.n_max = full > top ? full : top;

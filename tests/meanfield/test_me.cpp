@@ -52,7 +52,6 @@ struct Cfg {
         ts = {0.0, 1e9};
         ss = {S, S};
         c.supply = NPG_SUPPLY_SCHEDULE;
-        c.monomer_exchange = 1; // the loader's default (0 switches association/dissociation off)
         c.schedule_len = 2;
         c.schedule_t = ts.data();
         c.schedule_s = ss.data();

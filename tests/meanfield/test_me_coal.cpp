@@ -58,7 +58,7 @@ struct CoalCfg {
         c.schedule_len = 2;
         c.schedule_t = ts.data();
         c.schedule_s = ss.data();
-        c.monomer_exchange = 0;
+        c.no_monomer_exchange = 1;
         c.init_kind = NPG_INIT_MONODISPERSE;
         c.init_n = n0;
         c.particles = N0;
@@ -428,7 +428,7 @@ TEST(MeCoal, ConstantKernelWithMonomerExchangeAndClosedSupply)
 {
     const double N0 = 1000.0, V = 1000.0, K = 1.0;
     CoalCfg cf(40, (uint64_t)N0, V, 0.5);
-    cf.c.monomer_exchange = 1;
+    cf.c.no_monomer_exchange = 0;
     cf.c.supply = NPG_SUPPLY_CLOSED;
     cf.c.schedule_len = 0;
     cf.c.volume_nm3 = 1e9;
