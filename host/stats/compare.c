@@ -143,7 +143,8 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
         snprintf(name, sizeof name, "m%d", q);
         im[q] = col_index(c.h, c.nh, name); /* optional: NAN when absent */
     }
-    size_t cap_t = 0, cap_p = 0, cap_m = 0;
+    const int icoal = col_index(c.h, c.nh, "coalescences"); /* optional */
+    size_t cap_t = 0, cap_p = 0, cap_m = 0, cap_c = 0;
     char *f[MAXF];
     while (fgets(c.line, sizeof c.line, c.f)) {
         ++c.row;
@@ -159,7 +160,8 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
         size_t cm = cap_m / 11;
         if (grow((void **)&r->t, &cap_t, i, sizeof *r->t) ||
             grow((void **)&r->particles, &cap_p, i, sizeof *r->particles) ||
-            grow((void **)&r->m, &cm, i, 11 * sizeof *r->m)) {
+            grow((void **)&r->m, &cm, i, 11 * sizeof *r->m) ||
+            (icoal >= 0 && grow((void **)&r->merges, &cap_c, i, sizeof *r->merges))) {
             snprintf(err, errlen, "out of memory reading %s", c.path);
             fclose(c.f);
             return 1;
@@ -173,6 +175,8 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
                 bad = to_num(f[im[q]], &m[q]);
             else
                 m[q] = NAN;
+        if (!bad && icoal >= 0)
+            bad = to_num(f[icoal], &r->merges[i]);
         if (bad || isnan(r->t[i])) {
             snprintf(err, errlen, "%s:%ld: not a number in t, particles, mean_n, var_n or m_q",
                      c.path, c.row);
@@ -353,6 +357,7 @@ void npg_result_free(npg_result *r)
     free(r->lo);
     free(r->hi);
     free(r->count);
+    free(r->merges);
     memset(r, 0, sizeof *r);
 }
 
@@ -567,7 +572,7 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
         w->rel[2] = rel_diff(ma[0], mb[0]);
         for (int q = 3; q <= 10; ++q)
             w->rel[q] = rel_diff(ma[q], mb[q]);
-        w->Z = w->p_z = w->Y = w->Y_normal = w->KS_crit = NAN;
+        w->Z = w->p_z = w->Y = w->Y_normal = w->KS_crit = w->Z_count = NAN;
         int rc = hist_distance(a, b, w->t, &w->L1, &w->KS, err, errlen);
         if (rc)
             return rc;
@@ -622,6 +627,31 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
         if (!isnan(w->Z)) {
             w->p_z = 2.0 * gsl_cdf_ugaussian_Q(fabs(w->Z));
             pass &= fabs(w->Z) <= o.z_max;
+        }
+        if (w->tested && out->mode != NPG_COMPARE_DETERMINISTIC && a->merges && b->merges) {
+            /* N = N(0) + entries - merges - dissolved: each stochastic side contributes the
+             * Poisson variance of its merges and of its other changes (whose net is
+             * N - N(0) + merges; the sum of entries and dissolutions is at least that). */
+            double v = 0.0;
+            const npg_result *sd[2] = {a, b};
+            const size_t ix[2] = {i, j};
+            for (int k = 0; k < 2; ++k)
+                if (sd[k]->stochastic || out->mode == NPG_COMPARE_ONE_SAMPLE) {
+                    /* one-sample: the variance of the particle side, from the reference */
+                    const npg_result *ref =
+                        out->mode == NPG_COMPARE_ONE_SAMPLE ? (a->stochastic ? b : a) : sd[k];
+                    size_t x =
+                        out->mode == NPG_COMPARE_ONE_SAMPLE ? (a->stochastic ? j : i) : ix[k];
+                    double m = ref->merges[x];
+                    v += m + fabs(ref->particles[x] - ref->particles[0] + m);
+                    if (out->mode == NPG_COMPARE_ONE_SAMPLE)
+                        break;
+                }
+            double dn = w->n_b - w->n_a;
+            /* at least one particle's worth: the stochastic count is an integer (t = 0: the
+             * master equation's start may differ from it by a fraction of a particle) */
+            w->Z_count = dn / sqrt(fmax(v, 1.0));
+            pass &= fabs(w->Z_count) <= o.z_max;
         }
         if (!isnan(w->Y))
             pass &= fabs(w->Y) <= o.y_max;
@@ -728,10 +758,12 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
                 : w->y_skipped ? " (Y skipped: reference variance 0)"
                                : "");
     }
-    double zmax = 0.0, ymax = 0.0, ksr = 0.0;
+    double zmax = 0.0, ymax = 0.0, ksr = 0.0, zcmax = -1.0;
     size_t fails = 0;
     for (size_t i = 0; i < r->n; ++i) {
         const npg_compare_row *w = &r->rows[i];
+        if (!isnan(w->Z_count) && fabs(w->Z_count) > zcmax)
+            zcmax = fabs(w->Z_count);
         if (fabs(w->Z) > zmax)
             zmax = fabs(w->Z);
         if (fabs(w->Y) > ymax)
@@ -744,6 +776,9 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
             "%zu common times (%zu only in A, %zu only in B); max |Z| %.3g, max |Y| %.3g, "
             "max KS/crit %.3g; %zu failing",
             r->n, r->only_a, r->only_b, zmax, ymax, ksr, fails);
+    if (zcmax >= 0.0)
+        fprintf(f, "; coalescence: max |Z_count| %.3g (particle count, Poisson approximation)",
+                zcmax);
     if (r->y_skipped)
         fprintf(f, "; Y skipped at %zu time(s) where the reference variance is 0", r->y_skipped);
     if (r->too_few)
@@ -801,7 +836,10 @@ int npg_compare_write_csv_file(const npg_compare_result *r, FILE *f)
     fprintf(f, "t,mode,particles_a,particles_b,mean_a,mean_b,rel_mean,var_a,var_b,rel_var");
     for (int q = 3; q <= 10; ++q)
         fprintf(f, ",rel_m%d", q);
-    fprintf(f, ",Z,p_z,Y,Y_normal,L1,KS,KS_crit,pass\n");
+    int zc = 0; /* coalescence comparisons add the particle-count statistic as a last column */
+    for (size_t i = 0; i < r->n; ++i)
+        zc |= !isnan(r->rows[i].Z_count);
+    fprintf(f, ",Z,p_z,Y,Y_normal,L1,KS,KS_crit,pass%s\n", zc ? ",Z_count" : "");
     const char *mode = r->mode == NPG_COMPARE_TWO_SAMPLE   ? "two-sample"
                        : r->mode == NPG_COMPARE_ONE_SAMPLE ? "one-sample"
                                                            : "deterministic";
@@ -826,9 +864,12 @@ int npg_compare_write_csv_file(const npg_compare_result *r, FILE *f)
         put(f, w->KS);
         put(f, w->KS_crit);
         if (w->tested)
-            fprintf(f, ",%d\n", w->pass);
+            fprintf(f, ",%d", w->pass);
         else
-            fputs(",\n", f); /* not tested: neither pass nor fail */
+            fputs(",", f); /* not tested: neither pass nor fail */
+        if (zc)
+            put(f, w->Z_count);
+        fputc('\n', f);
     }
     return fflush(f) != 0 || ferror(f) != 0;
 }

@@ -244,6 +244,14 @@ static int read_moments(const h5r *h, npg_result *r)
         free(v);
         v = NULL;
     }
+    if (!rc) { /* coalescence runs: merges so far (optional) */
+        snprintf(name, sizeof name, "%scoalescences", g);
+        rc = read_1d(h, name, 1, &T, &r->merges, NULL);
+        if (rc == 1) {
+            rc = 0;
+            r->merges = NULL;
+        }
+    }
     return rc;
 }
 

@@ -36,6 +36,7 @@ typedef struct npg_result {
     double *ht;        /* [nh] */
     uint32_t *lo, *hi; /* [nh] bin [n_lo, n_hi] */
     double *count;     /* [nh] */
+    double *merges;    /* [nt] moments.csv `coalescences` (coalescence runs), else NULL */
 } npg_result;
 
 /* Reads dir/{moments.csv,histogram.csv,run.yaml}; or a run.h5 when dir names a file, or is a
@@ -77,6 +78,10 @@ typedef struct npg_compare_row {
     double Y_normal;        /* DSMTS normal-theory form sqrt(N/2)(s^2/sigma^2 - 1) */
     int y_skipped;          /* reference variance 0 (e.g. monodisperse t = 0) */
     double L1, KS, KS_crit; /* KS_crit NAN in deterministic mode */
+    double Z_count;         /* coalescence (both sides have merges): particle-count statistic
+                               (N_B - N_A) / sqrt(var), var from the Poisson approximation of the
+                               merges and of the other count changes (entries, dissolutions); NAN
+                               otherwise. Passes with |Z_count| <= z_max like Z. */
     int tested; /* 0: no statistic could be computed (too few particles, nothing alive) */
     int pass;   /* meaningful only when tested */
 } npg_compare_row;
