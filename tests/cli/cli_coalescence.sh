@@ -98,5 +98,24 @@ bad=$(awk -F, 'NR == 2 { m0 = $2 * $4 } NR > 1 {
 [ -z "$bad" ] || fail "coalescence alone: $bad"
 grep -q '^merges: [1-9]' "$tmp/alone/run.yaml" || fail "coalescence alone: no merges"
 
+# kf (model.md 3.4: dA/dt = -kf A^2, A = N/N0) of the constant kernel: Smoluchowski's
+# dN/dt = -K N^2 / (2V) gives kf = K N0 / (2V) = 0.5 /s here (K = 1 nm^3/s, N0 = 2e4,
+# V = 2e4 nm^3), exactly over any interval for the estimator merges N0 / (N_prev N_now dt).
+# The Marcus-Lushnikov rate K m (m - 1) / (2V) differs by 1/m < 1e-4; each interval's merge
+# count is within a Poisson-like spread: |kf / 0.5 - 1| < 5 / sqrt(merges in the interval).
+cat >"$tmp/k.yaml" <<'EOF'
+system: {preset: pt-acac}
+supply: {mode: schedule, supersaturation: [[0, 1.0], [10, 1.0]], monomer_exchange: false}
+initial: {kind: monodisperse, n: 100}
+run: {particles: 20000, t_end: 4, output_every: 1, seed: 12}
+output: {trajectories: 10}
+coalescence: {mode: well-mixed, kernel: constant, k_const_nm3_per_s: 1.0, volume_nm3: 20000}
+EOF
+"$bin" run "$tmp/k.yaml" --quiet -o "$tmp/k" || fail "constant-kernel run exited $?"
+bad=$(awk -F, 'NR > 2 { d = $33 - prev; z = ($34 / 0.5 - 1) * sqrt(d)
+  printf "kf %s at t = %s (%d merges, z = %.2f)\n", $34, $1, d, z > "/dev/stderr"
+  if (z * z >= 25 || d < 1000) print NR } NR > 1 { prev = $33 }' "$tmp/k/moments.csv")
+[ -z "$bad" ] || fail "kf of the constant kernel: rows $bad"
+
 echo "cli_coalescence: $fails failure(s)"
 [ $fails -eq 0 ]
