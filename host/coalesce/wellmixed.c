@@ -377,18 +377,27 @@ int npg_wm_advance(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_event_fn
 {
     if (!(t1 > t0))
         return 0;
+    /* With a time factor f = (1 + b t)^-c, chunks of equal steps in ln(1 + b t), i.e. in ln f,
+     * so that f changes by at most NPG_WM_F_STEP within each chunk. */
     int chunks = 1;
-    if (w->p.tf_c != 0.0) {
-        double f0 = npg_coal_time_factor(&w->p, t0), f1 = npg_coal_time_factor(&w->p, t1);
-        double r = fabs(log(f0 / f1)) / log(NPG_WM_F_STEP);
+    double g0 = 0.0, g1 = 0.0;
+    if (w->p.tf_c != 0.0 && w->p.tf_b > 0.0) {
+        g0 = log1p(w->p.tf_b * t0);
+        g1 = log1p(w->p.tf_b * t1);
+        double r = fabs(w->p.tf_c) * (g1 - g0) / log(NPG_WM_F_STEP);
         chunks = r > 1.0 ? (int)fmin(ceil(r), 4096.0) : 1;
     }
+    double a = t0;
     for (int c = 0; c < chunks; ++c) {
-        double a = t0 + (t1 - t0) * c / chunks;
-        double b = c + 1 == chunks ? t1 : t0 + (t1 - t0) * (c + 1) / chunks;
+        double b = t1;
+        if (c + 1 < chunks)
+            b = expm1(g0 + (g1 - g0) * (c + 1) / chunks) / w->p.tf_b;
+        if (b > t1)
+            b = t1;
         int rc = advance_chunk(w, n, a, b, fn, ctx, err, errlen);
         if (rc)
             return rc;
+        a = b;
     }
     return 0;
 }
