@@ -36,7 +36,10 @@
  * Usage: bench_coalesce [max_N] [trials] [event_cap]
  *   event_cap: at most this many merges per ensemble (default 3e6: the additive run at
  *   N = 1e7 then stops at 7e6 particles instead of 1e6, the brownian one at 7e6 instead of 5e6).
- * Output: a table, also as CSV lines "csv,...".
+ * Output: a table, also as CSV lines "csv,workload,N,merges,left,ev_s_median,ev_s_min,ev_s_max,
+ * ev_per_cpu_s,ev_s_2threads_each,ev_s_2threads_sum,accept,bytes_per_particle,z,reps". The load
+ * average is printed at the start and the end: on a shared machine the wall-clock figures fall
+ * with it, the per-CPU-second ones much less.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -56,6 +59,27 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time of the calling thread [s]: leaves out the time it waited for a core. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The 1-minute load average (other work on the machine), or -1. */
+static double loadavg(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
 }
 
 static void die(const char *what, const char *err)
@@ -137,7 +161,9 @@ static void params_for(int wk, npg_coal_params *p)
 
 /* One run's outcome. */
 typedef struct run_out {
-    double events, proposals, wall, t_end, bpp;
+    double events, proposals;
+    double wall, cpu; /* [s] wall-clock and thread CPU time of the timed part */
+    double t_end, bpp;
     double mass; /* M [monomers] */
 } run_out;
 
@@ -171,7 +197,7 @@ static run_out run_wm(int wk, uint64_t N, uint32_t seed)
     if (npg_wm_create(&w, &p, V, seed, N, err, sizeof err))
         die("create", err);
     stop_ctx c = {0, N - stop_count(wk, N), 0.0};
-    const double w0 = now_s();
+    const double w0 = now_s(), c0 = cpu_s();
     if (npg_wm_rebuild(w, n, err, sizeof err))
         die("rebuild", err);
     int rc = 0;
@@ -181,17 +207,18 @@ static run_out run_wm(int wk, uint64_t N, uint32_t seed)
     } else {
         rc = npg_wm_advance(w, n, 0.0, 1e300, on_merge, &c, err, sizeof err);
     }
-    const double wall = now_s() - w0;
+    const double wall = now_s() - w0, cpu = cpu_s() - c0;
     if (rc != 2)
         die("advance", rc ? err : "ran out of time before the target count");
     npg_wm_stats st;
     npg_wm_get_stats(w, &st);
-    run_out o = {(double)st.merges,
-                 (double)st.proposals,
-                 wall,
-                 c.t,
-                 npg_wm_bytes_per_particle(w) + sizeof(uint32_t),
-                 mass};
+    run_out o = {.events = (double)st.merges,
+                 .proposals = (double)st.proposals,
+                 .wall = wall,
+                 .cpu = cpu,
+                 .t_end = c.t,
+                 .bpp = npg_wm_bytes_per_particle(w) + sizeof(uint32_t),
+                 .mass = mass};
     npg_wm_destroy(w);
     free(n);
     return o;
@@ -223,7 +250,7 @@ static run_out run_baseline(uint64_t N, uint32_t seed)
     draw_sizes(W_ADDITIVE, n, N, seed);
     const uint64_t target = stop_count(W_ADDITIVE, N);
     uint64_t rng = 0x5eedull ^ ((uint64_t)seed << 32);
-    const double w0 = now_s();
+    const double w0 = now_s(), c0 = cpu_s();
     uint64_t M = 0;
     fw[0] = 0;
     for (uint64_t i = 0; i < N; ++i) {
@@ -272,12 +299,19 @@ static run_out run_baseline(uint64_t N, uint32_t seed)
         pos[last] = pos[gone];
         ++events;
     }
-    const double wall = now_s() - w0;
+    const double wall = now_s() - w0, cpu = cpu_s() - c0;
     free(n);
     free(alive);
     free(pos);
     free(fw);
-    run_out o = {(double)events, (double)events, wall, t, 4.0 + 4.0 + 4.0 + 8.0, (double)M};
+    /* bytes per particle: sizes, alive list, index in it (4 each), Fenwick tree (8) */
+    run_out o = {.events = (double)events,
+                 .proposals = (double)events,
+                 .wall = wall,
+                 .cpu = cpu,
+                 .t_end = t,
+                 .bpp = 4.0 + 4.0 + 4.0 + 8.0,
+                 .mass = (double)M};
     return o;
 }
 
@@ -303,6 +337,7 @@ static void additive_time_moments(uint64_t N, uint64_t m_stop, double M, double 
 /* A point: reps ensembles on `threads` threads (one ensemble sequence per thread). */
 typedef struct point {
     double ev_s;       /* events/s per ensemble sequence (mean over threads) */
+    double ev_cpu;     /* events per CPU second (mean over threads) */
     double ev_s_total; /* sum over threads: total merges / wall of the parallel region */
     double accept, bpp, t_end_z;
 } point;
@@ -310,7 +345,7 @@ typedef struct point {
 static point measure(int wk, uint64_t N, int threads, uint32_t seed0)
 {
     const int reps = (int)ceil(EVENTS_PER_POINT / (double)(N - stop_count(wk, N)));
-    double ev[2] = {0, 0}, pr[2] = {0, 0}, wl[2] = {0, 0}, bpp = 0.0, zsum = 0.0;
+    double ev[2] = {0, 0}, pr[2] = {0, 0}, wl[2] = {0, 0}, cp[2] = {0, 0}, bpp = 0.0, zsum = 0.0;
     int nz = 0;
 #pragma omp parallel num_threads(threads) reduction(max : bpp) reduction(+ : zsum, nz)
     {
@@ -321,6 +356,7 @@ static point measure(int wk, uint64_t N, int threads, uint32_t seed0)
             ev[th] += o.events;
             pr[th] += o.proposals;
             wl[th] += o.wall;
+            cp[th] += o.cpu;
             bpp = o.bpp > bpp ? o.bpp : bpp;
             if (wk != W_BROWNIAN) {
                 double mu, var;
@@ -334,6 +370,7 @@ static point measure(int wk, uint64_t N, int threads, uint32_t seed0)
     double evt = 0.0, prt = 0.0;
     for (int th = 0; th < threads; ++th) {
         pt.ev_s += ev[th] / wl[th] / threads;
+        pt.ev_cpu += ev[th] / cp[th] / threads;
         evt += ev[th];
         prt += pr[th];
     }
@@ -365,23 +402,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_coalesce [max_N >= 1e4] [trials >= 1] [event_cap >= 1]\n");
         return 2;
     }
-    printf("# bench_coalesce: max_N %.0f, %d trials, event cap %llu, %d CPUs\n", max_n, trials,
-           (unsigned long long)EVENT_CAP, omp_get_num_procs());
-    printf("%-9s %-8s %-7s %-7s %-27s %-27s %-9s %-7s %-6s %s\n", "workload", "N", "merges",
-           "stop_at", "1 thread ev/s med [range]", "2 threads: per ens. (sum)", "accept", "B/part",
-           "Z(t)", "reps");
+    printf("# bench_coalesce: max_N %.0f, %d trials, event cap %llu, %d CPUs, load average %.2f\n",
+           max_n, trials, (unsigned long long)EVENT_CAP, omp_get_num_procs(), loadavg());
+    printf("# ev/s: merges per wall second of rebuild + advance (median [min, max] over trials);\n"
+           "# ev/cpu-s: per CPU second of the same thread (median); 2 threads: two independent\n"
+           "# ensembles at once, one per thread: median ev/s of each (and of both together)\n");
+    printf("%-9s %-6s %-7s %-7s %-28s %-9s %-21s %-7s %-6s %-6s %s\n", "workload", "N", "merges",
+           "left", "1 thread ev/s", "ev/cpu-s", "2 threads: each (sum)", "accept", "B/part", "Z(t)",
+           "reps");
     for (double Nd = 1e4; Nd <= max_n * 1.0001; Nd *= 10.0) {
         const uint64_t N = (uint64_t)Nd;
         for (int wk = 0; wk < N_WORK; ++wk) {
             const int max_threads = wk == W_BASELINE ? 1 : 2;
             double *e1 = malloc(trials * sizeof *e1), *e2 = malloc(trials * sizeof *e2),
-                   *e2s = malloc(trials * sizeof *e2s);
+                   *e2s = malloc(trials * sizeof *e2s), *ec = malloc(trials * sizeof *ec);
             point last = {0};
             double z = 0.0;
             for (int tr = 0; tr < trials; ++tr) {
                 const uint32_t seed0 = 100000u * (uint32_t)(tr + 1);
                 point p1 = measure(wk, N, 1, seed0);
                 e1[tr] = p1.ev_s;
+                ec[tr] = p1.ev_cpu;
                 z += p1.t_end_z;
                 last = p1;
                 if (max_threads > 1) {
@@ -392,6 +433,7 @@ int main(int argc, char **argv)
             }
             z /= sqrt((double)trials);
             qsort(e1, trials, sizeof *e1, cmp_double);
+            qsort(ec, trials, sizeof *ec, cmp_double);
             const uint64_t stop = stop_count(wk, N);
             const int reps = (int)ceil(EVENTS_PER_POINT / (double)(N - stop));
             char one[64], two[64] = "-", zs[16] = "-";
@@ -403,17 +445,21 @@ int main(int argc, char **argv)
             }
             if (wk != W_BROWNIAN)
                 snprintf(zs, sizeof zs, "%+.2f%s", z, fabs(z) > 4.0 ? "!" : "");
-            printf("%-9s %-8.0e %-7.2g %-7.2g %-27s %-27s %-9.4f %-7.1f %-6s %d\n", WORK_NAME[wk],
-                   Nd, (double)(N - stop), (double)stop, one, two, last.accept, last.bpp, zs, reps);
-            printf("csv,%s,%.0f,%llu,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.2f,%.3f,%d\n",
+            printf("%-9s %-6.0e %-7.2g %-7.2g %-28s %-9.3g %-21s %-7.4f %-6.1f %-6s %d\n",
+                   WORK_NAME[wk], Nd, (double)(N - stop), (double)stop, one, ec[trials / 2], two,
+                   last.accept, last.bpp, zs, reps);
+            printf("csv,%s,%.0f,%llu,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.2f,%.3f,%d\n",
                    WORK_NAME[wk], Nd, (unsigned long long)(N - stop), (unsigned long long)stop,
-                   e1[trials / 2], e1[0], e1[trials - 1], max_threads > 1 ? e2[trials / 2] : NAN,
-                   max_threads > 1 ? e2s[trials / 2] : NAN, last.accept, last.bpp, z, reps);
+                   e1[trials / 2], e1[0], e1[trials - 1], ec[trials / 2],
+                   max_threads > 1 ? e2[trials / 2] : NAN, max_threads > 1 ? e2s[trials / 2] : NAN,
+                   last.accept, last.bpp, z, reps);
             fflush(stdout);
             free(e1);
             free(e2);
             free(e2s);
+            free(ec);
         }
     }
+    printf("# load average at the end %.2f\n", loadavg());
     return 0;
 }
