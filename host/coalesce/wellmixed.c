@@ -1,18 +1,28 @@
 /* wellmixed.c: exact Marcus-Lushnikov coalescence with a binned majorant (npgrow/wellmixed.h).
  *
  * State: alive particles (n >= 2) sit in logarithmic size bins (npg_coal_bin), each bin an
- * array of ids with pos[id] the index in it, so a uniform member is one draw and removal is a
- * swap with the last. M[a][b] = npg_coal_bound(a, b, f_M) bounds K P over the bin pair for every
- * time with f(t) <= f_M. With c_b particles in bin b and rho_a = sum_b c_b M_ab, the majorant
- * rate of all ordered pairs is sum_a W_a with W_a = c_a (rho_a - M_aa), and of unordered pairs
- * half that. One proposal: the waiting time at rate sum_a W_a / (2V); bin a with probability
- * W_a / sum W; bin b with probability (c_b - [a = b]) M_ab / (rho_a - M_aa); a member of each
- * (distinct); accept with K P(t) / M_ab. Every unordered pair is then proposed at rate M_ab / V
- * and merges at rate K P / V: exact (thinning of a Poisson process).
+ * array of ids, so a uniform member is one draw and removal is a swap with the last (at the
+ * index the proposal drew: no index per id is kept). M[a][b] = npg_coal_bound(a, b, f_M) bounds
+ * K P over the bin pair for every time with f(t) <= f_M. With c_b particles in bin b and
+ * rho_a = sum_b c_b M_ab, the majorant rate of all ordered pairs is sum_a W_a with
+ * W_a = c_a (rho_a - M_aa), and of unordered pairs half that. One proposal: the waiting time at
+ * rate sum_a W_a / (2V); bin a with probability W_a / sum W; bin b with probability
+ * (c_b - [a = b]) M_ab / (rho_a - M_aa); a member of each (distinct); accept with K P(t) / M_ab.
+ * Every unordered pair is then proposed at rate M_ab / V and merges at rate K P / V: exact
+ * (thinning of a Poisson process).
  *
- * Cost per proposal: O(occupied bins) (two scans); per merge also an O(occupied bins) update of
- * rho and W. rho is recomputed from the counts every NPG_WM_REFRESH merges so that rounding
- * cannot accumulate.
+ * Cost per proposal: two scans in groups of NPG_WM_GROUP bins (bin a over the group sums of W,
+ * bin b along row a of M), O(occupied bins) but with short dependency chains; per merge one
+ * pass over the occupied range that updates rho (from three contiguous rows of M, which is
+ * symmetric) and W, and one that sums W by groups. rho is kept on the occupied range only
+ * (a bin that joins the range gets its rho from the counts), and recomputed from the counts
+ * every NPG_WM_REFRESH merges so that rounding cannot accumulate.
+ *
+ * Time factor: where K is proportional to f(t) (the Brownian kernel, diffusion-limited) or does
+ * not depend on it (constant, additive), M is computed once at f = 1 and the chunk's bound is
+ * fs M with fs = max f over the chunk, so a new chunk or advance costs O(1) instead of
+ * O(bins^2). With a finite intrinsic rate K is not proportional to f: there M is computed at
+ * f = max f of each chunk (fs = 1).
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +38,12 @@
 /* A time factor that changes by more than this over an advance is split into chunks, each with
  * its own majorant, so the acceptance stays above 1/NPG_WM_F_STEP of what a constant f gives. */
 #define NPG_WM_F_STEP 1.05
+/* Bins per group in the two scans. Arrays indexed by bin have NB + NPG_WM_GROUP entries: a group
+ * may reach past hi (and past the last bin), where counts and W are 0. */
+#define NPG_WM_GROUP 4
+#define NBP          (NB + NPG_WM_GROUP)
+#define NGROUPS      (NB / NPG_WM_GROUP + 2)
+_Static_assert(NPG_WM_GROUP == 4, "the scans below are unrolled by 4");
 
 struct npg_wm {
     npg_coal_params p;
@@ -36,15 +52,19 @@ struct npg_wm {
     uint64_t capacity;
     uint32_t *members[NB]; /* ids in bin b */
     uint64_t mcap[NB];
-    uint64_t cnt[NB];
-    uint32_t *pos;    /* [capacity] index of id in its bin */
-    uint64_t *groupb; /* [capacity / 64 + 1] */
-    int lo, hi;       /* occupied bins: lo..hi (lo > hi: none) */
-    int mlo, mhi;     /* M valid on [mlo, mhi]^2 (mlo > mhi: nowhere) */
-    double fM;        /* time factor M was computed for */
-    double *M;        /* [NB * NB] */
-    double rho[NB];   /* sum_b cnt_b M_ab, a in [mlo, mhi] */
-    double W[NB];     /* cnt_a (rho_a - M_aa) */
+    uint64_t cnt[NBP];
+    double cntd[NBP];  /* cnt as double (0 outside lo..hi) */
+    uint64_t *groupb;  /* [capacity / 64 + 1] */
+    int lo, hi;        /* occupied bins: lo..hi (lo > hi: none) */
+    int mlo, mhi;      /* M valid on [mlo, mhi]^2 (mlo > mhi: nowhere) */
+    double fM;         /* time factor M was computed for */
+    double fs;         /* the chunk's bound is fs M (1 where M is computed at the chunk's f) */
+    double *M;         /* [NB * NB + NPG_WM_GROUP], symmetric; 0 where never computed */
+    double diag[NBP];  /* M_aa */
+    double rho[NBP];   /* sum_b cnt_b M_ab, valid on [rlo, rhi] */
+    int rlo, rhi;      /* the occupied range when rho was last brought up to date */
+    double W[NBP];     /* cnt_a (rho_a - M_aa) on [lo, hi], 0 beyond hi */
+    double G[NGROUPS]; /* group sums: G[g] = W[lo + 4 g] + ... + W[lo + 4 g + 3] */
     double Wsum;
     int dirty; /* rho/W must be recomputed */
     uint64_t proposals, merges, inserted, since_refresh;
@@ -77,10 +97,9 @@ int npg_wm_create(npg_wm **out, const npg_coal_params *p, double volume_nm3, uin
     w->V = volume_nm3;
     w->seed = seed;
     w->capacity = capacity;
-    w->pos = malloc((capacity ? capacity : 1) * sizeof *w->pos);
     w->groupb = calloc(capacity / 64 + 1, sizeof *w->groupb);
-    w->M = malloc((size_t)NB * NB * sizeof *w->M);
-    if (!w->pos || !w->groupb || !w->M) {
+    w->M = calloc((size_t)NB * NB + NPG_WM_GROUP, sizeof *w->M);
+    if (!w->groupb || !w->M) {
         npg_wm_destroy(w);
         snprintf(err, errlen, "well-mixed coalescence: out of memory for %llu particles",
                  (unsigned long long)capacity);
@@ -91,6 +110,7 @@ int npg_wm_create(npg_wm **out, const npg_coal_params *p, double volume_nm3, uin
     w->mlo = NB;
     w->mhi = -1;
     w->fM = -1.0;
+    w->fs = 1.0;
     w->dirty = 1;
     *out = w;
     return 0;
@@ -102,7 +122,6 @@ void npg_wm_destroy(npg_wm *w)
         return;
     for (int b = 0; b < NB; ++b)
         free(w->members[b]);
-    free(w->pos);
     free(w->groupb);
     free(w->M);
     free(w);
@@ -118,8 +137,8 @@ static int bin_push(npg_wm *w, int b, uint32_t id)
         w->members[b] = m;
         w->mcap[b] = nc;
     }
-    w->pos[id] = (uint32_t)w->cnt[b];
     w->members[b][w->cnt[b]++] = id;
+    w->cntd[b] += 1.0;
     if (b < w->lo)
         w->lo = b;
     if (b > w->hi)
@@ -127,12 +146,12 @@ static int bin_push(npg_wm *w, int b, uint32_t id)
     return 0;
 }
 
-static void bin_remove(npg_wm *w, int b, uint32_t id)
+/* Remove the member at index k of bin b (the last member takes its place). */
+static void bin_remove_at(npg_wm *w, int b, uint64_t k)
 {
-    uint64_t k = w->pos[id], last = --w->cnt[b];
-    uint32_t moved = w->members[b][last];
-    w->members[b][k] = moved;
-    w->pos[moved] = (uint32_t)k;
+    const uint64_t last = --w->cnt[b];
+    w->cntd[b] -= 1.0;
+    w->members[b][k] = w->members[b][last];
     while (w->lo <= w->hi && w->cnt[w->lo] == 0)
         ++w->lo;
     while (w->hi >= w->lo && w->cnt[w->hi] == 0)
@@ -145,8 +164,10 @@ static void bin_remove(npg_wm *w, int b, uint32_t id)
 
 int npg_wm_rebuild(npg_wm *w, const uint32_t *n, char *err, size_t errlen)
 {
-    for (int b = 0; b < NB; ++b)
+    for (int b = 0; b < NB; ++b) {
         w->cnt[b] = 0;
+        w->cntd[b] = 0.0;
+    }
     w->lo = NB;
     w->hi = -1;
     for (uint64_t id = 0; id < w->capacity; ++id)
@@ -174,10 +195,63 @@ int npg_wm_insert(npg_wm *w, uint32_t *n_arr, uint32_t id, uint32_t n, char *err
     return 0;
 }
 
-/* Make M valid on the occupied range at time factor f (recomputing all of it when f changed,
- * only the missing rows and columns when the range grew), and rho, W, Wsum when dirty. */
+/* The group sums of W over the occupied range, and Wsum (W beyond hi is 0). */
+static void sum_groups(npg_wm *w)
+{
+    const int ng = (w->hi - w->lo) / NPG_WM_GROUP + 1;
+    const double *W = w->W + w->lo;
+    double sum = 0.0;
+    for (int g = 0; g < ng; ++g, W += NPG_WM_GROUP) {
+        w->G[g] = (W[0] + W[1]) + (W[2] + W[3]);
+        sum += w->G[g];
+    }
+    w->Wsum = sum;
+}
+
+static double w_of(const npg_wm *w, int a)
+{
+    const double v = w->cntd[a] * (w->rho[a] - w->diag[a]);
+    return v > 0.0 ? v : 0.0;
+}
+
+/* W on the occupied range from rho (0 on the group tail beyond hi), and the group sums. */
+static void refresh_w(npg_wm *w)
+{
+    for (int a = w->lo; a <= w->hi; ++a)
+        w->W[a] = w_of(w, a);
+    for (int a = w->hi + 1; a <= w->hi + NPG_WM_GROUP; ++a)
+        w->W[a] = 0.0;
+    sum_groups(w);
+}
+
+/* rho_a from the counts [nm^3 / time unit at f = fM]. */
+static double rho_of(npg_wm *w, int a)
+{
+    const double *ma = Mat(w, a, 0);
+    double s = 0.0;
+    for (int b = w->lo; b <= w->hi; ++b)
+        s += w->cntd[b] * ma[b];
+    return s;
+}
+
+/* 1 where K is proportional to the time factor or independent of it: M is then computed at
+ * f = 1 and scaled by fs. */
+static int f_scales(const npg_coal_params *p)
+{
+    return p->kernel != 0 || p->k_a <= 0.0;
+}
+
+/* Make the bound valid on the occupied range for time factors <= f: fs, and M (recomputing all
+ * of it when its time factor changed, only the missing rows and columns when the range grew);
+ * rho, W, Wsum when dirty. */
 static void ensure_majorant(npg_wm *w, double f)
 {
+    if (f_scales(&w->p)) {
+        w->fs = w->p.kernel == 0 ? f : 1.0;
+        f = 1.0;
+    } else {
+        w->fs = 1.0;
+    }
     if (w->lo > w->hi) {
         w->Wsum = 0.0;
         return;
@@ -206,34 +280,49 @@ static void ensure_majorant(npg_wm *w, double f)
                 *Mat(w, a, b) = m;
                 *Mat(w, b, a) = m;
             }
+        for (int a = nlo; a <= nhi; ++a)
+            w->diag[a] = *Mat(w, a, a);
         w->mlo = nlo;
         w->mhi = nhi;
         w->dirty = 1;
     }
     if (w->dirty || w->since_refresh >= NPG_WM_REFRESH) {
-        for (int a = w->mlo; a <= w->mhi; ++a) {
-            double s = 0.0;
-            for (int b = w->lo; b <= w->hi; ++b)
-                s += (double)w->cnt[b] * *Mat(w, a, b);
-            w->rho[a] = s;
-        }
+        for (int a = w->lo; a <= w->hi; ++a)
+            w->rho[a] = rho_of(w, a);
+        w->rlo = w->lo;
+        w->rhi = w->hi;
         w->dirty = 0;
         w->since_refresh = 0;
     }
-    double sum = 0.0;
-    for (int a = w->lo; a <= w->hi; ++a) {
-        double v = w->cnt[a] ? (double)w->cnt[a] * (w->rho[a] - *Mat(w, a, a)) : 0.0;
-        w->W[a] = v > 0.0 ? v : 0.0;
-        sum += w->W[a];
-    }
-    w->Wsum = sum;
+    refresh_w(w);
 }
 
-/* A count change of bin x by d: rho of every bin in the majorant range follows. */
-static void count_changed(npg_wm *w, int x, double d)
+/* A merge took one particle from each of bins x and y and added one to bin z (all in the
+ * majorant range; lo, hi already follow): rho on the occupied range follows (incrementally from
+ * three rows of M where it was valid, from the counts on bins new to the range), then W. */
+static void merge_counted(npg_wm *w, int x, int y, int z)
 {
-    for (int a = w->mlo; a <= w->mhi; ++a)
-        w->rho[a] += d * *Mat(w, a, x);
+    const double *mx = Mat(w, x, 0), *my = Mat(w, y, 0), *mz = Mat(w, z, 0);
+    const int lo = w->lo, hi = w->hi;
+    const int ulo = lo > w->rlo ? lo : w->rlo, uhi = hi < w->rhi ? hi : w->rhi;
+    for (int a = ulo; a <= uhi; ++a) {
+        w->rho[a] += mz[a] - mx[a] - my[a];
+        const double v = w->cntd[a] * (w->rho[a] - w->diag[a]);
+        w->W[a] = v > 0.0 ? v : 0.0;
+    }
+    for (int a = lo; a < ulo; ++a) {
+        w->rho[a] = rho_of(w, a);
+        w->W[a] = w_of(w, a);
+    }
+    for (int a = (uhi + 1 > lo ? uhi + 1 : lo); a <= hi; ++a) {
+        w->rho[a] = rho_of(w, a);
+        w->W[a] = w_of(w, a);
+    }
+    for (int a = hi + 1; a <= hi + NPG_WM_GROUP; ++a)
+        w->W[a] = 0.0;
+    w->rlo = lo;
+    w->rhi = hi;
+    sum_groups(w);
 }
 
 static double f_max(const npg_wm *w, double t0, double t1)
@@ -249,7 +338,7 @@ double npg_wm_max_rate(npg_wm *w, double t0, double t1)
     for (int a = w->lo; a <= w->hi; ++a)
         if (w->cnt[a] && w->rho[a] > m)
             m = w->rho[a];
-    return m / w->V;
+    return m * w->fs / w->V;
 }
 
 /* Uniform index in [0, k) from 64 random bits (multiply-high; bias below k / 2^64). */
@@ -271,11 +360,10 @@ static int advance_chunk(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_ev
 {
     const npg_u32x2 key = npg_philox_key(w->seed, NPG_WM_KEY_ID);
     const int timedep = w->p.tf_c != 0.0;
-    ensure_majorant(w, f_max(w, t0, t1));
+    const double fchunk = f_max(w, t0, t1);
+    ensure_majorant(w, fchunk);
     double t = t0;
     for (;;) {
-        if (w->since_refresh >= NPG_WM_REFRESH)
-            ensure_majorant(w, w->fM);
         if (!(w->Wsum > 0.0))
             return 0;
         const npg_u32x4 r0 =
@@ -283,34 +371,65 @@ static int advance_chunk(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_ev
         const npg_u32x4 r1 =
             npg_philox4x32_10(npg_philox_counter(1, w->proposals, NPG_STREAM_COALESCENCE), key);
         w->proposals += 1;
-        t += npg_exponential(r0.x) * 2.0 * w->V / w->Wsum;
+        t += npg_exponential(r0.x) * 2.0 * w->V / (w->fs * w->Wsum);
         if (t > t1)
             return 0;
-        /* bin a */
+        /* bin a with probability W_a / Wsum: the group, then the bin in it (never one with
+         * W = 0: where rounding leaves the target beyond the last group, the last bin with
+         * W > 0 is taken) */
+        const int lo = w->lo, ng = (w->hi - lo) / NPG_WM_GROUP + 1;
         double target = npg_u01_closed0(r0.y) * w->Wsum;
-        int a = w->hi;
-        for (int x = w->lo; x <= w->hi; ++x) {
+        int g = 0, glast = -1;
+        for (; g < ng; ++g) {
+            if (w->G[g] > 0.0)
+                glast = g;
+            if (target < w->G[g])
+                break;
+            target -= w->G[g];
+        }
+        if (g == ng)
+            g = glast;
+        if (g < 0)
+            continue; /* rounding: no bin with W > 0 (cannot happen with Wsum > 0) */
+        int a = -1;
+        for (int x = lo + NPG_WM_GROUP * g; x < lo + NPG_WM_GROUP * (g + 1); ++x) {
             if (w->W[x] > 0.0)
                 a = x;
-            target -= w->W[x];
-            if (target < 0.0)
+            if (target < w->W[x])
                 break;
+            target -= w->W[x];
         }
-        /* bin b given a */
-        double row = w->rho[a] - *Mat(w, a, a);
-        target = npg_u01_closed0(r0.z) * row;
-        int b = -1;
-        for (int x = w->lo; x <= w->hi; ++x) {
-            double c = (double)w->cnt[x] - (x == a ? 1.0 : 0.0);
-            double v = c * *Mat(w, a, x);
+        /* bin b with probability (cnt_b - [a = b]) M_ab / (rho_a - M_aa): row a in groups */
+        const double *ma = Mat(w, a, 0);
+        const double *cd = w->cntd;
+        target = npg_u01_closed0(r0.z) * (w->rho[a] - w->diag[a]);
+        int b = -1, x0 = -1;
+        for (int x = lo; x <= w->hi; x += NPG_WM_GROUP) {
+            const double v0 = (cd[x] - (x == a)) * ma[x];
+            const double v1 = (cd[x + 1] - (x + 1 == a)) * ma[x + 1];
+            const double v2 = (cd[x + 2] - (x + 2 == a)) * ma[x + 2];
+            const double v3 = (cd[x + 3] - (x + 3 == a)) * ma[x + 3];
+            const double sg = (v0 + v1) + (v2 + v3);
+            if (sg > 0.0)
+                x0 = x;
+            if (target < sg) {
+                x0 = x;
+                break;
+            }
+            target -= sg;
+        }
+        if (x0 < 0)
+            continue; /* rounding left no partner: a wasted proposal */
+        for (int x = x0; x < x0 + NPG_WM_GROUP; ++x) {
+            const double v = (cd[x] - (x == a)) * ma[x];
             if (v > 0.0)
                 b = x;
-            target -= v;
-            if (target < 0.0)
+            if (target < v)
                 break;
+            target -= v;
         }
         if (b < 0)
-            continue; /* rounding left no partner: a wasted proposal */
+            continue;
         uint64_t ia = uniform_index(r0.w, r1.x, w->cnt[a]);
         uint64_t jb;
         if (a == b) {
@@ -322,13 +441,15 @@ static int advance_chunk(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_ev
         }
         const uint32_t i = w->members[a][ia], j = w->members[b][jb];
         const double f = timedep ? npg_coal_time_factor(&w->p, t) : 1.0;
-        const double k = npg_coal_rate(&w->p, n[i], n[j], f);
-        if (!(npg_u01_closed0(r1.w) * *Mat(w, a, b) < k))
+        const uint32_t ni = n[i], nj = n[j];
+        const double k = npg_coal_rate(&w->p, ni, nj, f);
+        if (!(npg_u01_closed0(r1.w) * w->fs * ma[b] < k))
             continue;
         /* merge: the lower id survives */
         const uint32_t kept = i < j ? i : j, gone = i < j ? j : i;
+        const uint32_t nk = kept == i ? ni : nj, ngo = kept == i ? nj : ni;
         const int bk = kept == i ? a : b, bg = kept == i ? b : a;
-        const uint64_t sum = (uint64_t)n[kept] + n[gone];
+        const uint64_t sum = (uint64_t)nk + ngo;
         if (sum > 0xffffffffull) {
             snprintf(err, errlen,
                      "well-mixed coalescence: a merge at t = %g gives %llu monomers, beyond "
@@ -336,9 +457,13 @@ static int advance_chunk(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_ev
                      t, (unsigned long long)sum);
             return 1;
         }
-        npg_wm_event ev = {t, kept, gone, n[kept], n[gone]};
-        bin_remove(w, bk, kept);
-        bin_remove(w, bg, gone);
+        npg_wm_event ev = {t, kept, gone, nk, ngo};
+        const uint64_t ik = kept == i ? ia : jb;
+        uint64_t ig = kept == i ? jb : ia;
+        bin_remove_at(w, bk, ik);
+        if (bg == bk && ig == w->cnt[bk])
+            ig = ik; /* gone was the last member of the bin: it took kept's place */
+        bin_remove_at(w, bg, ig);
         n[kept] = (uint32_t)sum;
         n[gone] = 0;
         const int bm = npg_coal_bin((uint32_t)sum);
@@ -350,19 +475,11 @@ static int advance_chunk(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_ev
         set_group_b(w, gone);
         w->merges += 1;
         w->since_refresh += 1;
-        if (bm < w->mlo || bm > w->mhi) {
-            ensure_majorant(w, w->fM); /* grows M and recomputes rho */
+        if (bm < w->mlo || bm > w->mhi || w->since_refresh >= NPG_WM_REFRESH) {
+            w->dirty = 1;
+            ensure_majorant(w, fchunk); /* grows M and recomputes rho */
         } else {
-            count_changed(w, bk, -1.0);
-            count_changed(w, bg, -1.0);
-            count_changed(w, bm, +1.0);
-            double s = 0.0;
-            for (int x = w->lo; x <= w->hi; ++x) {
-                double v = w->cnt[x] ? (double)w->cnt[x] * (w->rho[x] - *Mat(w, x, x)) : 0.0;
-                w->W[x] = v > 0.0 ? v : 0.0;
-                s += w->W[x];
-            }
-            w->Wsum = s;
+            merge_counted(w, bk, bg, bm);
         }
         if (fn) {
             int rc = fn(ctx, &ev);
@@ -416,7 +533,7 @@ void npg_wm_get_stats(const npg_wm *w, npg_wm_stats *st)
 
 double npg_wm_bytes_per_particle(const npg_wm *w)
 {
-    double bytes = (double)w->capacity * sizeof *w->pos + (double)(w->capacity / 64 + 1) * 8.0;
+    double bytes = (double)(w->capacity / 64 + 1) * 8.0;
     for (int b = 0; b < NB; ++b)
         bytes += (double)w->mcap[b] * sizeof(uint32_t);
     return w->capacity ? bytes / (double)w->capacity : 0.0;

@@ -74,6 +74,8 @@ static inline NPG_HD double npg_coal_brownian(const npg_coal_params *p, double i
 static inline NPG_HD double npg_coal_rate(const npg_coal_params *p, uint32_t ni, uint32_t nj,
                                           double f)
 {
+    if (p->kernel != 0 && !p->fermi) /* no radii needed (two cube roots per proposal saved) */
+        return p->kernel == 1 ? p->k_const : p->k_add * ((double)ni + (double)nj);
     const double ri = npg_coal_radius(p, (double)ni), rj = npg_coal_radius(p, (double)nj);
     double k;
     if (p->kernel == 1)

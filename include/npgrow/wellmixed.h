@@ -74,7 +74,7 @@ int npg_wm_advance(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_event_fn
 /* Group B (has taken part in a merge) as a bitset over ids: bit (id & 63) of word id >> 6. */
 const uint64_t *npg_wm_group_b(const npg_wm *w);
 void npg_wm_get_stats(const npg_wm *w, npg_wm_stats *st);
-/* Host bytes held per particle slot (bins, positions, group bits). */
+/* Host bytes held per particle slot (bin member lists, group bits). */
 double npg_wm_bytes_per_particle(const npg_wm *w);
 
 #ifdef __cplusplus
