@@ -43,10 +43,13 @@ static void progress_show(progress *p, const npg_config *cfg, const npg_supply_s
     double el = now - p->start;
     double eps = st->advance_wall_s > 0 ? (double)st->events / st->advance_wall_s : 0.0;
     double eta = frac > 0 ? el * (1.0 - frac) / frac : 0.0;
+    char merges[48] = "";
+    if (cfg->coal.mode != NPG_COAL_NONE)
+        snprintf(merges, sizeof merges, "  merges %llu", (unsigned long long)st->merges);
     fprintf(stderr,
-            "%st = %.4g / %g %s  %5.1f%%  %.3g events/s  S = %.4g  alive %llu  ETA %.0f s%s",
+            "%st = %.4g / %g %s  %5.1f%%  %.3g events/s  S = %.4g  alive %llu%s  ETA %.0f s%s",
             p->tty ? "\r" : "", st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, eps, st->S,
-            (unsigned long long)st->alive, eta, p->tty ? "   " : "\n");
+            (unsigned long long)st->alive, merges, eta, p->tty ? "   " : "\n");
     if (p->tty && done)
         fputc('\n', stderr);
     fflush(stderr);
