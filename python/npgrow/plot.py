@@ -304,31 +304,68 @@ def mu(run, data=None):
 # ---- coalescence ---------------------------------------------------------------------------
 
 def coalescence_data(run):
-    """k_f(t), A(t), coalescence-time and sigma histograms, Group A/B: read from
-    /observables/coalescence when a run has it (the layout is reserved in h5out.h); None when
-    absent."""
+    """Per output time of a coalescence run: merges per time unit over the last interval, k_f
+    (moments.csv `kf`), A = N(t)/N(0), Group A/B counts and mean sizes; None when the run has no
+    coalescence columns."""
     r = _run(run)
-    if not r.coalescence:
+    m = r.moments
+    if m is None or "coalescences" not in m.columns:
         return None
-    return pd.DataFrame({"t": r.moments["t"], **{k: v for k, v in r.coalescence.items()
-                                                   if len(v) == len(r.moments)}})
+    t = m["t"].to_numpy(float)
+    c = m["coalescences"].to_numpy(float)
+    rate = np.full_like(c, np.nan)
+    rate[1:] = np.diff(c) / np.diff(t)
+    n0 = float(m["particles"].iloc[0])
+    return pd.DataFrame({"t": t, "merges_per_time": rate, "kf": m["kf"].to_numpy(float),
+                         "A": m["particles"].to_numpy(float) / n0 if n0 > 0 else np.nan,
+                         "particles_a": m["particles_a"], "particles_b": m["particles_b"],
+                         "mean_n_a": m["mean_n_a"], "mean_n_b": m["mean_n_b"]})
 
 
 def coalescence(run, data=None):
-    """The coalescence figure, or None (with the reason on stderr) when the run has none."""
+    """Coalescence at a glance: merges per time and k_f, A(t) with the Group A/B split, the mean
+    size of each group, and the histograms of merge times and of r_i + r_j at merging (from the
+    sampled merges); None (with the reason on stderr) when the run has no coalescence."""
     r = _run(run)
     d = coalescence_data(r) if data is None else data
     if d is None:
         return None
     plt = _plt()
-    cols = [c for c in d.columns if c != "t"]
-    fig, axes = plt.subplots(len(cols), 1, figsize=(8, 2.5 * len(cols)), sharex=True, squeeze=False)
-    for ax, c in zip(axes[:, 0], cols):
-        ax.plot(d["t"], d[c])
-        ax.set_ylabel(c)
-    axes[-1, 0].set_xlabel(f"t [{r.time_unit}]")
+    tu = r.time_unit
+    fig, ax = plt.subplots(2, 2, figsize=(11, 7))
+    a = ax[0, 0]
+    a.plot(d["t"], d["merges_per_time"], label="merges per " + tu)
+    a.set_ylabel(f"merges / {tu}")
+    a2 = a.twinx()
+    a2.plot(d["t"], d["kf"], color="C3", ls="--", label="k_f")
+    a2.set_ylabel(f"k_f [1/{tu}]")
+    a.legend(loc="upper left")
+    a2.legend(loc="upper right")
+    a = ax[0, 1]
+    a.plot(d["t"], d["particles_a"], label="Group A (never merged)")
+    a.plot(d["t"], d["particles_b"], label="Group B (merged)")
+    a.set_ylabel("particles")
+    a3 = a.twinx()
+    a3.plot(d["t"], d["A"], color="k", ls=":", label="A = N(t)/N(0)")
+    a3.set_ylabel("A")
+    a.legend(loc="upper left")
+    a = ax[1, 0]
+    a.plot(d["t"], d["mean_n_a"], label="Group A")
+    a.plot(d["t"], d["mean_n_b"], label="Group B")
+    a.set_ylabel("mean n [monomers]")
+    a.legend()
+    for x in (ax[0, 0], ax[0, 1], ax[1, 0]):
+        x.set_xlabel(f"t [{tu}]")
+    a = ax[1, 1]
+    if r.merges is not None and len(r.merges):
+        a.hist(r.merges["t"], bins=40, alpha=0.6, label=f"merge times [{tu}]")
+        a.set_xlabel(f"t [{tu}]")
+        a4 = a.twiny()
+        a4.hist(r.merges["r_kept_nm"] + r.merges["r_gone_nm"], bins=40, color="C2", alpha=0.5)
+        a4.set_xlabel("r_i + r_j at merging [nm] (green)")
+        a.set_ylabel("merges (sampled)")
     fig.tight_layout()
-    return fig, axes
+    return fig, ax
 
 
 # ---- trajectories (Fig. 1C) ----------------------------------------------------------------
@@ -391,7 +428,8 @@ def make(run_dir, figs=None, outdir=None, fmt="png", compare=None, times=None, l
             d = data(r)
         if d is None:
             print(f"npgrow plot: {name}: skipped: {r.dir} has no coalescence observables "
-                  "(no coalescence in this run; /observables/coalescence absent)", file=log)
+                  "(no coalescence in this run: moments.csv has no `coalescences` column)",
+                  file=log)
             continue
         fig, _ = draw(r, data=d)
         stem = os.path.join(outdir, name)

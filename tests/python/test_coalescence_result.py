@@ -48,3 +48,16 @@ def test_merges_match_run_yaml(coal_dirs):
                                    rtol=1e-9)
     # the moments count every merge
     assert h5.moments["coalescences"].iloc[-1] == merges
+
+
+def test_coalescence_figure(coal_dirs, tmp_path):
+    import npgrow.plot as nplot
+    d = nplot.coalescence_data(coal_dirs[0])
+    r = npgrow.open_run(coal_dirs[0])
+    # merges per time unit integrate back to the merge count exactly
+    dt = np.diff(d["t"].to_numpy())
+    assert np.isclose(np.nansum(d["merges_per_time"].to_numpy()[1:] * dt),
+                      r.moments["coalescences"].iloc[-1])
+    assert np.array_equal(d["particles_a"] + d["particles_b"], r.moments["particles"])
+    written = nplot.make(coal_dirs[0], figs=["coalescence"], outdir=str(tmp_path))
+    assert any(w.endswith("coalescence.png") for w in written)
