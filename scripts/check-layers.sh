@@ -18,7 +18,7 @@ declare -A owner=([hd]=physics [model]=physics [rates]=physics [philox]=physics 
                   [compare]=stats
                   [engine]=engine [run]=engine [ssa_batch]=engine [preflight]=engine
                   [wellmixed]=coalesce
-                  [me]=meanfield [data]=data [infer]=data [predict]=data)
+                  [me]=meanfield [pair]=meanfield [data]=data [infer]=data [predict]=data)
 
 bad=0
 complain() { echo "check-layers: $*" >&2; bad=1; }

@@ -109,6 +109,16 @@ int npg_cmd_validate(int argc, char **argv)
         npg_config_free(&cfg);
         return NPG_EXIT_USAGE;
     }
+    if (cfg.coal.mode == NPG_COAL_BROWNIAN) {
+        /* before any work: neither side can run it (the engine until Coalescence II, me never) */
+        fprintf(stderr,
+                "npgrow validate: %s: coalescence.mode: brownian: the particle engine does not "
+                "run the spatial mode yet and the master equation is well-mixed; its mean field "
+                "is `npgrow pair`\n",
+                cfg.where.coalescence);
+        npg_config_free(&cfg);
+        return NPG_EXIT_USAGE;
+    }
     if (particles > 0)
         cfg.particles = (uint64_t)particles;
     if (seed >= 0)

@@ -8,6 +8,7 @@ int npg_cmd_mu(int argc, char **argv);       /* cmd_mu.c */
 int npg_cmd_run(int argc, char **argv);      /* cmd_run.c */
 int npg_cmd_me(int argc, char **argv);       /* cmd_me.c */
 int npg_cmd_compare(int argc, char **argv);  /* cmd_compare.c */
+int npg_cmd_pair(int argc, char **argv);     /* cmd_pair.c (host/meanfield/pair.c) */
 int npg_cmd_validate(int argc, char **argv); /* cmd_validate.c */
 int npg_cmd_plot(int argc, char **argv);     /* cmd_plot.c (runs python3 -m npgrow.plot) */
 int npg_cmd_clean(int argc, char **argv);    /* cmd_clean.c */

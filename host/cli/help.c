@@ -13,6 +13,7 @@ static const char *const help_main =
     "usage: npgrow COMMAND [ARGS]   (npgrow help COMMAND: its options)\n"
     "  run CONFIG        particle-by-particle SSA of the ensemble\n"
     "  me CONFIG         mean-field master equation (SUNDIALS CVODE)\n"
+    "  pair CONFIG       pair-correlation equation of spatial coalescence: k_f(t), A(t)\n"
     "  compare A B       compare two result directories (or run.h5) statistically\n"
     "  validate CONFIG   run + me + compare of one config\n"
     "  mu CONFIG         chemical potential and rates against n\n"
@@ -68,6 +69,21 @@ static const char *const help_me =
     "                     moves var_n of the demo by 10 %)\n"
     "  -q, --quiet        no summary on stderr\n"
     "  -h, --help         this text\n"
+    "  exit: 0 complete, 1 solver failed, 2 bad input, 130/143 interrupted\n";
+
+static const char *const help_pair =
+    "usage: npgrow pair CONFIG [options]\n"
+    "  pair-correlation equation of CONFIG's coalescence: {mode: brownian} shell and its\n"
+    "  pair: section (model.md 3.3-3.4): g(r, t) by finite volumes + SUNDIALS CVODE (BDF),\n"
+    "  k_f(t) and A(t) (dA/dt = P0 [t < t_cut] - k_f A^2); writes DIR/pair.csv\n"
+    "  (t,kf,A,g_contact at 0, output_every, ..., t_end) and DIR/run.yaml\n"
+    "  -o, --output DIR   result directory (default runs/<config stem>-pair)\n"
+    "  --force            replace DIR if it holds an earlier npgrow result and nothing else\n"
+    "                     (default: refuse, exit 2)\n"
+    "  -q, --quiet        no progress line or summary on stderr\n"
+    "  -h, --help         this text\n"
+    "  grid, tolerances and quadrature come from the config (pair.cells, pair.rmax_nm,\n"
+    "  pair.quadrature: consistent | shifted); CVODE rtol 1e-8, atol 1e-13\n"
     "  exit: 0 complete, 1 solver failed, 2 bad input, 130/143 interrupted\n";
 
 static const char *const help_compare =
@@ -246,7 +262,7 @@ const char *npg_cli_help_text(const char *cmd)
     } t[] = {{"run", help_run},           {"me", help_me},     {"compare", help_compare},
              {"validate", help_validate}, {"mu", help_mu},     {"clean", help_clean},
              {"plot", help_plot},         {"data", help_data}, {"infer", help_infer},
-             {"predict", help_predict}};
+             {"predict", help_predict},   {"pair", help_pair}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; ++i)
         if (!strcmp(cmd, t[i].name))
             return t[i].text;

@@ -44,6 +44,8 @@ int main(int argc, char **argv)
         return npg_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "me"))
         return npg_cmd_me(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pair"))
+        return npg_cmd_pair(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return npg_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "validate"))

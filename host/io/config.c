@@ -3,9 +3,10 @@
  * Loads a config (optionally pulling system parameters from a preset file), checks every value
  * against the bounds of model.md 1.8 and the schema of configs/pt-acac.yaml, and reports the
  * first problem as "file:line:column: key: value: what is allowed". Also reads the optional
- * coalescence: and source: sections (issue 11; the simulation lives elsewhere) and the CSV files
- * they name. Writes the resolved config back as YAML. It knows nothing about rate tables, engines
- * or output directories.
+ * coalescence: and source: sections (issue 11; the simulation lives elsewhere; mode: brownian
+ * with its reaction shell, issue 12), the CSV files they name, and the pair: section of `npgrow
+ * pair` (with pair-section helpers sigma(t), D_r(t)). Writes the resolved config back as YAML. It
+ * knows nothing about rate tables, engines or output directories.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 
@@ -1276,8 +1277,8 @@ static int parse_coal_volume(const sect *s, npg_config *cfg)
     if (!vv && !vd) {
         if (!shared)
             return fail_missing(s, "volume_nm3",
-                                "required with mode: well-mixed (or from a closed or precursor "
-                                "supply): %s",
+                                "required with mode: well-mixed or brownian (or from a closed "
+                                "or precursor supply): %s",
                                 allowed);
         c->volume_nm3 = cfg->volume_nm3; /* the supply's, as it was given */
         c->particle_density_nm3 = cfg->particle_density_nm3;
@@ -1366,6 +1367,30 @@ static int parse_coal_kernel(const sect *s, npg_coal_config *c)
     return 0;
 }
 
+/* mode: brownian: the reaction shell (model.md 3.2, 3.7) and the initial exclusion distance. */
+static int parse_coal_shell(const sect *s, npg_coal_config *c)
+{
+    static const char *const shells[] = {"gaussian", "step", NULL};
+    int rc, shell = NPG_SHELL_GAUSSIAN;
+    const yaml_node_t *v;
+    c->shell_width_nm = 0.1;
+    if ((rc = get_num(s, "kappa_c_per_s", 1, 0.0, NPG_CFG_RATE_MAX, 0,
+                      "a number in [0, 1e30] (shell hazard kappa_c [1/s] at full propensity; "
+                      "0 = no merging)",
+                      &c->kappa_c_per_s, &v)) ||
+        (rc = get_num(s, "shell_width_nm", 0, 0.0, NPG_CFG_LENGTH_MAX, OPEN_LO,
+                      "a number in (0, 1e6] (shell width [nm]: nu of the gaussian shell, "
+                      "half-width w of the step shell; default 0.1)",
+                      &c->shell_width_nm, &v)) ||
+        (lookup(s->L, s->map, "shell") && (rc = get_enum(s, "shell", shells, &shell))) ||
+        (rc = get_num(s, "initial_min_distance_nm", 0, 0.0, NPG_CFG_LENGTH_MAX, 0,
+                      "a number in [0, 1e6] (r_c [nm]: no pair closer at t = 0; default 0)",
+                      &c->initial_min_distance_nm, &v)))
+        return rc;
+    c->shell = (npg_coal_shell)shell;
+    return 0;
+}
+
 static int parse_coalescence(const ldr *L, const yaml_node_t *map, yaml_mark_t mark,
                              npg_config *cfg)
 {
@@ -1381,7 +1406,16 @@ static int parse_coalescence(const ldr *L, const yaml_node_t *map, yaml_mark_t m
                                        "ligand_nm",
                                        "propensity",
                                        "epsilon",
+                                       "kappa_c_per_s",
+                                       "shell_width_nm",
+                                       "shell",
+                                       "initial_min_distance_nm",
                                        NULL};
+    /* the spatial mode's keys, and the well-mixed kernel's (the shell hazard replaces it) */
+    static const char *const spatial[] = {"kappa_c_per_s", "shell_width_nm", "shell",
+                                          "initial_min_distance_nm", NULL};
+    static const char *const kernel_keys[] = {"kernel", "k_const_nm3_per_s", "k_add_nm3_per_s",
+                                              "intrinsic_rate_nm3_per_s", NULL};
     static const char *const modes[] = {"none", "well-mixed", "brownian", NULL};
     sect s = {L, map, mark, "coalescence"};
     npg_coal_config *c = &cfg->coal;
@@ -1391,9 +1425,18 @@ static int parse_coalescence(const ldr *L, const yaml_node_t *map, yaml_mark_t m
         return rc;
     if (mode == NPG_COAL_NONE)
         return reject_unused(&s, keys + 1, "mode: none");
-    if (mode == NPG_COAL_BROWNIAN)
-        return fail(L, lookup(L, map, "mode"), "coalescence.mode",
-                    "the spatial mode is not built yet (issue Coalescence II); use well-mixed");
+    if (mode == NPG_COAL_WELL_MIXED &&
+        (rc = reject_unused(&s, spatial, "mode: well-mixed (a shell of mode: brownian)")))
+        return rc;
+    /* The spatial mode reacts through its shell hazard, not a pair kernel: kernel keys are
+     * refused like any key a mode does not use. The particle engine still refuses the mode
+     * itself at run time (exit 2) until Coalescence II; `npgrow pair` uses these keys. */
+    if (mode == NPG_COAL_BROWNIAN &&
+        ((rc = reject_unused(&s, kernel_keys,
+                             "mode: brownian (pairs react through the shell hazard "
+                             "kappa_c_per_s, not a kernel)")) ||
+         (rc = parse_coal_shell(&s, c))))
+        return rc;
     c->mode = (npg_coal_mode)mode;
     if ((rc = parse_coal_volume(&s, cfg)) || (rc = parse_coal_kernel(&s, c)) ||
         (rc = get_num(&s, "ligand_nm", 0, 0.0, NPG_CFG_LENGTH_MAX, 0,
@@ -1540,19 +1583,197 @@ static int parse_source(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, 
     return 0;
 }
 
+/* ---- pair ------------------------------------------------------------------------------ */
+
+/* The reach of the shell's fine grid beyond its centre [nm] (host/meanfield/pair.c): 8 nu
+ * (gaussian: exp(-32) ~ 1e-14 of its peak) or 2 w (step). pair.rmax_nm must hold it twice. */
+static double shell_reach(const npg_coal_config *c)
+{
+    return c->shell == NPG_SHELL_STEP ? 2.0 * c->shell_width_nm : 8.0 * c->shell_width_nm;
+}
+
+/* pair.sigma: {kind: frozen, nm} or {kind: polynomial, coefficients: [c0, c1, ...]}, t_offset. */
+static int parse_pair_sigma(const sect *s, npg_pair_config *p)
+{
+    static const char *const keys[] = {"kind", "nm", "coefficients", "t_offset", NULL};
+    static const char *const kinds[] = {"frozen", "polynomial", NULL};
+    static const char *const not_frozen[] = {"coefficients", NULL};
+    static const char *const not_poly[] = {"nm", NULL};
+    sect g;
+    int rc, found, kind;
+    const yaml_node_t *v;
+    if ((rc = get_sub(s, "sigma", "pair.sigma", 1,
+                      "kind: frozen, nm | kind: polynomial, coefficients: [c0, c1, ...], "
+                      "t_offset",
+                      &g, &found)) ||
+        (rc = check_keys(g.L, g.map, g.name, keys)) || (rc = get_enum(&g, "kind", kinds, &kind)) ||
+        (rc = get_num(&g, "t_offset", 0, -NPG_CFG_TIME_MAX, NPG_CFG_TIME_MAX, 0,
+                      "a number in [-1e15, 1e15] (movie time of run time 0 [time unit]: sigma "
+                      "and a power-law d_r are evaluated at t + t_offset; default 0)",
+                      &p->t_offset, &v)))
+        return rc;
+    p->sigma = (npg_pair_sigma_kind)kind;
+    if (kind == NPG_PAIR_SIGMA_FROZEN)
+        return (rc = reject_unused(&g, not_frozen, "kind: frozen"))
+                   ? rc
+                   : get_num(&g, "nm", 1, 0.0, NPG_CFG_LENGTH_MAX, OPEN_LO,
+                             "a number in (0, 1e6] (contact distance sigma [nm])", &p->sigma_nm,
+                             &v);
+    if ((rc = reject_unused(&g, not_poly, "kind: polynomial")))
+        return rc;
+    const char *allowed = "a list of 1 to 8 numbers [c0, c1, ...]: sigma(t) = sum_k c_k (t + "
+                          "t_offset)^k [nm, nm per time unit^k]";
+    v = lookup(g.L, g.map, "coefficients");
+    if (!v)
+        return fail_missing(&g, "coefficients", "required: %s", allowed);
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(g.L, v, "pair.sigma.coefficients", "wrong type: %s", allowed);
+    size_t len = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (len < 1 || len > NPG_PAIR_MAX_COEFFS)
+        return fail(g.L, v, "pair.sigma.coefficients", "%zu numbers: %s", len, allowed);
+    for (size_t i = 0; i < len; ++i) {
+        const yaml_node_t *cn = node_at(g.L, v->data.sequence.items.start[i]);
+        char path[48];
+        snprintf(path, sizeof path, "pair.sigma.coefficients[%zu]", i);
+        double x;
+        if (parse_number(cn, &x))
+            return fail(g.L, cn, path, "wrong type: %s", allowed);
+        if (!(fabs(x) <= 1e30))
+            return fail(g.L, cn, path, "out of range: a number in [-1e30, 1e30]");
+        p->coeffs[i] = x;
+    }
+    p->n_coeffs = (uint32_t)len;
+    return 0;
+}
+
+/* pair.d_r: {kind: from_diffusion} or {kind: power, a, b, c}. Absent: from_diffusion. */
+static int parse_pair_dr(const sect *s, npg_pair_config *p)
+{
+    static const char *const keys[] = {"kind", "a", "b", "c", NULL};
+    static const char *const kinds[] = {"from_diffusion", "power", NULL};
+    sect d;
+    int rc, found, kind;
+    const yaml_node_t *v;
+    if ((rc = get_sub(s, "d_r", "pair.d_r", 0,
+                      "kind: from_diffusion | kind: power, a, b, c (relative diffusion "
+                      "coefficient D_r(t))",
+                      &d, &found)))
+        return rc;
+    if (!found)
+        return 0;
+    if ((rc = check_keys(d.L, d.map, d.name, keys)) || (rc = get_enum(&d, "kind", kinds, &kind)))
+        return rc;
+    p->d_r = (npg_pair_dr_kind)kind;
+    if (kind == NPG_PAIR_DR_FROM_DIFFUSION)
+        return reject_unused(&d, keys + 1,
+                             "kind: from_diffusion (coalescence.diffusion and time_factor)");
+    if ((rc = get_num(&d, "a", 1, 0.0, NPG_CFG_D_MAX, OPEN_LO,
+                      "a number in (0, 1e20] (D_r = a / (1 + b (t + t_offset))^c: a [nm^2/s])",
+                      &p->dr_a_nm2_per_s, &v)) ||
+        (rc = get_num(&d, "b", 0, 0.0, 1e6, 0,
+                      "a number in [0, 1e6] (b [1/time unit] of D_r = a / (1 + b (t + "
+                      "t_offset))^c; default 0)",
+                      &p->dr_b_per_time, &v)) ||
+        (rc = get_num(&d, "c", 0, -10.0, 10.0, 0,
+                      "a number in [-10, 10] (exponent c of D_r = a / (1 + b (t + "
+                      "t_offset))^c; default 0)",
+                      &p->dr_c, &v)))
+        return rc;
+    return 0;
+}
+
+static int parse_pair(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_config *cfg)
+{
+    static const char *const keys[] = {"sigma",   "d_r",         "rmax_nm", "cells", "quadrature",
+                                       "initial", "p0_per_time", "t_cut",   NULL};
+    static const char *const quads[] = {"consistent", "shifted", NULL};
+    static const char *const at[] = {"start", "zero", NULL};
+    sect s = {L, map, mark, "pair"};
+    npg_pair_config *p = &cfg->pair;
+    const npg_coal_config *c = &cfg->coal;
+    int rc, quad = NPG_PAIR_QUAD_CONSISTENT, sat = NPG_PAIR_IC_SIGMA_START;
+    uint64_t u;
+    const yaml_node_t *v, *vr;
+    p->rmax_nm = 300.0;
+    p->cells = 4000;
+    p->t_cut = HUGE_VAL;
+    if ((rc = check_keys(L, map, "pair", keys)))
+        return rc;
+    if (c->mode != NPG_COAL_BROWNIAN)
+        return fail_mark(L, mark, "pair", "(a mapping)",
+                         "needs coalescence: {mode: brownian, ...}: the pair equation takes "
+                         "kappa_c_per_s, shell, shell_width_nm, ligand_nm, "
+                         "initial_min_distance_nm, propensity and diffusion from there");
+    if ((rc = parse_pair_sigma(&s, p)) || (rc = parse_pair_dr(&s, p)) ||
+        (rc = get_num(&s, "rmax_nm", 0, 0.0, NPG_CFG_LENGTH_MAX, OPEN_LO,
+                      "a number in (0, 1e6] (domain x = r - sigma in [0, rmax] [nm]; default "
+                      "300)",
+                      &p->rmax_nm, &vr)) ||
+        (rc = get_int(&s, "cells", 0, 100.0, 1e6,
+                      "an integer in [100, 1e6] (finite volumes; default 4000)", &u, &v)))
+        return rc;
+    if (v)
+        p->cells = (uint32_t)u;
+    double need = 2.0 * (c->ligand_nm + shell_reach(c));
+    if (!(p->rmax_nm >= need)) {
+        char text[40];
+        snprintf(text, sizeof text, "%.17g", p->rmax_nm);
+        return fail_mark(L, vr ? vr->start_mark : mark, "pair.rmax_nm", text,
+                         "at least 2 (ligand_nm + %s) = %.6g nm, so that the shell lies well "
+                         "inside the domain",
+                         c->shell == NPG_SHELL_STEP ? "2 shell_width_nm" : "8 shell_width_nm",
+                         need);
+    }
+    if ((lookup(L, map, "quadrature") && (rc = get_enum(&s, "quadrature", quads, &quad))) ||
+        (rc = get_num(&s, "p0_per_time", 0, 0.0, NPG_CFG_RATE_MAX, 0,
+                      "a number in [0, 1e30] (source P0 of dA/dt = P0 [t < t_cut] - k_f A^2 "
+                      "[1/time unit]; default 0)",
+                      &p->p0_per_time, &v)) ||
+        (rc = get_num(&s, "t_cut", 0, 0.0, NPG_CFG_TIME_MAX, 0,
+                      "a number in [0, 1e15] (the source acts while t < t_cut [time unit]; "
+                      "default: the whole run)",
+                      &p->t_cut, &v)))
+        return rc;
+    p->quadrature = (npg_pair_quadrature)quad;
+    static const char *const ikeys[] = {"r_max_nm", "sigma_at", NULL};
+    sect i;
+    int found;
+    if ((rc = get_sub(&s, "initial", "pair.initial", 0,
+                      "r_max_nm, sigma_at: start | zero (u = 1 for r_c <= r <= r_max at t = 0)", &i,
+                      &found)))
+        return rc;
+    if (found) {
+        if ((rc = check_keys(L, i.map, i.name, ikeys)) ||
+            (rc = get_num(&i, "r_max_nm", 0, 0.0, NPG_CFG_LENGTH_MAX, OPEN_LO,
+                          "a number in (0, 1e6] (no pairs beyond r_max [nm] at t = 0; default: "
+                          "none)",
+                          &p->ic_r_max_nm, &v)) ||
+            (lookup(L, i.map, "sigma_at") && (rc = get_enum(&i, "sigma_at", at, &sat))))
+            return rc;
+        if (v && !(p->ic_r_max_nm > c->initial_min_distance_nm))
+            return fail(L, v, "pair.initial.r_max_nm",
+                        "out of range: more than coalescence.initial_min_distance_nm = %.17g nm "
+                        "(else no pairs at t = 0)",
+                        c->initial_min_distance_nm);
+        p->ic_sigma = (npg_pair_ic_sigma)sat;
+    }
+    p->present = 1;
+    return 0;
+}
+
 /* ---- entry points ----------------------------------------------------------------------- */
 
 static int parse_root(const ldr *L, const char *cfgdir, npg_config *cfg)
 {
-    static const char *const sections[] = {"system", "supply",      "initial", "run", "output",
-                                           "me",     "coalescence", "source",  NULL};
+    static const char *const sections[] = {"system", "supply",      "initial", "run",  "output",
+                                           "me",     "coalescence", "source",  "pair", NULL};
     yaml_node_t *root = yaml_document_get_root_node(L->doc);
     if (root->type != YAML_MAPPING_NODE)
         return fail(L, root, "(top level)", "a mapping with sections system, supply, initial, run");
     int rc;
     if ((rc = check_keys(L, root, "", sections)))
         return rc;
-    enum { NSECT = 8 };
+    enum { NSECT = 9 };
     const yaml_node_t *node[NSECT] = {NULL};
     double psmall = 0.0;
     yaml_mark_t mark[NSECT];
@@ -1593,6 +1814,11 @@ static int parse_root(const ldr *L, const char *cfgdir, npg_config *cfg)
     if (node[7]) {
         where_mark(cfg->where.source, L, mark[7]);
         if ((rc = parse_source(L, node[7], mark[7], cfgdir, cfg)))
+            return rc;
+    }
+    if (node[8]) {
+        where_mark(cfg->where.pair, L, mark[8]);
+        if ((rc = parse_pair(L, node[8], mark[8], cfg)))
             return rc;
     }
     return 0;
@@ -1652,6 +1878,19 @@ static int check_coalescence(const npg_config *cfg, char *err, size_t errlen)
                 vc, cfg->volume_nm3 > 0.0 ? "volume_nm3" : "particle_density_nm3", vs,
                 (unsigned long long)cfg->particles);
     }
+    if (c->mode == NPG_COAL_BROWNIAN) {
+        /* D_i = f(t) D_ref r_ref / (R_i + l) of the smallest particle (n = 2) */
+        double f = fmax(1.0, pow(1.0 + c->tf_b_per_time * cfg->t_end, -c->tf_c));
+        double dmax =
+            f * c->d_ref_nm2_per_s * c->r_ref_nm / (cfg->model.sigma_s * cbrt(2.0) + c->ligand_nm);
+        if (!(dmax <= NPG_CFG_D_MAX))
+            return npg_config_refuse(
+                err, errlen, where, "coalescence.diffusion.d_ref_nm2_per_s",
+                "%g: D_i reaches %.3g nm^2/s (time factor up to %.3g): at most 1e20 nm^2/s; "
+                "lower d_ref_nm2_per_s, r_ref_nm or the time factor",
+                c->d_ref_nm2_per_s, dmax, f);
+        return 0;
+    }
     if (c->kernel != NPG_KERNEL_BROWNIAN)
         return 0;
     /* An upper bound of 4 pi f(t) D_ref r_ref (1/(R_i + l) + 1/(R_j + l)) (R_i + R_j + l) over
@@ -1668,6 +1907,68 @@ static int check_coalescence(const npg_config *cfg, char *err, size_t errlen)
             "%.3g .. %.3g nm, ligand %g nm): at most 1e30 nm^3/s; lower d_ref_nm2_per_s, "
             "r_ref_nm or the time factor",
             c->d_ref_nm2_per_s, kmax, f, rmin, rmax, l);
+    return 0;
+}
+
+double npg_config_pair_sigma(const npg_config *cfg, double t, double *dsigma)
+{
+    const npg_pair_config *p = &cfg->pair;
+    if (p->sigma == NPG_PAIR_SIGMA_FROZEN) {
+        if (dsigma)
+            *dsigma = 0.0;
+        return p->sigma_nm;
+    }
+    double T = t + p->t_offset, v = 0.0, d = 0.0;
+    for (uint32_t k = p->n_coeffs; k-- > 0;) { /* Horner, with the derivative alongside */
+        d = d * T + v;
+        v = v * T + p->coeffs[k];
+    }
+    if (dsigma)
+        *dsigma = d;
+    return v;
+}
+
+double npg_config_pair_dr(const npg_config *cfg, double t)
+{
+    const npg_pair_config *p = &cfg->pair;
+    if (p->d_r == NPG_PAIR_DR_POWER)
+        return p->dr_a_nm2_per_s / pow(1.0 + p->dr_b_per_time * (t + p->t_offset), p->dr_c);
+    const npg_coal_config *c = &cfg->coal;
+    double f = c->tf_c != 0.0 ? pow(1.0 + c->tf_b_per_time * t, -c->tf_c) : 1.0;
+    double sigma = npg_config_pair_sigma(cfg, t, NULL);
+    return 2.0 * f * c->d_ref_nm2_per_s * c->r_ref_nm / (0.5 * sigma + c->ligand_nm);
+}
+
+/* pair: sigma(t) in (0, 1e6] nm and D_r(t) finite and positive over [0, t_end] (sampled at 4097
+ * times, and at movie time 0 when the start uses it), for the run's t_end. */
+static int check_pair(const npg_config *cfg, char *err, size_t errlen)
+{
+    const npg_pair_config *p = &cfg->pair;
+    if (!p->present)
+        return 0;
+    const char *where = cfg->where.pair;
+    const int K = 4096;
+    for (int k = -1; k <= K; ++k) {
+        double t = k < 0 ? -p->t_offset : cfg->t_end * k / K;
+        if (k < 0 && p->ic_sigma != NPG_PAIR_IC_SIGMA_ZERO)
+            continue;
+        double sg = npg_config_pair_sigma(cfg, t, NULL);
+        if (!(sg > 0.0 && sg <= NPG_CFG_LENGTH_MAX))
+            return npg_config_refuse(
+                err, errlen, where,
+                p->sigma == NPG_PAIR_SIGMA_FROZEN ? "pair.sigma.nm" : "pair.sigma.coefficients",
+                "sigma(t) = %g nm at t = %g %s (movie time %g): the contact distance must lie "
+                "in (0, 1e6] nm over the run [0, t_end = %g]%s",
+                sg, t, cfg->time_unit, t + p->t_offset, cfg->t_end,
+                k < 0 ? " and at movie time 0 (initial.sigma_at: zero)" : "");
+        double dr = npg_config_pair_dr(cfg, t);
+        if (!(dr > 0.0 && dr <= NPG_CFG_D_MAX))
+            return npg_config_refuse(
+                err, errlen, where, p->d_r == NPG_PAIR_DR_POWER ? "pair.d_r" : "pair.d_r.kind",
+                "D_r(t) = %g nm^2/s at t = %g %s: the relative diffusion coefficient must lie "
+                "in (0, 1e20] nm^2/s over the run [0, t_end = %g]",
+                dr, t, cfg->time_unit, cfg->t_end);
+    }
     return 0;
 }
 
@@ -1715,7 +2016,7 @@ int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen)
                 cfg->precursor_nm3, V, prec, NPG_CFG_COUNT_LIMIT);
     }
     int rc = check_coalescence(cfg, err, errlen);
-    if (rc)
+    if (rc || (rc = check_pair(cfg, err, errlen)))
         return rc;
     const npg_source_config *src = &cfg->src;
     size_t late = 0; /* entries after t_end */
@@ -2101,14 +2402,26 @@ static void write_coalescence(FILE *f, const npg_config *cfg, int i0)
     else
         put_num(f, i1, "particle_density_nm3", c->particle_density_nm3,
                 "[nm^-3] particles per volume at t = 0");
-    fprintf(f, "%*skernel: %s  # pair (i, j) merges at rate K_ij P_ij / V\n", i1, "",
-            kernels[c->kernel]);
+    if (c->mode == NPG_COAL_BROWNIAN) {
+        put_num(f, i1, "kappa_c_per_s", c->kappa_c_per_s, "[1/s] shell hazard at full propensity");
+        fprintf(f, "%*sshell: %s  # hazard kappa %s\n", i1, "",
+                c->shell == NPG_SHELL_STEP ? "step" : "gaussian",
+                c->shell == NPG_SHELL_STEP ? "inside [sigma + l - w, sigma + l + w]"
+                                           : "exp(-(r - sigma - l)^2 / (2 nu^2))");
+        put_num(f, i1, "shell_width_nm", c->shell_width_nm,
+                c->shell == NPG_SHELL_STEP ? "[nm] w" : "[nm] nu");
+        put_num(f, i1, "initial_min_distance_nm", c->initial_min_distance_nm,
+                "[nm] r_c: no pair closer at t = 0");
+    } else {
+        fprintf(f, "%*skernel: %s  # pair (i, j) merges at rate K_ij P_ij / V\n", i1, "",
+                kernels[c->kernel]);
+    }
     if (c->kernel == NPG_KERNEL_CONSTANT) {
         put_num(f, i1, "k_const_nm3_per_s", c->k_const_nm3_per_s, "[nm^3/s] K");
     } else if (c->kernel == NPG_KERNEL_ADDITIVE) {
         put_num(f, i1, "k_add_nm3_per_s", c->k_add_nm3_per_s, "[nm^3/s] K = k_add (n_i + n_j)");
     } else {
-        if (c->intrinsic_rate_nm3_per_s > 0.0)
+        if (c->intrinsic_rate_nm3_per_s > 0.0 && c->mode != NPG_COAL_BROWNIAN)
             put_num(f, i1, "intrinsic_rate_nm3_per_s", c->intrinsic_rate_nm3_per_s,
                     "[nm^3/s] reaction-limited k_a");
         fprintf(f, "%*sdiffusion:  # D_i = D_ref r_ref / (R_i + l)\n", i1, "");
@@ -2130,6 +2443,63 @@ static void write_coalescence(FILE *f, const npg_config *cfg, int i0)
         put_num(f, i2, "sigma_c_nm", c->sigma_c_nm, "[nm] sigma_c");
     }
     put_num(f, i1, "epsilon", c->epsilon, "[-] max expected merges per particle per interval");
+}
+
+/* pair: (only when present). */
+static void write_pair(FILE *f, const npg_config *cfg, int i0)
+{
+    const npg_pair_config *p = &cfg->pair;
+    int i1 = i0 + 2, i2 = i0 + 4;
+    const char *tu = cfg->time_unit[0] ? cfg->time_unit : "s";
+    char c[120];
+    if (!p->present)
+        return;
+    fprintf(f, "%*spair:  # the pair-correlation equation (npgrow pair)\n", i0, "");
+    fprintf(f, "%*ssigma:\n", i1, "");
+    if (p->sigma == NPG_PAIR_SIGMA_FROZEN) {
+        fprintf(f, "%*skind: frozen\n", i2, "");
+        put_num(f, i2, "nm", p->sigma_nm, "[nm] contact distance");
+    } else {
+        fprintf(f, "%*skind: polynomial\n%*scoefficients: [", i2, "", i2, "");
+        for (uint32_t k = 0; k < p->n_coeffs; ++k) {
+            char b[40];
+            fmt_double(b, sizeof b, p->coeffs[k]);
+            fprintf(f, "%s%s", k ? ", " : "", b);
+        }
+        fprintf(f, "]  # [nm / %s^k] sigma = sum_k c_k (t + t_offset)^k\n", tu);
+    }
+    snprintf(c, sizeof c, "[%s] movie time of run time 0", tu);
+    put_num(f, i2, "t_offset", p->t_offset, c);
+    fprintf(f, "%*sd_r:\n", i1, "");
+    if (p->d_r == NPG_PAIR_DR_POWER) {
+        fprintf(f, "%*skind: power  # D_r = a / (1 + b (t + t_offset))^c\n", i2, "");
+        put_num(f, i2, "a", p->dr_a_nm2_per_s, "[nm^2/s]");
+        snprintf(c, sizeof c, "[1/%s]", tu);
+        put_num(f, i2, "b", p->dr_b_per_time, c);
+        put_num(f, i2, "c", p->dr_c, "[-]");
+    } else {
+        fprintf(f, "%*skind: from_diffusion  # D_i + D_j of two particles of radius sigma/2\n", i2,
+                "");
+    }
+    put_num(f, i1, "rmax_nm", p->rmax_nm, "[nm] domain x = r - sigma in [0, rmax]");
+    put_uint(f, i1, "cells", p->cells, "finite volumes");
+    fprintf(f, "%*squadrature: %s  # k_f's shell centre: %s\n", i1, "",
+            p->quadrature == NPG_PAIR_QUAD_SHIFTED ? "shifted" : "consistent",
+            p->quadrature == NPG_PAIR_QUAD_SHIFTED ? "sigma(sigma(t)) + l (the original code)"
+                                                   : "sigma(t) + l");
+    fprintf(f, "%*sinitial:\n", i1, "");
+    if (p->ic_r_max_nm > 0.0)
+        put_num(f, i2, "r_max_nm", p->ic_r_max_nm, "[nm] no pairs beyond at t = 0");
+    fprintf(f, "%*ssigma_at: %s  # contact distance of the start: %s\n", i2, "",
+            p->ic_sigma == NPG_PAIR_IC_SIGMA_ZERO ? "zero" : "start",
+            p->ic_sigma == NPG_PAIR_IC_SIGMA_ZERO ? "sigma at movie time 0 (the original code)"
+                                                  : "sigma(0)");
+    snprintf(c, sizeof c, "[1/%s] source of dA/dt", tu);
+    put_num(f, i1, "p0_per_time", p->p0_per_time, c);
+    if (isfinite(p->t_cut)) {
+        snprintf(c, sizeof c, "[%s] the source acts while t < t_cut", tu);
+        put_num(f, i1, "t_cut", p->t_cut, c);
+    }
 }
 
 /* source: (only when there is one). */
@@ -2254,4 +2624,5 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     write_source(f, cfg, i0);
     fprintf(f, "%*sme:\n", i0, "");
     put_uint(f, i1, "n_max", cfg->me_n_max, "master-equation truncation; 0 = automatic");
+    write_pair(f, cfg, i0);
 }

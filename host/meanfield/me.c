@@ -297,6 +297,11 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         snprintf(err, errlen, "run.t_end must be >= 0");
         return NPG_EXIT_USAGE;
     }
+    if (cfg->coal.mode == NPG_COAL_BROWNIAN)
+        return npg_config_refuse(err, errlen, cfg->where.coalescence, "coalescence.mode",
+                                 "brownian: the master equation is well-mixed; the mean field of "
+                                 "the spatial mode is the pair-correlation equation, `npgrow "
+                                 "pair` (give the config a pair: section)");
     npg_me *me = calloc(1, sizeof *me);
     if (!me) {
         snprintf(err, errlen, "out of memory");

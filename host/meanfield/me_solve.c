@@ -280,6 +280,10 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
                  npg_me_summary *sum, char *err, size_t errlen)
 {
     memset(sum, 0, sizeof *sum);
+    if (cfg->coal.mode == NPG_COAL_BROWNIAN) { /* before any work: npg_me_create says why */
+        npg_me *none = NULL;
+        return npg_me_create(&none, cfg, NULL, err, errlen);
+    }
     char tmp[4096];
     int rc = npg_outdir_begin(outdir, force, tmp, sizeof tmp, err, errlen);
     if (rc)

@@ -28,8 +28,17 @@ typedef enum npg_supply_mode {
 typedef enum npg_coal_mode {
     NPG_COAL_NONE = 0,
     NPG_COAL_WELL_MIXED = 1, /* Marcus-Lushnikov: pair (i, j) merges at rate K_ij P_ij / V */
-    NPG_COAL_BROWNIAN = 2    /* spatial Brownian dynamics (not yet: refused with exit 2) */
+    NPG_COAL_BROWNIAN = 2    /* spatial Brownian dynamics: loaded (shell keys below); the particle
+                                engine refuses it (exit 2) until Coalescence II lands; `npgrow
+                                pair` solves its pair-correlation equation */
 } npg_coal_mode;
+
+/* coalescence.shell (mode: brownian): the reaction shell around a pair's contact distance
+ * sigma_ij = R_i + R_j, centred at sigma_ij + l (model.md 3.2). */
+typedef enum npg_coal_shell {
+    NPG_SHELL_GAUSSIAN = 0, /* hazard kappa exp(-(r - (sigma_ij + l))^2 / (2 nu^2)), nu = width */
+    NPG_SHELL_STEP = 1      /* Doi: hazard kappa for |r - (sigma_ij + l)| <= w, w = width */
+} npg_coal_shell;
 
 typedef enum npg_coal_kernel {
     NPG_KERNEL_BROWNIAN = 0, /* 4 pi (D_i + D_j)(R_i + R_j + l) k_a/(k_a + k_D) */
@@ -62,7 +71,61 @@ typedef struct npg_coal_config {
     double sigma_c_nm;               /* propensity.sigma_c_nm [nm] */
     double epsilon;                  /* max expected merges per particle per sync interval (0.01) */
     uint64_t output_events;          /* output.coalescence_events: rows in coalescence.csv (1e5) */
+    /* mode: brownian only (0 / defaults otherwise): */
+    double kappa_c_per_s;           /* kappa_c: shell hazard at full propensity [1/s] */
+    double shell_width_nm;          /* nu (gaussian) or w (step) [nm] (0.1) */
+    npg_coal_shell shell;           /* gaussian (default) or step */
+    double initial_min_distance_nm; /* r_c: no pair closer than this at t = 0 [nm] (0) */
 } npg_coal_config;
+
+/* pair: the pair-correlation equation of `npgrow pair` (model.md 3.3-3.4; host/meanfield/pair.c).
+ * Times are run times in the config's time_unit; the study's fits are in movie time
+ * t + t_offset. The shell, propensity, kappa_c, l and r_c come from coalescence: (mode:
+ * brownian). */
+typedef enum npg_pair_sigma_kind {
+    NPG_PAIR_SIGMA_FROZEN = 0,    /* sigma(t) = sigma_nm */
+    NPG_PAIR_SIGMA_POLYNOMIAL = 1 /* sigma(t) = sum_k c_k (t + t_offset)^k */
+} npg_pair_sigma_kind;
+
+typedef enum npg_pair_dr_kind {
+    NPG_PAIR_DR_FROM_DIFFUSION = 0, /* D_i + D_j of two particles of radius sigma/2 (coalescence.
+                                       diffusion, time_factor): 2 f(t) D_ref r_ref/(sigma/2 + l) */
+    NPG_PAIR_DR_POWER = 1           /* a / (1 + b (t + t_offset))^c */
+} npg_pair_dr_kind;
+
+typedef enum npg_pair_quadrature {
+    NPG_PAIR_QUAD_CONSISTENT = 0, /* k_f with the shell at sigma(t) + l, as in the equation */
+    NPG_PAIR_QUAD_SHIFTED = 1     /* [quirk] the original code: centre sigma(sigma(t)) + l */
+} npg_pair_quadrature;
+
+typedef enum npg_pair_ic_sigma {
+    NPG_PAIR_IC_SIGMA_START = 0, /* u = 1 for r_c <= x + sigma(0) <= r_max (run time 0) */
+    NPG_PAIR_IC_SIGMA_ZERO = 1   /* [quirk] the original code: sigma at movie time 0, i.e.
+                                    sigma(-t_offset) */
+} npg_pair_ic_sigma;
+
+#define NPG_PAIR_MAX_COEFFS 8 /* pair.sigma.coefficients: at most this many (degree 7) */
+
+typedef struct npg_pair_config {
+    int present;                        /* 1 when the config has a pair: section */
+    npg_pair_sigma_kind sigma;          /* sigma.kind */
+    double sigma_nm;                    /* frozen: sigma [nm] */
+    uint32_t n_coeffs;                  /* polynomial: number of coefficients, 1 .. 8 */
+    double coeffs[NPG_PAIR_MAX_COEFFS]; /* c_k [nm / time unit^k] */
+    double t_offset;                /* sigma.t_offset: movie time of run time 0 [time unit] (0) */
+    npg_pair_dr_kind d_r;           /* d_r.kind */
+    double dr_a_nm2_per_s;          /* power: a [nm^2/s] */
+    double dr_b_per_time;           /* power: b [1/time unit] */
+    double dr_c;                    /* power: c [-] */
+    double rmax_nm;                 /* domain x = r - sigma in [0, rmax] [nm] (300) */
+    uint32_t cells;                 /* finite volumes (4000) */
+    npg_pair_quadrature quadrature; /* consistent (default) or shifted */
+    double ic_r_max_nm;             /* initial.r_max_nm: u = 0 beyond [nm]; 0 = no cut (default) */
+    npg_pair_ic_sigma ic_sigma;     /* initial.sigma_at: start (default) or zero */
+    double p0_per_time;             /* source P0 of dA/dt [1/time unit] (0) */
+    double t_cut;                   /* the source acts for t < t_cut [time unit]; absent: HUGE_VAL
+                                       (the whole run) */
+} npg_pair_config;
 
 /* source: particles entering during the run (a Poisson stream or an explicit list). */
 typedef enum npg_source_kind {
@@ -101,6 +164,7 @@ typedef struct npg_config_where {
     char output[1100];       /* the output: section (or the run section when absent) */
     char coalescence[1100];  /* the coalescence: section */
     char source[1100];       /* the source: section */
+    char pair[1100];         /* the pair: section */
 } npg_config_where;
 
 /* Largest particle size npgrow represents (uint32 state, the sampler's bound). [monomers] */
@@ -171,6 +235,8 @@ typedef struct npg_config {
     /* me: */
     uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */
 
+    npg_pair_config pair; /* pair: (npgrow pair) */
+
     /* for npg_config_check: */
     double init_small_fraction; /* normal/lognormal: P(n < 20) of the start (model.md 1.3) */
     npg_config_where where;
@@ -188,7 +254,8 @@ void npg_config_free(npg_config *cfg);
  * (warned); particles below n = 20 (warned when at least one is expected); the coalescence volume
  * (finite, and equal to the closed supply's when both give one) and the Brownian kernel's scale
  * (<= 1e30 nm^3/s); the source's entries fitting NPG_CONFIG_CAPACITY_LIMIT with the particles
- * (Poisson: the mean plus 10 sd), entries after t_end (warned: ignored). Messages name the key
+ * (Poisson: the mean plus 10 sd), entries after t_end (warned: ignored); pair: sigma(t) in (0, 1e6]
+ * nm and D_r(t) in (0, 1e20] nm^2/s over [0, t_end] (sampled). Messages name the key
  * and where its value came from (cfg->where). Returns 0 or NPG_EXIT_USAGE. Commands call it
  * after applying their overrides; npg_config_load has run it once with the file's values. */
 int npg_config_check(const npg_config *cfg, int warn, char *err, size_t errlen);
@@ -218,6 +285,14 @@ int npg_config_init_view(const npg_config *cfg, npg_init_view *v, double **cdf_o
  * NPG_EXIT_USAGE with a message when cfg has no Poisson source. */
 int npg_config_source_view(const npg_config *cfg, npg_init_view *v, double **cdf_out, char *err,
                            size_t errlen);
+
+/* pair: the contact distance sigma(t) [nm] at run time t [time unit] (frozen, or the polynomial
+ * at movie time t + t_offset), and its derivative into *dsigma [nm / time unit] when not NULL. */
+double npg_config_pair_sigma(const npg_config *cfg, double t, double *dsigma);
+/* pair: the relative diffusion coefficient D_r(t) [nm^2/s] at run time t [time unit]: the power
+ * law a / (1 + b (t + t_offset))^c, or D_i + D_j = 2 f(t) D_ref r_ref / (sigma(t)/2 + l) of two
+ * particles of radius sigma/2 (coalescence.diffusion, time_factor). */
+double npg_config_pair_dr(const npg_config *cfg, double t);
 
 /* Supersaturation of the schedule at time t (piecewise linear, constant beyond the ends). */
 double npg_config_schedule_s(const npg_config *cfg, double t);

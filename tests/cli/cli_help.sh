@@ -47,7 +47,7 @@ sys.exit(0 if "```text\n" + text + "```\n" in readme else 1)
 PY
 }
 readme_has "$T/main-body.txt" || fail "README.md does not hold 'npgrow help' verbatim"
-for cmd in run me compare validate mu clean data infer predict; do
+for cmd in run me pair compare validate mu clean data infer predict; do
     expect 0 "npgrow help $cmd" "$BIN" help "$cmd"
     cp "$T/out" "$T/help-$cmd.txt"
     grep -q "^usage: npgrow $cmd" "$T/help-$cmd.txt" || fail "help $cmd: no usage line"
@@ -89,7 +89,7 @@ else
     expect 2 "validate --backend cuda without a GPU" "$BIN" validate "$T/c.yaml" --backend cuda \
         -o "$T/gpu3"
 fi
-for cmd in run me validate; do
+for cmd in run me pair validate; do
     expect 2 "$cmd -o ''" "$BIN" "$cmd" "$T/c.yaml" -o ""
 done
 

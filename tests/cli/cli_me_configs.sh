@@ -5,7 +5,9 @@
 # time of each (bench/RESULTS.md lists them); the longest, au.yaml, takes about a minute.
 # One documented exception: a coalescence config whose sizes exceed the dense Smoluchowski
 # convolution's n_max (5000, README `me`) must be refused up front (exit 2, that message), not
-# half-run: pt-acac-coalescence-wm.yaml (its lognormal start reaches n ~ 33000).
+# half-run: pt-acac-coalescence-wm.yaml (its lognormal start reaches n ~ 33000). And spatial
+# coalescence (mode: brownian, pt-acac-pair.yaml) is refused (exit 2, pointing to `npgrow
+# pair`): the master equation is well-mixed.
 set -u
 BIN=${1:?usage: cli_me_configs.sh NPGROW_BINARY SOURCE_DIR}
 SRC=${2:?usage: cli_me_configs.sh NPGROW_BINARY SOURCE_DIR}
@@ -27,6 +29,11 @@ for cfg in "$SRC"/configs/*.yaml; do
     rc=$?
     wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     n=$((n + 1))
+    if [ $rc -eq 2 ] && grep -q '^ *mode: brownian' "$cfg" && grep -q 'npgrow pair' "$T/log"; then
+        echo "spatial: $name: refused before any work (exit 2): $(tail -n 1 "$T/log")"
+        [ -e "$out" ] && fail "$name: refused, but left $out behind"
+        continue
+    fi
     if [ $rc -eq 2 ] && grep -q '^coalescence:' "$cfg" &&
         grep -q 'the limit of the dense Smoluchowski convolution' "$T/log"; then
         echo "limit: $name: refused before any work (exit 2): $(tail -n 1 "$T/log")"

@@ -680,6 +680,103 @@ const char *const kMinimal = "coalescence:\n"
                              "  diffusion: {d_ref_nm2_per_s: 1.2, r_ref_nm: 1.0}\n";
 } // namespace
 
+// mode: brownian with every shell key, and a pair: section with every key.
+const char *const kBrownianPair =
+    "coalescence:\n"                                                        // 6
+    "  mode: brownian\n"                                                    // 7
+    "  particle_density_nm3: 1.1e-5\n"                                      // 8
+    "  diffusion: {d_ref_nm2_per_s: 0.658, r_ref_nm: 3.93}\n"               // 9
+    "  time_factor: {b_per_time: 0.0703, c: 0.7336}\n"                      // 10
+    "  ligand_nm: 2.87\n"                                                   // 11
+    "  propensity: {kind: fermi, gamma_per_nm: 7.64, sigma_c_nm: 3.0078}\n" // 12
+    "  epsilon: 0.02\n"                                                     // 13
+    "  kappa_c_per_s: 11.6\n"                                               // 14
+    "  shell_width_nm: 0.0996\n"                                            // 15
+    "  shell: gaussian\n"                                                   // 16
+    "  initial_min_distance_nm: 44\n"                                       // 17
+    "pair:\n"                                                               // 18
+    "  sigma: {kind: polynomial, coefficients: [1.777, 0.0442, -8.2e-4], t_offset: 8}\n"
+    "  d_r: {kind: power, a: 2.414, b: 0.1607, c: 0.7336}\n"
+    "  rmax_nm: 200\n"
+    "  cells: 3000\n"
+    "  quadrature: shifted\n"
+    "  initial: {r_max_nm: 270, sigma_at: zero}\n"
+    "  p0_per_time: 3.67e-3\n"
+    "  t_cut: 88\n";
+
+TEST(ConfigCoalescence, BrownianModeAndPairSectionParse)
+{
+    TmpDir d;
+    Loaded l(d.write("c.yaml", config_text(nullptr, nullptr, kBrownianPair)));
+    ASSERT_EQ(l.rc, 0) << l.err;
+    const npg_coal_config &c = l.cfg.coal;
+    EXPECT_EQ(c.mode, NPG_COAL_BROWNIAN);
+    EXPECT_EQ(c.particle_density_nm3, 1.1e-5);
+    EXPECT_EQ(c.d_ref_nm2_per_s, 0.658);
+    EXPECT_EQ(c.tf_c, 0.7336);
+    EXPECT_EQ(c.ligand_nm, 2.87);
+    EXPECT_EQ(c.propensity, NPG_PROPENSITY_FERMI);
+    EXPECT_EQ(c.epsilon, 0.02);
+    EXPECT_EQ(c.kappa_c_per_s, 11.6);
+    EXPECT_EQ(c.shell_width_nm, 0.0996);
+    EXPECT_EQ(c.shell, NPG_SHELL_GAUSSIAN);
+    EXPECT_EQ(c.initial_min_distance_nm, 44.0);
+    const npg_pair_config &p = l.cfg.pair;
+    EXPECT_EQ(p.present, 1);
+    EXPECT_EQ(p.sigma, NPG_PAIR_SIGMA_POLYNOMIAL);
+    ASSERT_EQ(p.n_coeffs, 3u);
+    EXPECT_EQ(p.coeffs[0], 1.777);
+    EXPECT_EQ(p.coeffs[2], -8.2e-4);
+    EXPECT_EQ(p.t_offset, 8.0);
+    EXPECT_EQ(p.d_r, NPG_PAIR_DR_POWER);
+    EXPECT_EQ(p.dr_a_nm2_per_s, 2.414);
+    EXPECT_EQ(p.dr_b_per_time, 0.1607);
+    EXPECT_EQ(p.dr_c, 0.7336);
+    EXPECT_EQ(p.rmax_nm, 200.0);
+    EXPECT_EQ(p.cells, 3000u);
+    EXPECT_EQ(p.quadrature, NPG_PAIR_QUAD_SHIFTED);
+    EXPECT_EQ(p.ic_r_max_nm, 270.0);
+    EXPECT_EQ(p.ic_sigma, NPG_PAIR_IC_SIGMA_ZERO);
+    EXPECT_EQ(p.p0_per_time, 3.67e-3);
+    EXPECT_EQ(p.t_cut, 88.0);
+    EXPECT_NE(std::string(l.cfg.where.pair).find("c.yaml:18:1"), std::string::npos);
+    // sigma(t) and D_r(t) at movie time t + 8 (Horner and its derivative)
+    double ds, T = 2.0 + 8.0;
+    EXPECT_DOUBLE_EQ(npg_config_pair_sigma(&l.cfg, 2.0, &ds), 1.777 + 0.0442 * T - 8.2e-4 * T * T);
+    EXPECT_DOUBLE_EQ(ds, 0.0442 - 2.0 * 8.2e-4 * T);
+    EXPECT_DOUBLE_EQ(npg_config_pair_dr(&l.cfg, 2.0), 2.414 / std::pow(1.0 + 0.1607 * T, 0.7336));
+
+    // the defaults: gaussian shell of 0.1 nm, r_c 0; pair: rmax 300, 4000 cells, consistent
+    // quadrature, no r_max cut, sigma(0) at the start, no source, D_r from the diffusion keys
+    Loaded m(d.write("m.yaml", config_text(nullptr, nullptr,
+                                           "coalescence:\n  mode: brownian\n  volume_nm3: 1e9\n"
+                                           "  kappa_c_per_s: 2\n  ligand_nm: 1\n"
+                                           "  diffusion: {d_ref_nm2_per_s: 1.2, r_ref_nm: 1}\n"
+                                           "  time_factor: {b_per_time: 0.5, c: 1}\n"
+                                           "pair: {sigma: {kind: frozen, nm: 3}}\n")));
+    ASSERT_EQ(m.rc, 0) << m.err;
+    EXPECT_EQ(m.cfg.coal.shell_width_nm, 0.1);
+    EXPECT_EQ(m.cfg.coal.shell, NPG_SHELL_GAUSSIAN);
+    EXPECT_EQ(m.cfg.coal.initial_min_distance_nm, 0.0);
+    const npg_pair_config &q = m.cfg.pair;
+    EXPECT_EQ(q.sigma, NPG_PAIR_SIGMA_FROZEN);
+    EXPECT_EQ(q.sigma_nm, 3.0);
+    EXPECT_EQ(q.t_offset, 0.0);
+    EXPECT_EQ(q.d_r, NPG_PAIR_DR_FROM_DIFFUSION);
+    EXPECT_EQ(q.rmax_nm, 300.0);
+    EXPECT_EQ(q.cells, 4000u);
+    EXPECT_EQ(q.quadrature, NPG_PAIR_QUAD_CONSISTENT);
+    EXPECT_EQ(q.ic_r_max_nm, 0.0);
+    EXPECT_EQ(q.ic_sigma, NPG_PAIR_IC_SIGMA_START);
+    EXPECT_EQ(q.p0_per_time, 0.0);
+    EXPECT_EQ(q.t_cut, HUGE_VAL);
+    // D_i + D_j of two particles of radius sigma/2: 2 f(t) D_ref r_ref / (sigma/2 + l)
+    EXPECT_DOUBLE_EQ(npg_config_pair_dr(&m.cfg, 4.0), 2.0 * 1.2 * 1.0 / 3.0 / (1.5 + 1.0));
+    EXPECT_EQ(npg_config_pair_sigma(&m.cfg, 4.0, &ds), 3.0);
+    EXPECT_EQ(ds, 0.0);
+    EXPECT_EQ(l.cfg.pair.present + m.cfg.pair.present, 2);
+}
+
 TEST(ConfigCoalescence, FullSectionParsesToItsValues)
 {
     TmpDir d;
@@ -923,11 +1020,100 @@ struct BadCoal {
 #define DIFF "  diffusion: {d_ref_nm2_per_s: 1.2, r_ref_nm: 1.0}\n"
 #define POIS "source:\n  rate_per_time: 2\n  t_start: 1\n  t_stop: 5\n"
 #define MONO "  size: {kind: monodisperse, n: 100}\n"
+#define BR   "coalescence:\n  mode: brownian\n"                // lines 6, 7
+#define BRK  BR "  kappa_c_per_s: 11.6\n  volume_nm3: 1.0e9\n" // lines 8, 9
+#define BRD  BRK DIFF "  initial_min_distance_nm: 44\n"        // lines 10, 11: pair: from line 11
 
 const BadCoal kBadCoal[] = {
+    // mode: brownian loads (the particle engine refuses it at run time); its shell keys
     {nullptr, nullptr, "coalescence:\n  mode: brownian\n", nullptr,
-     "c.yaml:7:9: coalescence.mode: brownian:",
-     "the spatial mode is not built yet (issue Coalescence II); use well-mixed"},
+     "c.yaml:6:1: coalescence.kappa_c_per_s: (missing):", "[0, 1e30]"},
+    {nullptr, nullptr, BR "  kappa_c_per_s: -1\n", nullptr,
+     "c.yaml:8:18: coalescence.kappa_c_per_s: -1:", "[0, 1e30]"},
+    {nullptr, nullptr, BRK "  shell_width_nm: 0\n" DIFF, nullptr,
+     "c.yaml:10:19: coalescence.shell_width_nm: 0:", "(0, 1e6]"},
+    {nullptr, nullptr, BRK "  shell: box\n" DIFF, nullptr,
+     "c.yaml:10:10: coalescence.shell: box:", "gaussian step"},
+    {nullptr, nullptr, BRK "  initial_min_distance_nm: -44\n" DIFF, nullptr,
+     "c.yaml:10:28: coalescence.initial_min_distance_nm: -44:", "[0, 1e6]"},
+    {nullptr, nullptr, BRK "  kernel: brownian\n" DIFF, nullptr,
+     "c.yaml:10:11: coalescence.kernel: brownian:", "not used with mode: brownian"},
+    {nullptr, nullptr, BRK "  intrinsic_rate_nm3_per_s: 1000\n" DIFF, nullptr,
+     "c.yaml:10:29: coalescence.intrinsic_rate_nm3_per_s: 1000:", "shell hazard kappa_c_per_s"},
+    {nullptr, nullptr, BRK, nullptr,
+     "c.yaml:6:1: coalescence.diffusion: (missing):", "d_ref_nm2_per_s"},
+    {nullptr, nullptr, BR "  kappa_c_per_s: 11.6\n" DIFF, nullptr,
+     "c.yaml:6:1: coalescence.volume_nm3: (missing):", "well-mixed or brownian"},
+    {nullptr, nullptr, WMV DIFF "  kappa_c_per_s: 11.6\n", nullptr,
+     "c.yaml:10:18: coalescence.kappa_c_per_s: 11.6:", "not used with mode: well-mixed"},
+    {nullptr, nullptr, WMV DIFF "  shell: step\n", nullptr,
+     "c.yaml:10:10: coalescence.shell: step:", "not used with mode: well-mixed"},
+    {nullptr, nullptr, "coalescence: {mode: none, initial_min_distance_nm: 44}\n", nullptr,
+     "c.yaml:6:52: coalescence.initial_min_distance_nm: 44:", "not used with mode: none"},
+    {nullptr, nullptr, BRK "  diffusion: {d_ref_nm2_per_s: 1e20, r_ref_nm: 1e6}\n", nullptr,
+     "c.yaml:6:1: coalescence.diffusion.d_ref_nm2_per_s: 1e+20:", "at most 1e20 nm^2/s"},
+    // pair: (line 11 on, after a brownian section on lines 6-10)
+    {nullptr, nullptr, WMV DIFF "pair: {sigma: {kind: frozen, nm: 2}}\n", nullptr,
+     "c.yaml:10:1: pair: (a mapping):", "needs coalescence: {mode: brownian"},
+    {nullptr, nullptr, BRD "pair: {rmax_nm: 100}\n", nullptr,
+     "c.yaml:12:1: pair.sigma: (missing):", "kind: frozen"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, dr: 1}\n", nullptr,
+     "c.yaml:12:38: pair.dr: 1:", "unknown key"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: fixed, nm: 2}}\n", nullptr,
+     "c.yaml:12:22: pair.sigma.kind: fixed:", "frozen polynomial"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 0}}\n", nullptr,
+     "c.yaml:12:34: pair.sigma.nm: 0:", "(0, 1e6]"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2, coefficients: [1]}}\n", nullptr,
+     "c.yaml:12:51: pair.sigma.coefficients: (a sequence):", "not used with kind: frozen"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: polynomial, nm: 2}}\n", nullptr,
+     "c.yaml:12:38: pair.sigma.nm: 2:", "not used with kind: polynomial"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: polynomial}}\n", nullptr,
+     "c.yaml:12:8: pair.sigma.coefficients: (missing):", "1 to 8 numbers"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: polynomial, coefficients: []}}\n", nullptr,
+     "c.yaml:12:48: pair.sigma.coefficients: (a sequence):", "0 numbers"},
+    {nullptr, nullptr,
+     BRD "pair: {sigma: {kind: polynomial, coefficients: [1, 2, 3, 4, 5, 6, 7, "
+         "8, 9]}}\n",
+     nullptr, "c.yaml:12:48: pair.sigma.coefficients: (a sequence):", "9 numbers"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: polynomial, coefficients: [2, x]}}\n", nullptr,
+     "c.yaml:12:52: pair.sigma.coefficients[1]: x:", "wrong type"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: polynomial, coefficients: 2}}\n", nullptr,
+     "c.yaml:12:48: pair.sigma.coefficients: 2:", "wrong type"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2, t_offset: 2e15}}\n", nullptr,
+     "c.yaml:12:47: pair.sigma.t_offset: 2e15:", "[-1e15, 1e15]"},
+    // sigma(t) = 3 - 0.5 t is negative at t = 10 = t_end (npg_config_check, at the section)
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: polynomial, coefficients: [3, -0.5]}}\n", nullptr,
+     "c.yaml:12:1: pair.sigma.coefficients: sigma(t) = ", "must lie in (0, 1e6] nm"},
+    {nullptr, nullptr, BRD "pair:\n  sigma: {kind: frozen, nm: 2}\n  d_r: {kind: fast}\n", nullptr,
+     "c.yaml:14:15: pair.d_r.kind: fast:", "from_diffusion power"},
+    {nullptr, nullptr, BRD "pair:\n  sigma: {kind: frozen, nm: 2}\n  d_r: {kind: power}\n", nullptr,
+     "c.yaml:14:3: pair.d_r.a: (missing):", "(0, 1e20]"},
+    {nullptr, nullptr,
+     BRD "pair:\n  sigma: {kind: frozen, nm: 2}\n  d_r: {kind: from_diffusion, a: 1}\n", nullptr,
+     "c.yaml:14:34: pair.d_r.a: 1:", "not used with kind: from_diffusion"},
+    {nullptr, nullptr,
+     BRD "pair:\n  sigma: {kind: frozen, nm: 2}\n  d_r: {kind: power, a: 1, b: -1}\n", nullptr,
+     "c.yaml:14:31: pair.d_r.b: -1:", "[0, 1e6]"},
+    // 1 + b (t + t_offset) crosses 0: D_r is not finite (npg_config_check)
+    {nullptr, nullptr,
+     BRD "pair:\n  sigma: {kind: frozen, nm: 2, t_offset: -20}\n  d_r: {kind: power, a: 1, b: "
+         "0.1, c: 1}\n",
+     nullptr, "c.yaml:12:1: pair.d_r: D_r(t) = ", "must lie in (0, 1e20]"},
+    // the shell (l 0 + 8 x 0.1 nm) must fit twice into rmax
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, rmax_nm: 1.5}\n", nullptr,
+     "c.yaml:12:47: pair.rmax_nm: 1.5:", "at least 2 (ligand_nm + 8 shell_width_nm) = 1.6 nm"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, cells: 50}\n", nullptr,
+     "c.yaml:12:45: pair.cells: 50:", "[100, 1e6]"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, quadrature: exact}\n", nullptr,
+     "c.yaml:12:50: pair.quadrature: exact:", "consistent shifted"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, initial: {r_max_nm: 40}}\n",
+     nullptr, "c.yaml:12:58: pair.initial.r_max_nm: 40:", "initial_min_distance_nm = 44"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, initial: {sigma_at: eight}}\n",
+     nullptr, "c.yaml:12:58: pair.initial.sigma_at: eight:", "start zero"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, p0_per_time: -1}\n", nullptr,
+     "c.yaml:12:51: pair.p0_per_time: -1:", "[0, 1e30]"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, t_cut: -1}\n", nullptr,
+     "c.yaml:12:45: pair.t_cut: -1:", "[0, 1e15]"},
     {nullptr, nullptr, "coalescence:\n  mode: fast\n", nullptr,
      "c.yaml:7:9: coalescence.mode: fast:", "none well-mixed brownian"},
     {nullptr, nullptr, "coalescence: {kernel: constant}\n", nullptr,
@@ -1118,7 +1304,30 @@ void expect_same_coal(const npg_config &a, const npg_config &b)
     EXPECT_EQ(x.sigma_c_nm, y.sigma_c_nm);
     EXPECT_EQ(x.epsilon, y.epsilon);
     EXPECT_EQ(x.output_events, y.output_events);
+    EXPECT_EQ(x.kappa_c_per_s, y.kappa_c_per_s);
+    EXPECT_EQ(x.shell_width_nm, y.shell_width_nm);
+    EXPECT_EQ(x.shell, y.shell);
+    EXPECT_EQ(x.initial_min_distance_nm, y.initial_min_distance_nm);
     EXPECT_EQ(a.no_monomer_exchange, b.no_monomer_exchange);
+    const npg_pair_config &p = a.pair, &q = b.pair;
+    EXPECT_EQ(p.present, q.present);
+    EXPECT_EQ(p.sigma, q.sigma);
+    EXPECT_EQ(p.sigma_nm, q.sigma_nm);
+    ASSERT_EQ(p.n_coeffs, q.n_coeffs);
+    for (uint32_t k = 0; k < p.n_coeffs; ++k)
+        EXPECT_EQ(p.coeffs[k], q.coeffs[k]) << k;
+    EXPECT_EQ(p.t_offset, q.t_offset);
+    EXPECT_EQ(p.d_r, q.d_r);
+    EXPECT_EQ(p.dr_a_nm2_per_s, q.dr_a_nm2_per_s);
+    EXPECT_EQ(p.dr_b_per_time, q.dr_b_per_time);
+    EXPECT_EQ(p.dr_c, q.dr_c);
+    EXPECT_EQ(p.rmax_nm, q.rmax_nm);
+    EXPECT_EQ(p.cells, q.cells);
+    EXPECT_EQ(p.quadrature, q.quadrature);
+    EXPECT_EQ(p.ic_r_max_nm, q.ic_r_max_nm);
+    EXPECT_EQ(p.ic_sigma, q.ic_sigma);
+    EXPECT_EQ(p.p0_per_time, q.p0_per_time);
+    EXPECT_EQ(p.t_cut, q.t_cut);
     const npg_source_config &s = a.src, &t = b.src;
     EXPECT_EQ(s.kind, t.kind);
     EXPECT_EQ(s.rate_per_time, t.rate_per_time);
@@ -1179,6 +1388,14 @@ TEST(ConfigCoalescence, WriteYamlRoundTripsTheNewKeys)
                     "source: {rate_per_time: 1, t_stop: 2, size: {kind: normal, mean_r_nm: 1, "
                     "sd_r_nm: 0.1}}\n"),
         config_text(nullptr, nullptr, kMinimal),
+        config_text(nullptr, nullptr, kBrownianPair),
+        config_text(nullptr, nullptr,
+                    "coalescence: {mode: brownian, volume_nm3: 1e9, kappa_c_per_s: 0, shell: "
+                    "step, diffusion: {d_ref_nm2_per_s: 1, r_ref_nm: 1}}\n"
+                    "pair: {sigma: {kind: frozen, nm: 2.5}}\n"),
+        config_text(kClosed, nullptr,
+                    "coalescence: {mode: brownian, kappa_c_per_s: 3, diffusion: {d_ref_nm2_per_s: "
+                    "1, r_ref_nm: 1}, time_factor: {b_per_time: 0.1, c: 0.5}}\n"),
     };
     int i = 0;
     for (const std::string &text : cases) {
@@ -1204,7 +1421,8 @@ TEST(ConfigCoalescence, WriteYamlRoundTripsTheNewKeys)
         Loaded a(kSrc + "/configs/" + f + ".yaml");
         ASSERT_EQ(a.rc, 0) << a.err;
         std::string y = yaml_of(a.cfg);
-        for (const char *key : {"coalescence", "source:", "monomer_exchange", "entries_file"})
+        for (const char *key : {"coalescence", "source:", "monomer_exchange", "entries_file",
+                                "pair:", "kappa_c", "shell"})
             EXPECT_EQ(y.find(key), std::string::npos) << f << ": " << key << "\n" << y;
     }
 }
