@@ -44,7 +44,7 @@
 /* Excursion e = EXC_STEPS x the largest per-coordinate step (unless a quarter of the mean
  * spacing is less): a particle that starts at its cell's face leaves the extended box after
  * ~(EXC_STEPS / 5.5)^2 steps at N = 1e6. */
-#define EXC_STEPS 100.0
+#define EXC_STEPS 30.0
 /* Margin of r_cut beyond the shell, in per-coordinate steps: pairs that a hard-core correction
  * (a reflection moves a particle by less than twice the overlap, ~2 relative steps) can make
  * overlap are then nearly always among the close pairs; the rare others are found by a scan
@@ -60,9 +60,15 @@
 /* Fewer slots than this run on one thread (a parallel region costs more than their work). */
 #define PAR_MIN 4096
 
+/* A pair within r_cut that the serial part must see: near contact (the hard core may act), or
+ * reacting in this step (decided in the parallel pass unless a hard-core move intervenes). */
+enum { PAIR_CONTACT = 1, PAIR_FIRE = 2, PAIR_EVAL = 3 };
+
 typedef struct pairv {
     uint32_t a, b;     /* slots */
     uint32_t ida, idb; /* their ids, ida < idb */
+    uint32_t prio;     /* PAIR_FIRE: the reaction's Philox priority */
+    uint32_t kind;
 } pairv;
 
 typedef struct pairbuf {
@@ -70,21 +76,15 @@ typedef struct pairbuf {
     size_t len, cap;
 } pairbuf;
 
-/* One particle of the serial close-pair work. */
+/* One particle of the serial hard-core work. */
 typedef struct loc {
     uint32_t slot;
     uint32_t ox, oy, oz; /* position before the step's move */
     double R, w;         /* radius [nm]; 1 / (R + l), proportional to D [1/nm] */
     double corr[3];      /* this round's hard-core correction [nm] */
     double moved;        /* summed |corrections| this step [nm] */
-    int taken, reverted, bad;
+    int reverted, bad;
 } loc;
-
-typedef struct fire {
-    uint32_t la, lb; /* loc indices */
-    uint32_t prio;
-    uint32_t ida, idb;
-} fire;
 
 struct npg_bd {
     npg_bd_params p;
@@ -110,13 +110,20 @@ struct npg_bd {
     uint64_t step, placements;
     pairbuf *tbuf;
     int ntbuf;
-    pairbuf close;
+    pairbuf close; /* this step's kept pairs, by ids */
+    pairbuf cont;  /* its contact pairs */
+    pairbuf cand;  /* reaction candidates */
+    /* the pair pass's inputs */
+    const uint32_t *pn;
+    double pdt, hc_margin;
+    int pfire;
+    uint64_t *mark, *taken; /* by slot: moved by the hard core this step; in a reaction */
+    uint32_t *moved;
+    size_t nmoved, movedcap;
     loc *locs;
     size_t nloc, loccap;
-    uint32_t *pl; /* [2 * close.len] loc index of each pair's a and b */
+    uint32_t *pl; /* [2 * cont.len] loc index of each contact pair's a and b */
     size_t plcap;
-    fire *fires;
-    size_t nfire, firecap;
     npg_wm_event *events;
     size_t nev, evcap;
     uint32_t *queue, *near;
@@ -142,7 +149,8 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* Appends the pair of slots s, t with ids is, it (in id order). */
-static int pb_push(pairbuf *b, uint32_t s, uint32_t t, uint32_t is, uint32_t it)
+static int pb_push(pairbuf *b, uint32_t s, uint32_t t, uint32_t is, uint32_t it, uint32_t kind,
+                   uint32_t prio)
 {
     if (b->len == b->cap && grow((void **)&b->v, &b->cap, b->len + 1, sizeof *b->v))
         return 1;
@@ -152,6 +160,8 @@ static int pb_push(pairbuf *b, uint32_t s, uint32_t t, uint32_t is, uint32_t it)
     } else {
         v->a = t, v->b = s, v->ida = it, v->idb = is;
     }
+    v->kind = kind;
+    v->prio = prio;
     return 0;
 }
 
@@ -315,12 +325,14 @@ int npg_bd_create(npg_bd **out, const npg_bd_params *p, uint64_t capacity, char 
     bd->scratch = malloc(c1 * sizeof *bd->scratch);
     bd->g = malloc(c1 * sizeof *bd->g);
     bd->dispbits = calloc(words, sizeof *bd->dispbits);
+    bd->mark = calloc(words, sizeof *bd->mark);
+    bd->taken = calloc(words, sizeof *bd->taken);
     bd->alive = calloc(words, sizeof *bd->alive);
     bd->groupb = calloc(words, sizeof *bd->groupb);
     bd->ntbuf = bd->threads;
     bd->tbuf = calloc((size_t)bd->ntbuf, sizeof *bd->tbuf);
     if (!bd->x || !bd->y || !bd->z || !bd->ids || !bd->scratch || !bd->g || !bd->dispbits ||
-        !bd->alive || !bd->groupb || !bd->tbuf) {
+        !bd->mark || !bd->taken || !bd->alive || !bd->groupb || !bd->tbuf) {
         npg_bd_destroy(bd);
         snprintf(err, errlen, "Brownian coalescence: out of memory for %llu particles",
                  (unsigned long long)capacity);
@@ -341,6 +353,11 @@ void npg_bd_destroy(npg_bd *bd)
     free(bd->scratch);
     free(bd->g);
     free(bd->dispbits);
+    free(bd->mark);
+    free(bd->taken);
+    free(bd->cont.v);
+    free(bd->cand.v);
+    free(bd->moved);
     free(bd->alive);
     free(bd->groupb);
     free(bd->dlist);
@@ -354,7 +371,6 @@ void npg_bd_destroy(npg_bd *bd)
     free(bd->close.v);
     free(bd->locs);
     free(bd->pl);
-    free(bd->fires);
     free(bd->events);
     free(bd->queue);
     free(bd->near);
@@ -580,6 +596,91 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
 /* Pairs of alive slots closer than r_cut into bd->close, sorted by (lower id, higher id).
  * Returns 1 when a normal slot has left its extended box (the caller rebuilds and repeats),
  * -1 when out of memory, else 0. */
+/* Does the pair (ids ida < idb, centre distance r, radii Ra, Rb [nm]) react in this step? Its
+ * priority through prio. The draw depends on the ids and the step only. */
+static int pair_fires(const npg_bd *bd, uint32_t ida, uint32_t idb, double r, double Ra, double Rb,
+                      double dt, uint32_t *prio)
+{
+    if (!(bd->p.kappa_c > 0.0))
+        return 0;
+    const double sg = Ra + Rb;
+    const double kp = bd->p.kappa_c * npg_coal_fermi(&bd->p.coal, sg);
+    const double hz = npg_bd_hazard(bd->p.shell, kp, r, sg + bd->p.coal.ligand, bd->p.shell_nm);
+    if (!(hz > 0.0))
+        return 0;
+    const double prob = -expm1(-hz * dt);
+    const npg_u32x4 w = npg_philox4x32_10(npg_bd_counter(idb, bd->step, NPG_BD_TAG_PAIR),
+                                          npg_philox_key(bd->p.seed, ida));
+    *prio = w.y;
+    return npg_u01_closed0(w.x) < prob;
+}
+
+/* A pair of alive slots closer than r_cut (squared distance d2 [nm^2]): kept as a contact pair
+ * when within hc_margin of contact, as a reacting pair when it fires, else dropped. */
+static int keep_pair(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t t, uint32_t is,
+                     uint32_t it, double d2)
+{
+    const double Rs = radius(bd, bd->pn[is]), Rt = radius(bd, bd->pn[it]);
+    const double r = sqrt(d2);
+    uint32_t prio = 0;
+    if (r < Rs + Rt + bd->hc_margin)
+        return pb_push(pb, s, t, is, it, PAIR_CONTACT, 0);
+    if (bd->pfire &&
+        pair_fires(bd, is < it ? is : it, is < it ? it : is, r, Rs, Rt, bd->pdt, &prio))
+        return pb_push(pb, s, t, is, it, PAIR_FIRE, prio);
+    return 0;
+}
+
+/* Candidates t in slots [t0, t1) of slot s at (xi, yi, zi): pairs closer than r_cut. */
+static inline int scan_range(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t idi, uint32_t xi,
+                             uint32_t yi, uint32_t zi, uint32_t t0, uint32_t t1, uint32_t rct,
+                             double rcut2)
+{
+    const uint32_t *X = bd->x, *Y = bd->y, *Z = bd->z;
+    int oom = 0;
+    for (uint32_t t = t0; t < t1; ++t) {
+        const int32_t dx = (int32_t)(X[t] - xi);
+        if ((uint32_t)dx + rct > 2u * rct)
+            continue;
+        const int32_t dy = (int32_t)(Y[t] - yi);
+        if ((uint32_t)dy + rct > 2u * rct)
+            continue;
+        const int32_t dz = (int32_t)(Z[t] - zi);
+        if ((uint32_t)dz + rct > 2u * rct)
+            continue;
+        if (bd->g[t] < 0.0f || bit(bd->dispbits, t))
+            continue;
+        const double fx = dx * bd->tick, fy = dy * bd->tick, fz = dz * bd->tick;
+        if (fx * fx + fy * fy + fz * fz >= rcut2)
+            continue;
+        oom |= keep_pair(bd, pb, s, t, idi, bd->ids[t], fx * fx + fy * fy + fz * fz);
+    }
+    return oom;
+}
+
+/* Cells xl..xh (xl >= -1, xh <= nc, xh - xl <= 2) of the row starting at cell rowbase: one
+ * contiguous range of slots unless it wraps around the row's ends. */
+static inline int scan_row(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t idi, uint32_t xi,
+                           uint32_t yi, uint32_t zi, uint32_t rowbase, int xl, int xh, uint32_t rct,
+                           double rcut2)
+{
+    const uint32_t *start = bd->start;
+    const int nc = (int)bd->nc;
+    int oom = 0;
+    if (xl < 0) {
+        oom |= scan_range(bd, pb, s, idi, xi, yi, zi, start[rowbase + nc - 1], start[rowbase + nc],
+                          rct, rcut2);
+        xl = 0;
+    }
+    if (xh >= nc) {
+        oom |=
+            scan_range(bd, pb, s, idi, xi, yi, zi, start[rowbase], start[rowbase + 1], rct, rcut2);
+        xh = nc - 1;
+    }
+    return oom | scan_range(bd, pb, s, idi, xi, yi, zi, start[rowbase + (uint32_t)xl],
+                            start[rowbase + (uint32_t)xh + 1], rct, rcut2);
+}
+
 static int pair_pass(npg_bd *bd)
 {
     const uint32_t nc = bd->nc;
@@ -589,7 +690,7 @@ static int pair_pass(npg_bd *bd)
         return -1;
     const uint32_t rct = (uint32_t)rcut_td;
     const int64_t reach = (int64_t)rct + et, e64 = et;
-    const double rcut2 = bd->rcut * bd->rcut, tk = bd->tick;
+    const double rcut2 = bd->rcut * bd->rcut;
     const uint32_t *X = bd->x, *Y = bd->y, *Z = bd->z, *ids = bd->ids, *start = bd->start;
     const uint32_t *lo = bd->lo, *wd = bd->wd;
     const float *G = bd->g;
@@ -603,11 +704,11 @@ static int pair_pass(npg_bd *bd)
 #pragma omp for schedule(dynamic, 8)
         for (uint64_t row = 0; row < (uint64_t)nc * nc; ++row) {
             const uint32_t cz = (uint32_t)(row / nc), cy = (uint32_t)(row % nc);
-            const uint32_t zs[3] = {cz ? cz - 1 : nc - 1, cz, cz + 1 < nc ? cz + 1 : 0};
-            const uint32_t ys[3] = {cy ? cy - 1 : nc - 1, cy, cy + 1 < nc ? cy + 1 : 0};
+            const uint32_t zp = cz + 1 < nc ? cz + 1 : 0;
+            const uint32_t yp = cy + 1 < nc ? cy + 1 : 0, ym = cy ? cy - 1 : nc - 1;
+            const uint32_t own = (uint32_t)row * nc;
             for (uint32_t cx = 0; cx < nc; ++cx) {
-                const uint32_t c = (uint32_t)(row * nc + cx);
-                const uint32_t xs[3] = {cx ? cx - 1 : nc - 1, cx, cx + 1 < nc ? cx + 1 : 0};
+                const uint32_t c = own + cx;
                 for (uint32_t s = start[c]; s < start[c + 1]; ++s) {
                     if (G[s] < 0.0f || ((disp[s >> 6] >> (s & 63u)) & 1u))
                         continue;
@@ -620,41 +721,38 @@ static int pair_pass(npg_bd *bd)
                         viol = 1;
                         continue;
                     }
-                    /* neighbour cells within reach, forward ones only (each pair of cells is
-                     * scanned from one side; a pair closer than r_cut lies in both stencils) */
-                    const int x0 = ox < reach ? 0 : 1, x1 = ox >= wd[cx] - reach ? 2 : 1;
-                    const int y0 = oy < reach ? 0 : 1, y1 = oy >= wd[cy] - reach ? 2 : 1;
-                    const int z1 = oz >= wd[cz] - reach ? 2 : 1;
+                    /* neighbour cells within reach along each axis; only forward offsets
+                     * (dz > 0; dz = 0, dy > 0; dz = dy = 0, dx > 0; the own cell after s):
+                     * a pair closer than r_cut lies in both partners' stencils, so it is
+                     * found once, from the partner for which the other's cell is forward */
+                    const int xl = (int)cx - (ox < reach), xh = (int)cx + (ox >= wd[cx] - reach);
+                    const int yl = oy < reach, yh = oy >= wd[cy] - reach;
+                    const int zh = oz >= wd[cz] - reach;
                     const uint32_t idi = ids[s];
-                    for (int a = 1; a <= z1; ++a)
-                        for (int b = a == 1 ? 1 : y0; b <= y1; ++b) {
-                            const uint32_t rb = (zs[a] * nc + ys[b]) * nc;
-                            for (int q = a == 1 && b == 1 ? 1 : x0; q <= x1; ++q) {
-                                const uint32_t cc = rb + xs[q];
-                                const uint32_t t0 = cc == c ? s + 1 : start[cc];
-                                for (uint32_t t = t0; t < start[cc + 1]; ++t) {
-                                    const int32_t dx = (int32_t)(X[t] - xi);
-                                    if ((uint32_t)dx + rct > 2u * rct)
-                                        continue;
-                                    const int32_t dy = (int32_t)(Y[t] - yi);
-                                    if ((uint32_t)dy + rct > 2u * rct)
-                                        continue;
-                                    const int32_t dz = (int32_t)(Z[t] - zi);
-                                    if ((uint32_t)dz + rct > 2u * rct)
-                                        continue;
-                                    if (G[t] < 0.0f || ((disp[t >> 6] >> (t & 63u)) & 1u))
-                                        continue;
-                                    const double fx = dx * tk, fy = dy * tk, fz = dz * tk;
-                                    if (fx * fx + fy * fy + fz * fz >= rcut2)
-                                        continue;
-                                    oom |= pb_push(pb, s, t, idi, ids[t]);
-                                }
-                            }
-                        }
+                    /* own row: the own cell after s, then the next if within reach */
+                    oom |= scan_range(bd, pb, s, idi, xi, yi, zi, s + 1, start[c + 1], rct, rcut2);
+                    if (xh > (int)cx)
+                        oom |=
+                            scan_row(bd, pb, s, idi, xi, yi, zi, own, (int)cx + 1, xh, rct, rcut2);
+                    if (yh)
+                        oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (cz * nc + yp) * nc, xl, xh,
+                                        rct, rcut2);
+                    if (zh) {
+                        const uint32_t zb = zp * nc;
+                        oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (zb + cy) * nc, xl, xh, rct,
+                                        rcut2);
+                        if (yl)
+                            oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (zb + ym) * nc, xl, xh, rct,
+                                            rcut2);
+                        if (yh)
+                            oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (zb + yp) * nc, xl, xh, rct,
+                                            rcut2);
+                    }
                 }
             }
         }
     }
+    (void)X, (void)Y, (void)Z;
     if (oom)
         return -1;
     if (viol)
@@ -679,7 +777,9 @@ static int pair_pass(npg_bd *bd)
             const uint32_t t = bd->near[j];
             if (bit(bd->dispbits, t))
                 continue; /* displaced-displaced pairs once, below */
-            if (pb_push(cl, k, t, ids[k], ids[t]))
+            double d[3];
+            sep(bd, k, t, d);
+            if (keep_pair(bd, cl, k, t, ids[k], ids[t], d[0] * d[0] + d[1] * d[1] + d[2] * d[2]))
                 return -1;
         }
         for (size_t j = i + 1; j < bd->dlen; ++j) {
@@ -690,7 +790,7 @@ static int pair_pass(npg_bd *bd)
             sep(bd, k, t, d);
             if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= rcut2)
                 continue;
-            if (pb_push(cl, k, t, ids[k], ids[t]))
+            if (keep_pair(bd, cl, k, t, ids[k], ids[t], d[0] * d[0] + d[1] * d[1] + d[2] * d[2]))
                 return -1;
         }
     }
@@ -705,9 +805,14 @@ static int cmp_pair(const void *pa, const void *pb)
     return a->idb < b->idb ? -1 : a->idb > b->idb;
 }
 
-/* The pair pass, rebuilding until every normal slot is within its extended box. */
-static int close_pairs(npg_bd *bd, char *err, size_t errlen)
+/* The pair pass over sizes n, rebuilding until every normal slot is within its extended box;
+ * with fire, reacting pairs (dt) are kept too. */
+static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char *err, size_t errlen)
 {
+    bd->pn = n;
+    bd->pdt = dt;
+    bd->pfire = fire;
+    bd->hc_margin = MARGIN_STEPS * bd->sstep + 4.0 * SEP_TICKS * bd->tick;
     const double t0 = omp_get_wtime(), c0 = bd->st.t_cells;
     for (int tries = 0;; ++tries) {
         int rc = pair_pass(bd);
@@ -860,6 +965,10 @@ static int resolve_overlaps(npg_bd *bd, const uint32_t *n, size_t nq, char *err,
             }
             push_apart(bd, k, t, Rk, Rt);
             bd->st.pushes += 1;
+            if (grow((void **)&bd->moved, &bd->movedcap, bd->nmoved + 2, sizeof *bd->moved))
+                goto oom;
+            bd->moved[bd->nmoved++] = k;
+            bd->moved[bd->nmoved++] = t;
             if (recheck(bd, k) || recheck(bd, t))
                 goto oom;
             if (grow((void **)&bd->queue, &bd->qcap, nq + 2, sizeof *bd->queue))
@@ -875,9 +984,9 @@ oom:
     return 1;
 }
 
-static int cmp_fire(const void *pa, const void *pb)
+static int cmp_prio(const void *pa, const void *pb)
 {
-    const fire *a = pa, *b = pb;
+    const pairv *a = pa, *b = pb;
     if (a->prio != b->prio)
         return a->prio > b->prio ? -1 : 1;
     if (a->ida != b->ida)
@@ -902,17 +1011,12 @@ static int pair_overlaps(const npg_bd *bd, const pairv *pv, const uint32_t *pl, 
     return d[0] * d[0] + d[1] * d[1] + d[2] * d[2] < s * s;
 }
 
-/* Hard core, reactions and merges over this step's close pairs, at time t (step end). */
-static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c, char *err,
-                         size_t errlen)
+/* Hard core over the contact pairs: reflections in Jacobi rounds, then reverts; every moved
+ * slot into bd->moved (and overlaps the moves made beyond the contact pairs pushed apart). */
+static int hard_core(npg_bd *bd, const uint32_t *n, double c, char *err, size_t errlen)
 {
-    const double t0 = omp_get_wtime();
-    const pairv *pv = bd->close.v;
-    const size_t np = bd->close.len;
-    bd->nev = 0;
-    if (np == 0)
-        goto done;
-    /* the particles involved, by slot */
+    const pairv *pv = bd->cont.v;
+    const size_t np = bd->cont.len;
     if (grow((void **)&bd->queue, &bd->qcap, 2 * np, sizeof *bd->queue) ||
         grow((void **)&bd->locs, &bd->loccap, 2 * np, sizeof *bd->locs) ||
         grow((void **)&bd->pl, &bd->plcap, 2 * np, sizeof *bd->pl))
@@ -936,144 +1040,185 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
         bd->pl[2 * k] = (uint32_t)loc_index(bd, pv[k].a);
         bd->pl[2 * k + 1] = (uint32_t)loc_index(bd, pv[k].b);
     }
-    /* hard core: reflect overlapping pairs (Jacobi rounds), revert what remains */
     int any = 0;
     for (size_t k = 0; k < np && !any; ++k)
         any = pair_overlaps(bd, pv, bd->pl, k);
-    if (any) {
+    if (!any)
+        return 0;
+    for (size_t i = 0; i < bd->nloc; ++i) {
+        loc *L = &bd->locs[i];
+        int32_t d[3];
+        move_ticks(bd, L->slot, bd->step, c, d);
+        L->ox = bd->x[L->slot] - (uint32_t)d[0];
+        L->oy = bd->y[L->slot] - (uint32_t)d[1];
+        L->oz = bd->z[L->slot] - (uint32_t)d[2];
+    }
+    const double cap = CORR_STEPS * bd->sstep;
+    for (int round = 0; round < JACOBI; ++round) {
+        int found = 0;
+        for (size_t i = 0; i < bd->nloc; ++i)
+            bd->locs[i].corr[0] = bd->locs[i].corr[1] = bd->locs[i].corr[2] = 0.0;
+        for (size_t k = 0; k < np; ++k) {
+            loc *A = &bd->locs[bd->pl[2 * k]], *B = &bd->locs[bd->pl[2 * k + 1]];
+            double u[3];
+            const double r = dist_dir(bd, pv[k].a, pv[k].b, u);
+            const double sg = A->R + B->R;
+            if (!(r < sg))
+                continue;
+            found = 1;
+            const double delta = 2.0 * (sg - r) + SEP_TICKS * bd->tick;
+            const double fa = A->w / (A->w + B->w);
+            for (int q = 0; q < 3; ++q) {
+                A->corr[q] -= delta * fa * u[q];
+                B->corr[q] += delta * (1.0 - fa) * u[q];
+            }
+            bd->st.reflections += 1;
+        }
+        if (!found)
+            break;
         for (size_t i = 0; i < bd->nloc; ++i) {
             loc *L = &bd->locs[i];
-            int32_t d[3];
-            move_ticks(bd, L->slot, bd->step, c, d);
-            L->ox = bd->x[L->slot] - (uint32_t)d[0];
-            L->oy = bd->y[L->slot] - (uint32_t)d[1];
-            L->oz = bd->z[L->slot] - (uint32_t)d[2];
+            const double m =
+                sqrt(L->corr[0] * L->corr[0] + L->corr[1] * L->corr[1] + L->corr[2] * L->corr[2]);
+            if (m == 0.0)
+                continue;
+            shift(bd, L->slot, L->corr);
+            L->moved += m;
+            if (L->moved > cap)
+                L->bad = 1;
         }
-        const double cap = CORR_STEPS * bd->sstep;
-        int round = 0;
-        for (; round < JACOBI; ++round) {
-            int found = 0;
-            for (size_t i = 0; i < bd->nloc; ++i)
-                bd->locs[i].corr[0] = bd->locs[i].corr[1] = bd->locs[i].corr[2] = 0.0;
-            for (size_t k = 0; k < np; ++k) {
-                loc *A = &bd->locs[bd->pl[2 * k]], *B = &bd->locs[bd->pl[2 * k + 1]];
-                double u[3];
-                const double r = dist_dir(bd, pv[k].a, pv[k].b, u);
-                const double s = A->R + B->R;
-                if (!(r < s))
-                    continue;
-                found = 1;
-                const double delta = 2.0 * (s - r) + SEP_TICKS * bd->tick;
-                const double fa = A->w / (A->w + B->w);
-                for (int q = 0; q < 3; ++q) {
-                    A->corr[q] -= delta * fa * u[q];
-                    B->corr[q] += delta * (1.0 - fa) * u[q];
-                }
-                bd->st.reflections += 1;
-            }
-            if (!found)
-                break;
-            for (size_t i = 0; i < bd->nloc; ++i) {
-                loc *L = &bd->locs[i];
-                const double m = sqrt(L->corr[0] * L->corr[0] + L->corr[1] * L->corr[1] +
-                                      L->corr[2] * L->corr[2]);
-                if (m == 0.0)
-                    continue;
-                shift(bd, L->slot, L->corr);
-                L->moved += m;
-                if (L->moved > cap)
-                    L->bad = 1;
-            }
+    }
+    /* reverts: particles corrected too far, then both of every pair still overlapping */
+    for (size_t i = 0; i < bd->nloc; ++i) {
+        loc *L = &bd->locs[i];
+        if (L->bad) {
+            bd->x[L->slot] = L->ox, bd->y[L->slot] = L->oy, bd->z[L->slot] = L->oz;
+            L->reverted = 1;
+            bd->st.reverts += 1;
         }
-        /* reverts: particles corrected too far, then both of every pair still overlapping */
-        for (size_t i = 0; i < bd->nloc; ++i) {
-            loc *L = &bd->locs[i];
-            if (L->bad) {
+    }
+    for (;;) {
+        int changed = 0, found = 0;
+        for (size_t k = 0; k < np; ++k) {
+            if (!pair_overlaps(bd, pv, bd->pl, k))
+                continue;
+            found = 1;
+            for (int q = 0; q < 2; ++q) {
+                loc *L = &bd->locs[bd->pl[2 * k + q]];
+                if (L->reverted)
+                    continue;
                 bd->x[L->slot] = L->ox, bd->y[L->slot] = L->oy, bd->z[L->slot] = L->oz;
                 L->reverted = 1;
                 bd->st.reverts += 1;
+                changed = 1;
             }
         }
-        for (;;) {
-            int changed = 0, found = 0;
-            for (size_t k = 0; k < np; ++k) {
-                if (!pair_overlaps(bd, pv, bd->pl, k))
-                    continue;
-                found = 1;
-                for (int q = 0; q < 2; ++q) {
-                    loc *L = &bd->locs[bd->pl[2 * k + q]];
-                    if (L->reverted)
-                        continue;
-                    bd->x[L->slot] = L->ox, bd->y[L->slot] = L->oy, bd->z[L->slot] = L->oz;
-                    L->reverted = 1;
-                    bd->st.reverts += 1;
-                    changed = 1;
-                }
-            }
-            if (!found)
-                break;
-            if (!changed) {
-                snprintf(err, errlen,
-                         "Brownian coalescence: overlap in the state before step %llu (internal)",
-                         (unsigned long long)bd->step);
-                return 1;
-            }
-        }
-        for (size_t i = 0; i < bd->nloc; ++i)
-            if (recheck(bd, bd->locs[i].slot))
-                goto oom;
-        /* a corrected or reverted particle may now overlap one beyond the close pairs (rare:
-         * r_cut has a margin of MARGIN_STEPS steps): check them all, push such overlaps */
-        size_t nq = 0;
-        for (size_t i = 0; i < bd->nloc; ++i)
-            if (bd->locs[i].moved > 0.0 || bd->locs[i].reverted)
-                bd->queue[nq++] = bd->locs[i].slot; /* nq <= nloc <= qcap */
-        if (nq && resolve_overlaps(bd, n, nq, err, errlen))
+        if (!found)
+            break;
+        if (!changed) {
+            snprintf(err, errlen,
+                     "Brownian coalescence: overlap in the state before step %llu (internal)",
+                     (unsigned long long)bd->step);
             return 1;
-    }
-    /* reactions */
-    bd->nfire = 0;
-    if (bd->p.kappa_c > 0.0) {
-        const double l = bd->p.coal.ligand, nu = bd->p.shell_nm;
-        for (size_t k = 0; k < np; ++k) {
-            loc *A = &bd->locs[bd->pl[2 * k]], *B = &bd->locs[bd->pl[2 * k + 1]];
-            double d[3];
-            sep(bd, pv[k].a, pv[k].b, d);
-            const double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-            const double s = A->R + B->R;
-            const double kp = bd->p.kappa_c * npg_coal_fermi(&bd->p.coal, s);
-            const double hz = npg_bd_hazard(bd->p.shell, kp, r, s + l, nu);
-            if (!(hz > 0.0))
-                continue;
-            const double prob = -expm1(-hz * dt);
-            const uint32_t ida = pv[k].ida, idb = pv[k].idb;
-            const npg_u32x4 w = npg_philox4x32_10(npg_bd_counter(idb, bd->step, NPG_BD_TAG_PAIR),
-                                                  npg_philox_key(bd->p.seed, ida));
-            if (!(npg_u01_closed0(w.x) < prob))
-                continue;
-            if (grow((void **)&bd->fires, &bd->firecap, bd->nfire + 1, sizeof *bd->fires))
-                goto oom;
-            fire *F = &bd->fires[bd->nfire++];
-            F->la = bd->pl[2 * k];
-            F->lb = bd->pl[2 * k + 1];
-            F->prio = w.y;
-            F->ida = ida;
-            F->idb = idb;
         }
     }
-    if (bd->nfire == 0)
-        goto done;
-    qsort(bd->fires, bd->nfire, sizeof *bd->fires, cmp_fire);
     size_t nq = 0;
-    for (size_t f = 0; f < bd->nfire; ++f) {
-        fire *F = &bd->fires[f];
-        loc *A = &bd->locs[F->la], *B = &bd->locs[F->lb];
-        if (A->taken || B->taken) {
+    for (size_t i = 0; i < bd->nloc; ++i) {
+        const loc *L = &bd->locs[i];
+        if (!(L->moved > 0.0) && !L->reverted)
+            continue;
+        if (recheck(bd, L->slot) ||
+            grow((void **)&bd->moved, &bd->movedcap, bd->nmoved + 1, sizeof *bd->moved))
+            goto oom;
+        bd->moved[bd->nmoved++] = L->slot;
+        bd->queue[nq++] = L->slot; /* nq <= nloc <= qcap */
+    }
+    /* a corrected or reverted particle may now overlap one beyond the contact pairs (rare:
+     * they have a margin of MARGIN_STEPS steps): check them all, push such overlaps apart */
+    return nq ? resolve_overlaps(bd, n, nq, err, errlen) : 0;
+oom:
+    snprintf(err, errlen, "Brownian coalescence: out of memory in a step");
+    return 1;
+}
+
+/* Hard core, reactions and merges over this step's kept pairs, at time t (step end). */
+static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c, char *err,
+                         size_t errlen)
+{
+    const double t0 = omp_get_wtime();
+    const pairv *pv = bd->close.v;
+    const size_t np = bd->close.len;
+    bd->nev = 0;
+    bd->nmoved = 0;
+    if (np == 0)
+        goto done;
+    /* hard core over the contact pairs */
+    bd->cont.len = 0;
+    for (size_t k = 0; k < np; ++k)
+        if (pv[k].kind == PAIR_CONTACT &&
+            pb_push(&bd->cont, pv[k].a, pv[k].b, pv[k].ida, pv[k].idb, PAIR_CONTACT, 0))
+            goto oom;
+    if (bd->cont.len && hard_core(bd, n, c, err, errlen))
+        return 1;
+    /* reaction candidates: contact pairs (decided now, at the final positions), pairs that
+     * fired in the parallel pass (decided again if a partner was moved since), and every pair
+     * within r_cut of a moved particle */
+    for (size_t i = 0; i < bd->nmoved; ++i)
+        bit_set(bd->mark, bd->moved[i]);
+    bd->cand.len = 0;
+    for (size_t k = 0; k < np; ++k) {
+        uint32_t kind = pv[k].kind;
+        if (kind == PAIR_FIRE && (bit(bd->mark, pv[k].a) || bit(bd->mark, pv[k].b)))
+            kind = PAIR_EVAL;
+        if (kind == PAIR_CONTACT)
+            kind = PAIR_EVAL;
+        if (pb_push(&bd->cand, pv[k].a, pv[k].b, pv[k].ida, pv[k].idb, kind, pv[k].prio))
+            goto oom;
+    }
+    for (size_t i = 0; i < bd->nmoved; ++i) {
+        const uint32_t m = bd->moved[i];
+        if (bd->g[m] < 0.0f)
+            continue;
+        const long k = scan_near(bd, bd->x[m], bd->y[m], bd->z[m], bd->rcut, m);
+        if (k < 0)
+            goto oom;
+        for (long j = 0; j < k; ++j)
+            if (pb_push(&bd->cand, m, bd->near[j], bd->ids[m], bd->ids[bd->near[j]], PAIR_EVAL, 0))
+                goto oom;
+    }
+    for (size_t i = 0; i < bd->nmoved; ++i)
+        bit_clear(bd->mark, bd->moved[i]);
+    if (bd->nmoved)
+        qsort(bd->cand.v, bd->cand.len, sizeof *bd->cand.v, cmp_pair);
+    size_t nf = 0;
+    for (size_t k = 0; k < bd->cand.len; ++k) {
+        pairv v = bd->cand.v[k];
+        if (k && v.ida == bd->cand.v[k - 1].ida && v.idb == bd->cand.v[k - 1].idb)
+            continue; /* a duplicate from the scans: decided alike */
+        if (v.kind == PAIR_EVAL) {
+            double d[3];
+            sep(bd, v.a, v.b, d);
+            const double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+            if (!pair_fires(bd, v.ida, v.idb, r, radius(bd, n[v.ida]), radius(bd, n[v.idb]), dt,
+                            &v.prio))
+                continue;
+        }
+        bd->cand.v[nf++] = v; /* nf <= k: compaction in place */
+    }
+    if (nf == 0)
+        goto done;
+    /* conflicts: in priority order, a pair reacts when neither partner has */
+    qsort(bd->cand.v, nf, sizeof *bd->cand.v, cmp_prio);
+    size_t nq = 0;
+    for (size_t f = 0; f < nf; ++f) {
+        const pairv *F = &bd->cand.v[f];
+        const uint32_t sa = F->a, sb = F->b; /* ids[sa] < ids[sb] */
+        if (bit(bd->taken, sa) || bit(bd->taken, sb)) {
             bd->st.conflicts += 1;
             continue;
         }
-        A->taken = B->taken = 1;
-        const uint32_t sa = A->slot, sb = B->slot; /* ids[sa] < ids[sb] */
+        bit_set(bd->taken, sa);
+        bit_set(bd->taken, sb);
         const uint32_t ia = F->ida, ib = F->idb;
         const uint64_t sum = (uint64_t)n[ia] + n[ib];
         if (bd->p.on_reaction == NPG_BD_MERGE && sum > 0xffffffffull) {
@@ -1083,7 +1228,8 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
                      t, (unsigned long long)sum);
             return 1;
         }
-        if (grow((void **)&bd->events, &bd->evcap, bd->nev + 1, sizeof *bd->events))
+        if (grow((void **)&bd->events, &bd->evcap, bd->nev + 1, sizeof *bd->events) ||
+            grow((void **)&bd->queue, &bd->qcap, nq + 1, sizeof *bd->queue))
             goto oom;
         npg_wm_event ev = {t, ia, ib, n[ia], n[ib]};
         bd->events[bd->nev++] = ev;
@@ -1113,7 +1259,11 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
             bd->rmax = Rn;
         if (recheck(bd, sa))
             goto oom;
-        bd->queue[nq++] = sa; /* nq <= nfire <= np <= qcap / 2 */
+        bd->queue[nq++] = sa;
+    }
+    for (size_t f = 0; f < nf; ++f) {
+        bit_clear(bd->taken, bd->cand.v[f].a);
+        bit_clear(bd->taken, bd->cand.v[f].b);
     }
     if (nq && resolve_overlaps(bd, n, nq, err, errlen))
         return 1;
@@ -1493,7 +1643,7 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
     if (fit_grid(bd, rcut_for(bd, bd->rmax, bd->sstep), e_target, err, errlen))
         return 1;
     /* overlaps from growth since the last advance */
-    if (close_pairs(bd, err, errlen))
+    if (close_pairs(bd, n, 0.0, 0, err, errlen))
         return 1;
     {
         size_t nq = 0;
@@ -1523,7 +1673,7 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
         if (bd->dlen > tmax)
             rebuild(bd);
         moves(bd, c);
-        if (close_pairs(bd, err, errlen))
+        if (close_pairs(bd, n, dt, 1, err, errlen))
             return 1;
         if (process_close(bd, n, t, dt, c, err, errlen))
             return 1;
