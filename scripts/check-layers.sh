@@ -12,12 +12,12 @@ declare -A rank=([physics]=0 [util]=1 [io]=2 [stats]=2 [coalesce]=3 [engine]=4 [
 # include/npgrow/<h>.h -> the room that owns it (physics = shared host/device code and the
 # backend interface the kernels implement).
 declare -A owner=([hd]=physics [model]=physics [rates]=physics [philox]=physics [init]=physics
-                  [step]=physics [backend]=physics [coalesce]=physics
+                  [step]=physics [backend]=physics [coalesce]=physics [bdstep]=physics
                   [status]=util
                   [config]=io [observe]=io [outdir]=io [h5out]=io
                   [compare]=stats
                   [engine]=engine [run]=engine [ssa_batch]=engine [preflight]=engine
-                  [wellmixed]=coalesce
+                  [wellmixed]=coalesce [brownian]=coalesce
                   [me]=meanfield [pair]=meanfield [data]=data [infer]=data [predict]=data)
 
 bad=0
