@@ -110,11 +110,11 @@ int npg_cmd_validate(int argc, char **argv)
         return NPG_EXIT_USAGE;
     }
     if (cfg.coal.mode == NPG_COAL_BROWNIAN) {
-        /* before any work: neither side can run it (the engine until Coalescence II, me never) */
+        /* before any work: the master equation is well-mixed */
         fprintf(stderr,
-                "npgrow validate: %s: coalescence.mode: brownian: the particle engine does not "
-                "run the spatial mode yet and the master equation is well-mixed; its mean field "
-                "is `npgrow pair`\n",
+                "npgrow validate: %s: coalescence.mode: brownian: the master equation is "
+                "well-mixed; compare `npgrow run` of this config with its mean field, "
+                "`npgrow pair` (k_f(t), A(t))\n",
                 cfg.where.coalescence);
         npg_config_free(&cfg);
         return NPG_EXIT_USAGE;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npgrow/brownian.h"
 #include "npgrow/engine.h"
 #include "npgrow/philox.h"
 #include "npgrow/observe.h"
@@ -45,6 +46,8 @@ struct npg_ensemble {
     /* coalescence and entries */
     int exchange;      /* monomer exchange on (supply.monomer_exchange) */
     npg_wm *wm;        /* well-mixed sampler, or NULL */
+    npg_bd *bd;        /* Brownian dynamics (mode: brownian), or NULL */
+    double min_dist;   /* brownian: entries no closer than this [nm] (r_c) */
     double coal_eps;   /* max expected merges per particle per interval */
     uint64_t capacity; /* slots: particles + entries */
     uint64_t merges, entered;
@@ -161,9 +164,9 @@ int npg_ensemble_reduce(npg_ensemble *e, npg_reduction *r, char *err, size_t err
         npg_reduction_free(r);
         return 1;
     }
-    if (e->wm) {
+    if (e->wm || e->bd) {
         uint32_t *n;
-        const uint64_t *gb = npg_wm_group_b(e->wm);
+        const uint64_t *gb = e->wm ? npg_wm_group_b(e->wm) : npg_bd_group_b(e->bd);
         r->count_b = calloc(r->len, sizeof *r->count_b);
         if (!r->count_b || e->be.get_host(&e->be, &n, err, errlen)) {
             if (!r->count_b)
@@ -295,6 +298,9 @@ static int insert_entries(npg_ensemble *e, uint32_t *n, double t, char *err, siz
         if (e->wm) {
             if (npg_wm_insert(e->wm, n, id, size, err, errlen))
                 return 1;
+        } else if (e->bd) {
+            if (npg_bd_insert(e->bd, n, id, size, e->min_dist, err, errlen))
+                return 1;
         } else {
             n[id] = size;
         }
@@ -312,7 +318,7 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
                           size_t errlen)
 {
     int due = e->next_entry < e->n_entries && e->entry_t[e->next_entry] <= t1;
-    if (!e->wm && !due)
+    if (!e->wm && !e->bd && !due)
         return 0;
     double w0 = npg_wall_seconds();
     uint32_t *n;
@@ -321,14 +327,17 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
     uint64_t m0 = e->merges;
     if (e->wm && rebin && npg_wm_rebuild(e->wm, n, err, errlen))
         return 1;
-    if (e->wm) {
+    if (e->wm || e->bd) {
         /* exact in continuous time: stop at each entry on the way */
         double t = t0;
         while (t < t1) {
             double te = t1;
             if (!e->exchange && e->next_entry < e->n_entries && e->entry_t[e->next_entry] < t1)
                 te = fmax(t, e->entry_t[e->next_entry]);
-            int rc = npg_wm_advance(e->wm, n, t, te, on_merge, e, err, errlen);
+            /* Brownian dynamics reads the sizes afresh each advance (monomer growth pushes
+             * overlapping particles apart to contact) */
+            int rc = e->wm ? npg_wm_advance(e->wm, n, t, te, on_merge, e, err, errlen)
+                           : npg_bd_advance(e->bd, n, t, te, on_merge, e, err, errlen);
             if (rc)
                 return rc;
             if (insert_entries(e, n, te, err, errlen))
@@ -347,8 +356,12 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
     return 0;
 }
 
-/* Longest next interval from t allowed by coalescence (each particle expects at most epsilon
- * merges) and by the source (at most max(1, epsilon alive) entries wait for its end). */
+/* Brownian mode: the monomer SSA and the dynamics alternate every this many BD steps. */
+#define NPG_ENGINE_BD_STEPS 100.0
+
+/* Longest next interval from t allowed by coalescence (well-mixed: each particle expects at
+ * most epsilon merges; brownian: NPG_ENGINE_BD_STEPS steps of the dynamics) and by the source (at
+ * most max(1, epsilon alive) entries wait for its end). */
 static double host_cap(npg_ensemble *e, double t, double dt)
 {
     double cap = dt;
@@ -357,8 +370,17 @@ static double host_cap(npg_ensemble *e, double t, double dt)
         if (r > 0.0)
             cap = fmin(cap, e->coal_eps / r);
     }
+    if (e->bd && e->exchange) {
+        /* sizes from the monomer SSA enter the dynamics every NPG_ENGINE_BD_STEPS steps */
+        uint32_t *n;
+        if (!e->be.get_host(&e->be, &n, NULL, 0)) {
+            double h = npg_bd_step(e->bd, n, t, t + dt);
+            if (h > 0.0)
+                cap = fmin(cap, NPG_ENGINE_BD_STEPS * h);
+        }
+    }
     if (e->exchange && e->next_entry < e->n_entries) {
-        double eps = e->wm ? e->coal_eps : 0.01;
+        double eps = e->wm || e->bd ? e->coal_eps : 0.01;
         uint64_t k = (uint64_t)fmax(1.0, floor(eps * (double)e->alive));
         size_t last =
             e->next_entry +
@@ -384,11 +406,6 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
     e->cfg = cfg;
     e->closed = cfg->supply != NPG_SUPPLY_SCHEDULE;
     e->exchange = !cfg->no_monomer_exchange;
-    if (cfg->coal.mode == NPG_COAL_BROWNIAN) {
-        free(e);
-        snprintf(err, errlen, "coalescence.mode: brownian: the spatial mode is not built yet");
-        return NPG_EXIT_USAGE;
-    }
     int drc = draw_entries(e, err, errlen);
     if (drc) {
         free(e->entry_t);
@@ -495,6 +512,39 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
             return 1;
         }
     }
+    if (cfg->coal.mode == NPG_COAL_BROWNIAN) {
+        npg_bd_params bp;
+        memset(&bp, 0, sizeof bp);
+        npg_coal_params_from_config(cfg, &bp.coal);
+        const double spu = strcmp(cfg->time_unit, "min") == 0 ? 60.0 : 1.0;
+        bp.box_nm = cbrt(npg_coal_volume(cfg));
+        bp.kappa_c = cfg->coal.kappa_c_per_s * spu;
+        bp.shell_nm = cfg->coal.shell_width_nm;
+        bp.shell = cfg->coal.shell == NPG_SHELL_STEP ? NPG_BD_SHELL_STEP : NPG_BD_SHELL_GAUSSIAN;
+        bp.on_reaction = NPG_BD_MERGE;
+        bp.seed = cfg->seed;
+        bp.threads = o->threads;
+        e->coal_eps = cfg->coal.epsilon > 0 ? cfg->coal.epsilon : 0.01;
+        e->min_dist = cfg->coal.initial_min_distance_nm;
+        e->res_cap = cfg->coal.output_events;
+        e->res = malloc((e->res_cap ? e->res_cap : 1) * sizeof *e->res);
+        uint32_t *n;
+        int rc2 = !e->res;
+        if (!rc2)
+            rc2 = npg_bd_create(&e->bd, &bp, e->capacity, err, errlen);
+        if (!rc2)
+            rc2 = e->be.get_host(&e->be, &n, err, errlen);
+        if (!rc2)
+            rc2 = npg_bd_place_all(e->bd, n, e->min_dist, err, errlen);
+        if (rc2) {
+            if (!e->res)
+                snprintf(err, errlen, "out of memory for %llu sampled merges",
+                         (unsigned long long)e->res_cap);
+            npg_ensemble_destroy(e);
+            *out = NULL;
+            return 1;
+        }
+    }
     if (e->closed) {
         double V = cfg->volume_nm3 > 0 ? cfg->volume_nm3
                                        : (double)cfg->particles / cfg->particle_density_nm3;
@@ -541,6 +591,7 @@ void npg_ensemble_destroy(npg_ensemble *e)
     if (e->be.destroy)
         e->be.destroy(&e->be);
     npg_wm_destroy(e->wm);
+    npg_bd_destroy(e->bd);
     free(e->res);
     free(e->entry_t);
     free(e->entry_n);
@@ -714,7 +765,9 @@ size_t npg_ensemble_merges(npg_ensemble *e, const npg_wm_event **ev)
 
 double npg_ensemble_bytes_per_particle(const npg_ensemble *e)
 {
-    return e->be.bytes_per_particle + (e->wm ? npg_wm_bytes_per_particle(e->wm) : 0.0);
+    return e->be.bytes_per_particle + (e->wm   ? npg_wm_bytes_per_particle(e->wm)
+                                       : e->bd ? npg_bd_bytes_per_particle(e->bd)
+                                               : 0.0);
 }
 
 int npg_ensemble_mark(npg_ensemble *e, char *err, size_t errlen)
@@ -751,6 +804,14 @@ void npg_ensemble_state(const npg_ensemble *e, npg_supply_state *st)
         npg_wm_stats ws;
         npg_wm_get_stats(e->wm, &ws);
         st->proposals = ws.proposals;
+    }
+    if (e->bd) {
+        npg_bd_stats bs;
+        npg_bd_get_stats(e->bd, &bs);
+        st->bd_steps = bs.steps;
+        st->bd_particle_steps = bs.particle_steps;
+        st->conflicts = bs.conflicts;
+        st->bd_dt = bs.dt_last;
     }
 }
 

@@ -104,7 +104,19 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_ense
                 (unsigned long long)st.merges, (unsigned long long)cfg->coal.output_events);
         fprintf(f, "merge_proposals: %llu  # pair proposals at the majorant (merges + rejected)\n",
                 (unsigned long long)st.proposals);
-        fprintf(f, "merge_conflicts: 0  # the well-mixed sampler is sequential: none arise\n");
+        if (cfg->coal.mode == NPG_COAL_BROWNIAN) {
+            fprintf(f, "merge_conflicts: %llu  # reacting pairs skipped: a partner was taken\n",
+                    (unsigned long long)st.conflicts);
+            fprintf(f, "bd_steps: %llu  # Brownian-dynamics steps\n",
+                    (unsigned long long)st.bd_steps);
+            fprintf(f, "bd_particle_steps: %llu  # particle moves\n",
+                    (unsigned long long)st.bd_particle_steps);
+            fprintf(f, "bd_dt: %.6g  # [%s] the last step\n", st.bd_dt, cfg->time_unit);
+            fprintf(f, "bd_particle_steps_per_s: %.6g  # per second of coalescence_wall_s\n",
+                    st.coal_wall_s > 0 ? (double)st.bd_particle_steps / st.coal_wall_s : 0.0);
+        } else {
+            fprintf(f, "merge_conflicts: 0  # the well-mixed sampler is sequential: none arise\n");
+        }
         fprintf(f, "coalescence_wall_s: %.6g  # [s] merges and entries\n", st.coal_wall_s);
     }
     if (cfg->src.kind != NPG_SOURCE_NONE)

@@ -77,6 +77,10 @@ typedef struct npg_supply_state {
     uint64_t entries;      /* source: particles entered since the start */
     uint64_t capacity;     /* particle slots: particles + entries the source will bring */
     double coal_wall_s;    /* [s] wall time spent in coalescence and entries */
+    uint64_t bd_steps;     /* brownian: dynamics steps taken */
+    uint64_t bd_particle_steps; /* brownian: particle moves */
+    uint64_t conflicts;         /* brownian: reacting pairs skipped (a partner taken) */
+    double bd_dt;               /* brownian: the last step [time unit] */
 } npg_supply_state;
 
 /* Merges sampled for coalescence.csv (at most cfg->coal.output_events, a uniform reservoir
