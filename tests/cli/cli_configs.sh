@@ -2,8 +2,8 @@
 # cli_configs.sh NPGROW SOURCE_DIR: every shipped config runs in full in `run` (its own
 # particles, t_end and seed) and in `mu`: exit 0, status: complete, t_reached = t_end, one
 # moments row per output time, and closed/precursor runs end with the monomer total they
-# started with. A config with spatial coalescence (mode: brownian) is refused by `run` (exit 2)
-# and runs in `npgrow pair` instead. (`me` of every config: tests/cli/cli_me_configs.sh.) Labelled "long": the
+# started with. A config with a `pair:` section also runs in full in `npgrow pair`. (`me` of
+# every config: tests/cli/cli_me_configs.sh.) Labelled "long": the
 # Release stage of scripts/test.sh runs it, the sanitizer stage does not.
 set -u
 bin=$1
@@ -18,21 +18,6 @@ fail() {
 for cfg in "$src"/configs/*.yaml; do
     name=$(basename "$cfg" .yaml)
     t0=$SECONDS
-    if grep -q '^ *mode: brownian' "$cfg"; then
-        # The documented exception: spatial coalescence (pt-acac-pair.yaml). The particle engine
-        # refuses it until Coalescence II (exit 2, nothing left behind); its mean field, `npgrow
-        # pair`, runs in full instead (tests/cli/cli_pair.sh checks its numbers).
-        "$bin" run "$cfg" -o "$tmp/$name" --quiet 2>"$tmp/$name.err"
-        rc=$?
-        [ $rc -eq 2 ] && grep -q 'brownian' "$tmp/$name.err" ||
-            fail "$name: run exit $rc, want 2 (spatial mode refused): $(tail -1 "$tmp/$name.err")"
-        [ -e "$tmp/$name" ] && fail "$name: the refused run left $tmp/$name"
-        "$bin" pair "$cfg" -o "$tmp/$name-pair" --quiet || fail "$name: pair exit $?"
-        grep -q '^status: complete' "$tmp/$name-pair/run.yaml" || fail "$name: pair not complete"
-        "$bin" mu "$cfg" --format csv >"$tmp/$name.mu" 2>/dev/null || fail "$name: mu exit $?"
-        echo "ok: $name: run refused (spatial mode), pair in $((SECONDS - t0)) s"
-        continue
-    fi
     "$bin" run "$cfg" -o "$tmp/$name" --quiet 2>"$tmp/$name.err"
     rc=$?
     if [ $rc -ne 0 ]; then
@@ -66,6 +51,10 @@ for r in (rows[0], rows[-1]):
 PY
     fi
     "$bin" mu "$cfg" --format csv >"$tmp/$name.mu" 2>/dev/null || fail "$name: mu exit $?"
+    if grep -q '^pair:' "$cfg"; then
+        "$bin" pair "$cfg" -o "$tmp/$name-pair" --quiet || fail "$name: pair exit $?"
+        grep -q '^status: complete' "$tmp/$name-pair/run.yaml" || fail "$name: pair not complete"
+    fi
     echo "ok: $name: run in $((SECONDS - t0)) s, $rows output times"
 done
 echo "cli_configs: $fails failure(s)"

@@ -72,8 +72,8 @@ YAML
 [ $? -eq 2 ] || fail "pair with well-mixed coalescence: not exit 2"
 grep -q 'needs coalescence: {mode: brownian' "$tmp/err" || fail "message: $(cat "$tmp/err")"
 
-# run and me refuse the spatial mode, before leaving anything behind
-for cmd in run me validate; do
+# me and validate refuse the spatial mode (the master equation is well-mixed), leaving nothing
+for cmd in me validate; do # (run simulates the spatial mode: cli_configs.sh)
     "$bin" $cmd "$cfg" -o "$tmp/$cmd" --quiet 2>"$tmp/err"
     rc=$?
     [ $rc -eq 2 ] || fail "$cmd of a brownian config: exit $rc, want 2: $(tail -1 "$tmp/err")"
