@@ -175,6 +175,19 @@ int npg_wm_rebuild(npg_wm *w, const uint32_t *n, char *err, size_t errlen)
             snprintf(err, errlen, "well-mixed coalescence: out of memory for the size bins");
             return 1;
         }
+    /* Give back what bins the population has moved out of hold: monomer growth carries every
+     * particle through many bins, and each would otherwise keep the largest count it ever had
+     * (tens of bytes per particle instead of ~6). A failed shrink keeps the larger block. */
+    for (int b = 0; b < NB; ++b) {
+        const uint64_t want = w->cnt[b] + w->cnt[b] / 2 + 16;
+        if (w->mcap[b] <= 2 * want)
+            continue;
+        uint32_t *m = realloc(w->members[b], want * sizeof *m);
+        if (m) {
+            w->members[b] = m;
+            w->mcap[b] = want;
+        }
+    }
     w->dirty = 1;
     return 0;
 }

@@ -715,7 +715,8 @@ static int advance_no_exchange(npg_ensemble *e, double target, char *err, size_t
     const double step = (target - e->t) / 10.0;
     while (e->t < target) {
         double t1 = e->t + step;
-        if (!(t1 < target) || target - t1 < 1e-9 * step)
+        /* t1 == e->t: a span of a few ulps of t, whose tenth rounds away (no progress) */
+        if (!(t1 < target) || !(t1 > e->t) || target - t1 < 1e-9 * step)
             t1 = target;
         if (e->closed) {
             e->s_integral += ensemble_S(e, e->t) * (t1 - e->t);

@@ -319,8 +319,10 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         status = rc;
         goto fail;
     }
+    npg_supply_state st0;
+    npg_ensemble_state(e, &st0); /* snapshots hold every slot: entries from a source too */
     if (npg_observer_open(&obs, cfg, npg_ensemble_rates(e), tmp, err, errlen) ||
-        npg_h5out_open(&h5, cfg, tmp, "run", cfg->particles, err, errlen) /* [h5] */) {
+        npg_h5out_open(&h5, cfg, tmp, "run", st0.capacity, err, errlen) /* [h5] */) {
         status = 1;
         goto fail;
     }

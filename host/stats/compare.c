@@ -631,26 +631,34 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
         if (w->tested && out->mode != NPG_COMPARE_DETERMINISTIC && a->merges && b->merges) {
             /* N = N(0) + entries - merges - dissolved: each stochastic side contributes the
              * Poisson variance of its merges and of its other changes (whose net is
-             * N - N(0) + merges; the sum of entries and dissolutions is at least that). */
-            double v = 0.0;
+             * N - N(0) + merges; the sum of entries and dissolutions is at least that).
+             * Compared as A = N/N(0), so that sides of different sizes (me --particles, runs
+             * of different N at the same density) compare: a count variance v at N(0) = r is
+             * v s/r at N(0) = s, and that of A is v/(r s). */
             const npg_result *sd[2] = {a, b};
             const size_t ix[2] = {i, j};
+            double s0[2], v = 0.0, smax = 0.0;
+            for (int k = 0; k < 2; ++k)
+                s0[k] = sd[k]->particles[0] > 0.0 ? sd[k]->particles[0] : 1.0;
             for (int k = 0; k < 2; ++k)
                 if (sd[k]->stochastic || out->mode == NPG_COMPARE_ONE_SAMPLE) {
                     /* one-sample: the variance of the particle side, from the reference */
-                    const npg_result *ref =
-                        out->mode == NPG_COMPARE_ONE_SAMPLE ? (a->stochastic ? b : a) : sd[k];
-                    size_t x =
-                        out->mode == NPG_COMPARE_ONE_SAMPLE ? (a->stochastic ? j : i) : ix[k];
+                    const int one = out->mode == NPG_COMPARE_ONE_SAMPLE;
+                    const int kr = one ? (a->stochastic ? 1 : 0) : k; /* reference side */
+                    const int ks = one ? 1 - kr : k;                  /* particle side */
+                    const npg_result *ref = sd[kr];
+                    const size_t x = ix[kr];
                     double m = ref->merges[x];
-                    v += m + fabs(ref->particles[x] - ref->particles[0] + m);
-                    if (out->mode == NPG_COMPARE_ONE_SAMPLE)
+                    v += (m + fabs(ref->particles[x] - ref->particles[0] + m)) / (s0[kr] * s0[ks]);
+                    smax = fmax(smax, s0[ks]);
+                    if (one)
                         break;
                 }
-            double dn = w->n_b - w->n_a;
-            /* at least one particle's worth: the stochastic count is an integer (t = 0: the
-             * master equation's start may differ from it by a fraction of a particle) */
-            w->Z_count = dn / sqrt(fmax(v, 1.0));
+            double dA = sd[1]->particles[j] / s0[1] - sd[0]->particles[i] / s0[0];
+            /* at least one particle's worth of the larger stochastic side: its count is an
+             * integer (t = 0: the master equation's start may differ from it by a fraction of
+             * a particle) */
+            w->Z_count = dA / sqrt(fmax(v, 1.0 / (smax * smax)));
             pass &= fabs(w->Z_count) <= o.z_max;
         }
         if (!isnan(w->Y))

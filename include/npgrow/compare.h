@@ -79,8 +79,9 @@ typedef struct npg_compare_row {
     int y_skipped;          /* reference variance 0 (e.g. monodisperse t = 0) */
     double L1, KS, KS_crit; /* KS_crit NAN in deterministic mode */
     double Z_count;         /* coalescence (both sides have merges): particle-count statistic
-                               (N_B - N_A) / sqrt(var), var from the Poisson approximation of the
-                               merges and of the other count changes (entries, dissolutions); NAN
+                               (A_B - A_A) / sqrt(var) on A = N/N(0) (sides of different N(0)
+                               compare), var from the Poisson approximation of the merges and
+                               of the other count changes (entries, dissolutions); NAN
                                otherwise. Passes with |Z_count| <= z_max like Z. */
     int tested; /* 0: no statistic could be computed (too few particles, nothing alive) */
     int pass;   /* meaningful only when tested */

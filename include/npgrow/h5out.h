@@ -7,7 +7,8 @@
  *   /observables/growth_rate/    step, time[T], n_lo[G], n_hi[G], value[T][G] (mean dn/dt),
  *                                particles[T][G], j_model[T][G]
  *   /observables/trajectories/   step, time[T], id[P], value[T][P] (n; 0 = dissolved)
- *   /particles/ensemble/n_monomers/ step[S], time[S], value[S][N] (uint32, 0 = dissolved)
+ *   /particles/ensemble/n_monomers/ step[S], time[S], value[S][N] (uint32, 0 = dissolved, coalesced
+ *                                away or an entry slot not yet filled; N: every slot)
  *   /parameters/                 config_yaml, run_yaml and every top-level scalar of run.yaml
  * Coalescence runs: size_histogram gains value_a/value_b (Group A/B), and
  *   /events/coalescence/          time[E], id_kept, id_gone, n_kept, n_gone, r_kept_nm, r_gone_nm

@@ -6,6 +6,7 @@
 // R - 1 degrees of freedom, with < 5e-4 for R >= 8), or an exact identity. Seeds are fixed.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -17,6 +18,7 @@
 
 #include "npgrow/engine.h"
 #include "npgrow/observe.h"
+#include "npgrow/status.h"
 
 #include "kingman.h"
 
@@ -224,6 +226,40 @@ TEST(CoalEngine, ConstantKernelWithoutExchange)
                     (unsigned long long)st.alive, mu, std::sqrt(var), z);
         EXPECT_LT(std::fabs(z), kZmax);
     }
+}
+
+// Without monomer exchange the engine advances in tenths of the span so that a stop is seen; a
+// span of one ulp (an output time next to t_end, e.g. t_end = 1.0000000000000002 with
+// output_every 0.1) has a tenth that rounds away, and must still end (it used to loop for ever).
+// A watchdog raises a stop after 10 s, so a hang fails as NPG_BACKEND_STOPPED.
+TEST(CoalEngine, SpanOfOneUlpWithoutExchangeEnds)
+{
+    TmpDir d;
+    Loaded l(d.write("u.yaml", std::string("system: {preset: pt-acac}\n") +
+                                   "supply: {mode: schedule, supersaturation: [[0, 1.0]], "
+                                   "monomer_exchange: false}\n"
+                                   "initial: {kind: monodisperse, n: 50}\n"
+                                   "run: {particles: 1000, t_end: 2, output_every: 1, seed: 5}\n"
+                                   "coalescence: {mode: well-mixed, kernel: constant, "
+                                   "k_const_nm3_per_s: 1.0e6, volume_nm3: 1.0e9}\n"));
+    ASSERT_EQ(l.rc, 0) << l.err;
+    Ensemble en(l.cfg);
+    ASSERT_EQ(en.rc, 0) << en.err;
+    ASSERT_EQ(en.advance(1.0), 0) << en.err;
+    const double t1 = std::nextafter(1.0, 2.0);
+    struct sigaction sa {
+    }, old{};
+    sa.sa_handler = [](int) { npg_stop_raise(SIGINT); };
+    sigaction(SIGALRM, &sa, &old);
+    alarm(10);
+    const int rc = en.advance(t1);
+    alarm(0);
+    sigaction(SIGALRM, &old, nullptr);
+    const int stopped = npg_stop_requested();
+    npg_stop_clear();
+    EXPECT_EQ(rc, 0) << en.err;
+    EXPECT_EQ(stopped, 0);
+    EXPECT_EQ(en.state().t, t1);
 }
 
 TEST(CoalEngine, KingmanMeanSmallCases)

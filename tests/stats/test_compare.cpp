@@ -236,3 +236,84 @@ TEST(Compare, InterruptedSideFailsUnlessPartial)
     npg_result_free(&a);
     npg_result_free(&b);
 }
+
+namespace
+{
+// A coalescence result: rows t = 0 and t = 1 with the `coalescences` column, the same size law
+// (mean 100, variance 400, one histogram bin) at both times, so that only Z_count can differ.
+std::string write_coal_dir(const std::string &name, const std::string &producer, double N0,
+                           double N1, double merges1)
+{
+    std::string dir = ::testing::TempDir() + "npg_compare_coal_" + name;
+    std::string cmd = "mkdir -p '" + dir + "'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    FILE *f = std::fopen((dir + "/run.yaml").c_str(), "w");
+    std::fprintf(f, "producer: %s\n", producer.c_str());
+    if (producer == "run")
+        std::fprintf(f, "particles: %.0f\n", N0);
+    std::fprintf(f, "status: complete\n");
+    std::fclose(f);
+    double m3, m4;
+    normal_moments(100.0, 400.0, &m3, &m4);
+    f = std::fopen((dir + "/moments.csv").c_str(), "w");
+    std::fprintf(f, "t,particles,mean_n,var_n,m1,m2,m3,m4,coalescences\n");
+    for (int t = 0; t <= 1; ++t)
+        std::fprintf(f, "%d,%.17g,100,400,100,10400,%.17g,%.17g,%.17g\n", t, t ? N1 : N0, m3, m4,
+                     t ? merges1 : 0.0);
+    std::fclose(f);
+    f = std::fopen((dir + "/histogram.csv").c_str(), "w");
+    std::fprintf(f, "t,n_lo,n_hi,count,p\n");
+    for (int t = 0; t <= 1; ++t)
+        std::fprintf(f, "%d,0,199,%.17g,1\n", t, t ? N1 : N0);
+    std::fclose(f);
+    return dir;
+}
+
+double z_count_at_1(const std::string &da, const std::string &db, int *pass)
+{
+    npg_result a{}, b{};
+    npg_compare_result r{};
+    char err[512];
+    EXPECT_EQ(npg_result_load(da.c_str(), &a, err, sizeof err), 0) << err;
+    EXPECT_EQ(npg_result_load(db.c_str(), &b, err, sizeof err), 0) << err;
+    npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6, 0};
+    EXPECT_EQ(npg_compare(&a, &b, &o, &r, err, sizeof err), 0) << err;
+    EXPECT_EQ(r.n, 2u);
+    double z = r.n == 2 ? r.rows[1].Z_count : NAN;
+    *pass = r.n == 2 ? r.rows[1].pass : -1;
+    if (r.n == 2) {
+        EXPECT_EQ(r.rows[0].Z_count, 0.0); // t = 0: nothing has happened
+    }
+    npg_compare_result_free(&r);
+    npg_result_free(&a);
+    npg_result_free(&b);
+    return z;
+}
+} // namespace
+
+// Z_count compares A = N/N(0), with the Poisson variance of the merges and of the net other
+// changes, v = m + |N - N(0) + m| (from the reference in one-sample mode, scaled to the particle
+// side's N(0)). Equal N(0): (N_B - N_A)/sqrt(v). Different N(0) (me --particles, or two runs at
+// the same density): the fractions are compared, so a reference 4x the run's size that agrees
+// with it passes, where comparing the raw counts gave |Z_count| in the hundreds.
+TEST(Compare, ZCountComparesParticleFractions)
+{
+    int pass;
+    // equal N(0) = 1e4; reference: 1000 merges, N = 8850: v = 1000 + 150
+    std::string run = write_coal_dir("run", "run", 1e4, 9000, 1000);
+    std::string me_eq = write_coal_dir("me_eq", "me", 1e4, 8850, 1000);
+    EXPECT_NEAR(z_count_at_1(run, me_eq, &pass), (8850.0 - 9000.0) / std::sqrt(1150.0), 1e-9);
+    EXPECT_FALSE(pass); // |-4.42| > 3
+    // a reference 4x larger that agrees: A = 0.9 on both sides
+    std::string me4 = write_coal_dir("me4", "me", 4e4, 36000, 4000);
+    EXPECT_NEAR(z_count_at_1(run, me4, &pass), 0.0, 1e-12);
+    EXPECT_TRUE(pass);
+    // one that does not: A = 0.88; var(A) = (4000 + 800) / (4e4 * 1e4)
+    std::string me4b = write_coal_dir("me4b", "me", 4e4, 35200, 4000);
+    EXPECT_NEAR(z_count_at_1(me4b, run, &pass), 0.02 / std::sqrt(4800.0 / 4e8), 1e-9);
+    EXPECT_FALSE(pass);
+    // two runs, N(0) = 1e4 and 4e4: var(A) = 1000/1e8 + (4000 + 400)/1.6e9
+    std::string run4 = write_coal_dir("run4", "run", 4e4, 35600, 4000);
+    EXPECT_NEAR(z_count_at_1(run, run4, &pass), -0.01 / std::sqrt(1e-5 + 4400.0 / 1.6e9), 1e-9);
+    EXPECT_TRUE(pass); // -2.80
+}
