@@ -762,7 +762,8 @@ static int pair_pass(npg_bd *bd)
     for (int i = 0; i < bd->ntbuf; ++i) {
         if (grow((void **)&cl->v, &cl->cap, cl->len + bd->tbuf[i].len, sizeof *cl->v))
             return -1;
-        memcpy(cl->v + cl->len, bd->tbuf[i].v, bd->tbuf[i].len * sizeof *cl->v);
+        if (bd->tbuf[i].len)
+            memcpy(cl->v + cl->len, bd->tbuf[i].v, bd->tbuf[i].len * sizeof *cl->v);
         cl->len += bd->tbuf[i].len;
     }
     /* displaced slots: against normal slots through the 27 cells around them, and each other */
@@ -825,7 +826,8 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
         }
         rebuild(bd);
     }
-    qsort(bd->close.v, bd->close.len, sizeof *bd->close.v, cmp_pair);
+    if (bd->close.len > 1)
+        qsort(bd->close.v, bd->close.len, sizeof *bd->close.v, cmp_pair);
     bd->st.close_pairs += bd->close.len;
     bd->st.t_pairs += omp_get_wtime() - t0 - (bd->st.t_cells - c0);
     return 0;
@@ -1188,7 +1190,7 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
     }
     for (size_t i = 0; i < bd->nmoved; ++i)
         bit_clear(bd->mark, bd->moved[i]);
-    if (bd->nmoved)
+    if (bd->nmoved && bd->cand.len > 1)
         qsort(bd->cand.v, bd->cand.len, sizeof *bd->cand.v, cmp_pair);
     size_t nf = 0;
     for (size_t k = 0; k < bd->cand.len; ++k) {
@@ -1267,7 +1269,8 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
     }
     if (nq && resolve_overlaps(bd, n, nq, err, errlen))
         return 1;
-    qsort(bd->events, bd->nev, sizeof *bd->events, cmp_event);
+    if (bd->nev > 1)
+        qsort(bd->events, bd->nev, sizeof *bd->events, cmp_event);
 done:
     bd->st.t_merges += omp_get_wtime() - t0;
     return 0;
@@ -1732,7 +1735,8 @@ double npg_bd_bytes_per_particle(const npg_bd *bd)
     if (!bd->capacity)
         return 0.0;
     const double per_slot = 3 * sizeof(uint32_t) + sizeof(float) + 2 * sizeof(uint32_t);
-    const double bits = 3.0 * (double)(bd->capacity / 64 + 1) * 8.0;
+    /* by slot: displaced, moved, taken; by id: alive, Group B */
+    const double bits = 5.0 * (double)(bd->capacity / 64 + 1) * 8.0;
     const double cells = bd->nc ? (double)(bd->ncells + 1) * sizeof(uint32_t) : 0.0;
     return per_slot + (bits + cells) / (double)bd->capacity;
 }

@@ -641,10 +641,11 @@ TEST(BrownianRate, SmoluchowskiAbsorbing)
                 "  step %.3f nm, t in (%.2f, %.2f]: %5.0f reactions; Smoluchowski R = %.3f: "
                 "%7.1f (z = %5.2f); R_eff = %.3f: %7.1f (z = %5.2f)\n",
                 sr, w[i] * g.dt, w[i + 1] * g.dt, c, R, lx, zx, Reff, lc, zc);
-            if (fine)
+            if (fine) {
                 EXPECT_LT(std::fabs(zx), kZmax) << "exact radius, window " << i;
-            else if (i > 0)
+            } else if (i > 0) {
                 EXPECT_LT(std::fabs(zc), kZmax) << "shifted radius, window " << i;
+            }
         }
         double c, lx, lc;
         const double zx = window_z(g, 0, g.steps, Kx, &c, &lx);
@@ -653,10 +654,11 @@ TEST(BrownianRate, SmoluchowskiAbsorbing)
         std::printf("  step %.3f nm, all: %.0f reactions (%.1f %% of the particles), %+.1f %% "
                     "against Smoluchowski (z = %.2f), z = %.2f with R_eff\n",
                     sr, c, 200 * c / N, 100 * err_rel[fine], zx, zc);
-        if (fine)
+        if (fine) {
             EXPECT_LT(std::fabs(zx), kZmax);
-        else
+        } else {
             EXPECT_LT(zx, -4.0); // the coarse step's error is seen
+        }
     }
     EXPECT_LT(std::fabs(err_rel[1]), std::fabs(err_rel[0]));
 }
@@ -820,8 +822,9 @@ TEST(BrownianRate, CollinsKimballShell)
         std::printf("  nu = %.2f nm: k_a = %.2f, k_D = %.2f nm^3/s; steady state: pair "
                     "equation %.3f, Collins-Kimball %.3f nm^3/s (%+.2f %%)\n",
                     w, ka, 4 * M_PI * D * c, kss, kck, 100 * (kss / kck - 1));
-        if (w < nu)
+        if (w < nu) {
             EXPECT_LT(std::fabs(kss / kck - 1), 0.005);
+        }
     }
     PairPde pde(D, sigma, c, nu, kappa, rmax, 0.01);
     const double rho = 3e-4; // ~6 % react by T
