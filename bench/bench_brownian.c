@@ -15,6 +15,10 @@
  * thread counts; the table gives the median and range, the time split of the median trial
  * (moves / cell-list rebuilds / pair search / hard core + reactions + merges), reactions,
  * rebuilds and bytes per particle (the engine's 8 bytes of n, n_prev not included).
+ * At this dilution and r_c no pair meets within the measured steps (the first contact needs
+ * ~(20 - 6 nm)^2 / (6 D_r) ~ 25 s of simulated time), so a second workload measures merges:
+ * "dense", N = 1e5 at 12 nm spacing, no minimum distance beyond contact, 2000 steps (~7 % of
+ * the particles merge): events/s and the share of the serial close-pair work.
  * Usage: bench_brownian [max_N] [threads_max] [trials]
  * Output: a table, also as CSV lines "csv,...".
  */
@@ -50,7 +54,7 @@ static uint32_t hash32(uint32_t x)
     return x;
 }
 
-static result run_point(uint64_t N, int threads, uint64_t steps)
+static result run_point(uint64_t N, int threads, uint64_t steps, double spacing, double rc)
 {
     npg_bd_params p;
     memset(&p, 0, sizeof p);
@@ -62,7 +66,7 @@ static result run_point(uint64_t N, int threads, uint64_t steps)
     p.coal.fermi = 1;
     p.coal.gamma = 7.64;
     p.coal.sigma_c = 3.007832240727688;
-    p.box_nm = 45.0 * cbrt((double)N);
+    p.box_nm = spacing * cbrt((double)N);
     p.kappa_c = 11.6;
     p.shell_nm = sqrt(9.93e-3);
     p.shell = NPG_BD_SHELL_GAUSSIAN;
@@ -80,7 +84,7 @@ static result run_point(uint64_t N, int threads, uint64_t steps)
     if (npg_bd_create(&bd, &p, N, err, sizeof err))
         die("create", err);
     double t0 = omp_get_wtime();
-    if (npg_bd_place_all(bd, n, 20.0, err, sizeof err))
+    if (npg_bd_place_all(bd, n, rc, err, sizeof err))
         die("place", err);
     result r;
     r.place_s = omp_get_wtime() - t0;
@@ -124,7 +128,7 @@ int main(int argc, char **argv)
         result res[64][99];
         for (int tr = 0; tr < trials; ++tr)
             for (int th = 1; th <= tmax; th *= 2)
-                res[th][tr] = run_point(N, th, steps);
+                res[th][tr] = run_point(N, th, steps, 45.0, 20.0);
         for (int th = 1; th <= tmax; th *= 2) {
             qsort(res[th], (size_t)trials, sizeof res[th][0], cmp_res);
             const result *m = &res[th][trials / 2];
@@ -144,6 +148,20 @@ int main(int argc, char **argv)
                    m->st.excursion_nm, m->st.rcut_nm, m->st.cells_per_axis, m->st.dt_last);
         }
         fflush(stdout);
+    }
+    printf("dense (1e5 particles, 12 nm spacing, 2000 steps): merges\n");
+    printf("%3s %12s %12s %8s %26s %7s\n", "thr", "p-steps/s", "events/s", "wall s",
+           "moves/cells/pairs/merges %", "reacts");
+    for (int th = 1; th <= tmax; th *= 2) {
+        result m = run_point(100000, th, 2000, 12.0, 0.0);
+        const double tot = m.st.t_moves + m.st.t_cells + m.st.t_pairs + m.st.t_merges;
+        printf("%3d %12.3e %12.3e %8.2f %5.1f/%5.1f/%5.1f/%5.1f %7llu\n", th, m.rate,
+               (double)m.st.reactions / m.wall, m.wall, 100 * m.st.t_moves / tot,
+               100 * m.st.t_cells / tot, 100 * m.st.t_pairs / tot, 100 * m.st.t_merges / tot,
+               (unsigned long long)m.st.reactions);
+        printf("csv-dense,%d,%.6e,%.6e,%.4f,%.4f,%.4f,%.4f,%.4f,%llu\n", th, m.rate,
+               (double)m.st.reactions / m.wall, m.wall, m.st.t_moves, m.st.t_cells, m.st.t_pairs,
+               m.st.t_merges, (unsigned long long)m.st.reactions);
     }
     return 0;
 }

@@ -116,6 +116,7 @@ struct npg_bd {
     /* the pair pass's inputs */
     const uint32_t *pn;
     double pdt, hc_margin;
+    double pair_extent; /* beyond R_i + R_j, where a pair can matter: max(margin, l + shell) */
     int pfire;
     uint64_t *mark, *taken; /* by slot: moved by the hard core this step; in a reaction */
     uint32_t *moved;
@@ -131,7 +132,7 @@ struct npg_bd {
     npg_bd_stats st;
 };
 
-/* ---- small helpers -------------------------------------------------------------------------- */
+/* ---- small helpers --------------------------------------------------------------------------- */
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
@@ -268,8 +269,7 @@ static int recheck(npg_bd *bd, uint32_t s)
     return mark_displaced(bd, s);
 }
 
-/* ---- creation ---------------------------------------------------------------------------------
- */
+/* ---- creation -------------------------------------------------------------------------------- */
 
 int npg_bd_create(npg_bd **out, const npg_bd_params *p, uint64_t capacity, char *err, size_t errlen)
 {
@@ -377,7 +377,7 @@ void npg_bd_destroy(npg_bd *bd)
     free(bd);
 }
 
-/* ---- cell list ------------------------------------------------------------------------------ */
+/* ---- cell list ------------------------------------------------------------------------------- */
 
 /* Stable counting sort of the live slots by cell, applied in place; dead slots dropped. */
 static void rebuild(npg_bd *bd)
@@ -590,8 +590,7 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
     return (long)k;
 }
 
-/* ---- the pair pass ------------------------------------------------------------------------------
- */
+/* ---- the pair pass --------------------------------------------------------------------------- */
 
 /* Pairs of alive slots closer than r_cut into bd->close, sorted by (lower id, higher id).
  * Returns 1 when a normal slot has left its extended box (the caller rebuilds and repeats),
@@ -620,6 +619,16 @@ static int pair_fires(const npg_bd *bd, uint32_t ida, uint32_t idb, double r, do
 static int keep_pair(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t t, uint32_t is,
                      uint32_t it, double d2)
 {
+    if (bd->p.coal.d_ref_r_ref > 0.0) {
+        /* a cheap bound first: R + l = D_ref r_ref / g^2 from the float g (relative error
+         * < 2e-7, allowed for by the 1e-6 below); beyond it neither the hard core nor the
+         * shell can act, whatever the other sizes make r_cut */
+        const double gs = (double)bd->g[s], gt = (double)bd->g[t];
+        const double sum = bd->p.coal.d_ref_r_ref * (1.0 / (gs * gs) + 1.0 / (gt * gt));
+        const double reach = sum * (1.0 + 1e-6) - 2.0 * bd->p.coal.ligand + bd->pair_extent;
+        if (d2 >= reach * reach)
+            return 0;
+    }
     const double Rs = radius(bd, bd->pn[is]), Rt = radius(bd, bd->pn[it]);
     const double r = sqrt(d2);
     uint32_t prio = 0;
@@ -639,14 +648,12 @@ static inline int scan_range(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t
     const uint32_t *X = bd->x, *Y = bd->y, *Z = bd->z;
     int oom = 0;
     for (uint32_t t = t0; t < t1; ++t) {
-        const int32_t dx = (int32_t)(X[t] - xi);
-        if ((uint32_t)dx + rct > 2u * rct)
-            continue;
-        const int32_t dy = (int32_t)(Y[t] - yi);
-        if ((uint32_t)dy + rct > 2u * rct)
-            continue;
-        const int32_t dz = (int32_t)(Z[t] - zi);
-        if ((uint32_t)dz + rct > 2u * rct)
+        /* the box test as one branch (rarely passed; three branches would mispredict) */
+        const int32_t dx = (int32_t)(X[t] - xi), dy = (int32_t)(Y[t] - yi),
+                      dz = (int32_t)(Z[t] - zi);
+        const int in = ((uint32_t)dx + rct <= 2u * rct) & ((uint32_t)dy + rct <= 2u * rct) &
+                       ((uint32_t)dz + rct <= 2u * rct);
+        if (!in)
             continue;
         if (bd->g[t] < 0.0f || bit(bd->dispbits, t))
             continue;
@@ -814,6 +821,7 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
     bd->pdt = dt;
     bd->pfire = fire;
     bd->hc_margin = MARGIN_STEPS * bd->sstep + 4.0 * SEP_TICKS * bd->tick;
+    bd->pair_extent = fmax(bd->hc_margin, rcut_for(bd, 0.0, 0.0)) + 1e-9;
     const double t0 = omp_get_wtime(), c0 = bd->st.t_cells;
     for (int tries = 0;; ++tries) {
         int rc = pair_pass(bd);
@@ -833,8 +841,7 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
     return 0;
 }
 
-/* ---- moves ------------------------------------------------------------------------------------
- */
+/* ---- moves ----------------------------------------------------------------------------------- */
 
 /* Displacements of `count` slots for step `step`: every coordinate += round(z g c) ticks,
  * c = sqrt(2 f dt) / tick. */
@@ -883,8 +890,7 @@ static void moves(npg_bd *bd, double c)
     bd->st.t_moves += omp_get_wtime() - t0;
 }
 
-/* ---- hard core, reactions, merges --------------------------------------------------------------
- */
+/* ---- hard core, reactions, merges ------------------------------------------------------------ */
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -1279,8 +1285,7 @@ oom:
     return 1;
 }
 
-/* ---- placement
- * ------------------------------------------------------------------------------------ */
+/* ---- placement ------------------------------------------------------------------------------- */
 
 /* Can a particle of radius R sit at (px, py, pz) at distance >= max(dmin, R + R_t) from every
  * alive slot (skip excluded)? */
@@ -1548,8 +1553,7 @@ int npg_bd_place_at(npg_bd *bd, uint32_t *n_arr, uint32_t id, uint32_t n, const 
     return 0;
 }
 
-/* ---- advance
- * ---------------------------------------------------------------------------------------- */
+/* ---- advance --------------------------------------------------------------------------------- */
 
 /* Sizes from n: dead slots for n < 2, D factors, rmax; returns the smallest radius (inf when
  * none is alive). */
@@ -1699,8 +1703,7 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
     return 0;
 }
 
-/* ---- queries ------------------------------------------------------------------------------------
- */
+/* ---- queries --------------------------------------------------------------------------------- */
 
 void npg_bd_positions(const npg_bd *bd, double *xyz)
 {
