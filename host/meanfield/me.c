@@ -33,12 +33,10 @@
 #include <sundials/sundials_context.h>
 #include <sunmatrix/sunmatrix_band.h>
 
-#if defined(__SSE2__)
-#include <xmmintrin.h>
-#endif
-
 #include "npgrow/me.h"
 #include "npgrow/status.h"
+
+#include "meanfield/cvode_leg.h"
 
 #include "meanfield/me_impl.h"
 #include "meanfield/me_linsol.h"
@@ -119,14 +117,6 @@ static int me_jac(sunrealtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *ud
 }
 
 /* ---- solver lifetime ----------------------------------------------------------------------- */
-
-static int cv_fail(int flag, const char *what, char *err, size_t errlen)
-{
-    if (flag >= 0)
-        return 0;
-    snprintf(err, errlen, "CVODE: %s failed: %s", what, CVodeGetReturnFlagName(flag));
-    return 1;
-}
 
 static void me_counters(const npg_me *me, long c[7])
 {
@@ -256,11 +246,11 @@ static int me_cvode_init(npg_me *me, const double *y0, double t0, char *err, siz
         snprintf(err, errlen, "CVodeCreate failed");
         return 1;
     }
-    if (cv_fail(CVodeInit(me->cv, me->x ? npg_me_ext_rhs : me_rhs, t0, me->y), "CVodeInit", err,
-                errlen) ||
-        cv_fail(CVodeSVtolerances(me->cv, me->opt.rtol, me->atol), "tolerances", err, errlen) ||
-        cv_fail(CVodeSetUserData(me->cv, me), "user data", err, errlen) ||
-        cv_fail(CVodeSetMaxNumSteps(me->cv, 50000000L), "max steps", err, errlen))
+    if (npg_cv_fail(CVodeInit(me->cv, me->x ? npg_me_ext_rhs : me_rhs, t0, me->y), "CVodeInit", err,
+                    errlen) ||
+        npg_cv_fail(CVodeSVtolerances(me->cv, me->opt.rtol, me->atol), "tolerances", err, errlen) ||
+        npg_cv_fail(CVodeSetUserData(me->cv, me), "user data", err, errlen) ||
+        npg_cv_fail(CVodeSetMaxNumSteps(me->cv, 50000000L), "max steps", err, errlen))
         return 1;
     if (me->x) {
         me->t = t0;
@@ -274,8 +264,8 @@ static int me_cvode_init(npg_me *me, const double *y0, double t0, char *err, siz
         snprintf(err, errlen, "out of memory for the linear solver (n_max = %u)", me->n_max);
         return 1;
     }
-    if (cv_fail(CVodeSetLinearSolver(me->cv, me->ls, me->J), "linear solver", err, errlen) ||
-        cv_fail(CVodeSetJacFn(me->cv, me_jac), "Jacobian", err, errlen))
+    if (npg_cv_fail(CVodeSetLinearSolver(me->cv, me->ls, me->J), "linear solver", err, errlen) ||
+        npg_cv_fail(CVodeSetJacFn(me->cv, me_jac), "Jacobian", err, errlen))
         return 1;
     me->t = t0;
     return 0;
@@ -505,33 +495,7 @@ int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size
  * but never past stop, where the right-hand side has a kink (or the end of the run). */
 static int me_leg(npg_me *me, double t, double stop, char *err, size_t errlen)
 {
-    if (t <= me->t)
-        return 0;
-    sunrealtype tret = me->t;
-    if (cv_fail(CVodeSetStopTime(me->cv, stop), "stop time", err, errlen))
-        return 1;
-#if defined(__SSE2__)
-    /* Ahead of the moving front N_n decays to subnormal numbers (1e-310), which cost ~100x per
-     * operation on x86. Flush them to zero inside the solver (they are 1e-290 below atol) and
-     * restore the caller's floating-point mode afterwards. */
-    unsigned int csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
-#endif
-    int flag = CVode(me->cv, t, me->y, &tret, CV_NORMAL);
-#if defined(__SSE2__)
-    _mm_setcsr(csr);
-#endif
-    if (flag < 0 && npg_stop_requested()) {
-        snprintf(err, errlen, "interrupted at t = %.9g", tret);
-        return npg_stop_exit_code();
-    }
-    if (flag < 0) {
-        snprintf(err, errlen, "CVODE failed at t = %.9g (target %.9g): %s", tret, t,
-                 CVodeGetReturnFlagName(flag));
-        return 1;
-    }
-    me->t = t;
-    return 0;
+    return npg_cv_leg(me->cv, me->y, &me->t, t, stop, err, errlen);
 }
 
 int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
@@ -557,7 +521,7 @@ int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
             me_counters(me, cnt);
             for (int j = 0; j < 7; ++j)
                 me->acc[j] += cnt[j];
-            if (cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen))
+            if (npg_cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen))
                 return 1;
         }
     }
@@ -578,7 +542,7 @@ int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
             me_counters(me, cnt);
             for (int j = 0; j < 7; ++j)
                 me->acc[j] += cnt[j];
-            if (cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen))
+            if (npg_cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen))
                 return 1;
         }
     }

@@ -51,13 +51,11 @@
 #include <sunlinsol/sunlinsol_band.h>
 #include <sunmatrix/sunmatrix_band.h>
 
-#if defined(__SSE2__)
-#include <xmmintrin.h>
-#endif
-
 #include "npgrow/outdir.h"
 #include "npgrow/pair.h"
 #include "npgrow/status.h"
+
+#include "meanfield/cvode_leg.h"
 
 #include "util/util.h"
 
@@ -353,14 +351,6 @@ static void initial_u(const npg_pair *p, double *u)
     }
 }
 
-static int cv_fail(int flag, const char *what, char *err, size_t errlen)
-{
-    if (flag >= 0)
-        return 0;
-    snprintf(err, errlen, "CVODE: %s failed: %s", what, CVodeGetReturnFlagName(flag));
-    return 1;
-}
-
 void npg_pair_destroy(npg_pair *p)
 {
     if (!p)
@@ -445,12 +435,12 @@ int npg_pair_create(npg_pair **out, const npg_config *cfg, const npg_pair_option
     y[n + 1] = 0.0; /* absorbed */
     N_VConst(p->opt.atol, p->atol);
     p->cv = CVodeCreate(CV_BDF, p->ctx);
-    if (!p->cv || cv_fail(CVodeInit(p->cv, pair_rhs, 0.0, p->y), "CVodeInit", err, errlen) ||
-        cv_fail(CVodeSVtolerances(p->cv, p->opt.rtol, p->atol), "tolerances", err, errlen) ||
-        cv_fail(CVodeSetUserData(p->cv, p), "user data", err, errlen) ||
-        cv_fail(CVodeSetMaxNumSteps(p->cv, 50000000L), "max steps", err, errlen) ||
-        cv_fail(CVodeSetLinearSolver(p->cv, p->ls, p->J), "linear solver", err, errlen) ||
-        cv_fail(CVodeSetJacFn(p->cv, pair_jac), "Jacobian", err, errlen)) {
+    if (!p->cv || npg_cv_fail(CVodeInit(p->cv, pair_rhs, 0.0, p->y), "CVodeInit", err, errlen) ||
+        npg_cv_fail(CVodeSVtolerances(p->cv, p->opt.rtol, p->atol), "tolerances", err, errlen) ||
+        npg_cv_fail(CVodeSetUserData(p->cv, p), "user data", err, errlen) ||
+        npg_cv_fail(CVodeSetMaxNumSteps(p->cv, 50000000L), "max steps", err, errlen) ||
+        npg_cv_fail(CVodeSetLinearSolver(p->cv, p->ls, p->J), "linear solver", err, errlen) ||
+        npg_cv_fail(CVodeSetJacFn(p->cv, pair_jac), "Jacobian", err, errlen)) {
         if (!p->cv)
             snprintf(err, errlen, "CVodeCreate failed");
         npg_pair_destroy(p);
@@ -465,32 +455,7 @@ int npg_pair_create(npg_pair **out, const npg_config *cfg, const npg_pair_option
 /* One CVODE call to t, never past stop (a kink of the right-hand side or the end). */
 static int leg(npg_pair *p, double t, double stop, char *err, size_t errlen)
 {
-    if (!(t > p->t))
-        return 0;
-    sunrealtype tret = p->t;
-    if (cv_fail(CVodeSetStopTime(p->cv, stop), "stop time", err, errlen))
-        return 1;
-#if defined(__SSE2__)
-    /* Ahead of the front that fills the exclusion zone u decays to subnormal numbers, which
-     * cost ~100x per operation on x86: flush them to zero inside the solver (far below atol). */
-    unsigned int csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
-#endif
-    int flag = CVode(p->cv, t, p->y, &tret, CV_NORMAL);
-#if defined(__SSE2__)
-    _mm_setcsr(csr);
-#endif
-    if (flag < 0 && npg_stop_requested()) {
-        snprintf(err, errlen, "interrupted at t = %.9g", tret);
-        return npg_stop_exit_code();
-    }
-    if (flag < 0) {
-        snprintf(err, errlen, "CVODE failed at t = %.9g (target %.9g): %s", tret, t,
-                 CVodeGetReturnFlagName(flag));
-        return 1;
-    }
-    p->t = t;
-    return 0;
+    return npg_cv_leg(p->cv, p->y, &p->t, t, stop, err, errlen);
 }
 
 int npg_pair_advance(npg_pair *p, double t, char *err, size_t errlen)
@@ -506,7 +471,7 @@ int npg_pair_advance(npg_pair *p, double t, char *err, size_t errlen)
         CVodeGetNumRhsEvals(p->cv, &r);
         p->steps0 += s;
         p->rhs0 += r;
-        if (cv_fail(CVodeReInit(p->cv, tc, p->y), "CVodeReInit", err, errlen))
+        if (npg_cv_fail(CVodeReInit(p->cv, tc, p->y), "CVodeReInit", err, errlen))
             return 1;
         p->cut_done = 1;
     }
