@@ -4,19 +4,16 @@
  * works in the run's time unit, so every per-second rate is multiplied by the seconds in one
  * time unit (1 for `s`, 60 for `min`).
  */
+#include <math.h>
 #include <string.h>
 
+#include "npgrow/brownian.h"
 #include "npgrow/wellmixed.h"
-
-static double seconds_per_unit(const npg_config *cfg)
-{
-    return strcmp(cfg->time_unit, "min") == 0 ? 60.0 : 1.0;
-}
 
 void npg_coal_params_from_config(const npg_config *cfg, npg_coal_params *p)
 {
     const npg_coal_config *c = &cfg->coal;
-    const double s = seconds_per_unit(cfg);
+    const double s = npg_config_seconds_per_unit(cfg);
     memset(p, 0, sizeof *p);
     p->kernel = (int)c->kernel;
     p->k_const = c->k_const_nm3_per_s * s;
@@ -30,6 +27,19 @@ void npg_coal_params_from_config(const npg_config *cfg, npg_coal_params *p)
     p->gamma = c->gamma_per_nm;
     p->sigma_c = c->sigma_c_nm;
     p->sigma_s = cfg->model.sigma_s;
+}
+
+void npg_bd_params_from_config(const npg_config *cfg, int threads, npg_bd_params *bp)
+{
+    memset(bp, 0, sizeof *bp);
+    npg_coal_params_from_config(cfg, &bp->coal);
+    bp->box_nm = cbrt(npg_coal_volume(cfg));
+    bp->kappa_c = cfg->coal.kappa_c_per_s * npg_config_seconds_per_unit(cfg);
+    bp->shell_nm = cfg->coal.shell_width_nm;
+    bp->shell = cfg->coal.shell == NPG_SHELL_STEP ? NPG_BD_SHELL_STEP : NPG_BD_SHELL_GAUSSIAN;
+    bp->on_reaction = NPG_BD_MERGE;
+    bp->seed = cfg->seed;
+    bp->threads = threads;
 }
 
 double npg_coal_volume(const npg_config *cfg)

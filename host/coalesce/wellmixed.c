@@ -354,13 +354,6 @@ double npg_wm_max_rate(npg_wm *w, double t0, double t1)
     return m * w->fs / w->V;
 }
 
-/* Uniform index in [0, k) from 64 random bits (multiply-high; bias below k / 2^64). */
-static uint64_t uniform_index(uint32_t hi, uint32_t lo, uint64_t k)
-{
-    unsigned __int128 x = ((unsigned __int128)(((uint64_t)hi << 32) | lo)) * k;
-    return (uint64_t)(x >> 64);
-}
-
 static int set_group_b(npg_wm *w, uint32_t id)
 {
     w->groupb[id >> 6] |= 1ull << (id & 63u);
@@ -443,14 +436,14 @@ static int advance_chunk(npg_wm *w, uint32_t *n, double t0, double t1, npg_wm_ev
         }
         if (b < 0)
             continue;
-        uint64_t ia = uniform_index(r0.w, r1.x, w->cnt[a]);
+        uint64_t ia = npg_uniform_index64(r0.w, r1.x, w->cnt[a]);
         uint64_t jb;
         if (a == b) {
-            jb = uniform_index(r1.y, r1.z, w->cnt[a] - 1);
+            jb = npg_uniform_index64(r1.y, r1.z, w->cnt[a] - 1);
             if (jb >= ia)
                 ++jb;
         } else {
-            jb = uniform_index(r1.y, r1.z, w->cnt[b]);
+            jb = npg_uniform_index64(r1.y, r1.z, w->cnt[b]);
         }
         const uint32_t i = w->members[a][ia], j = w->members[b][jb];
         const double f = timedep ? npg_coal_time_factor(&w->p, t) : 1.0;

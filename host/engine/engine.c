@@ -280,8 +280,7 @@ static int on_merge(void *ctx, const npg_wm_event *ev)
     } else if (e->res_cap) {
         npg_u32x4 b = npg_philox4x32_10(npg_philox_counter(0, k, NPG_STREAM_SAMPLING),
                                         npg_philox_key(e->cfg->seed, 0xfffffffeu));
-        unsigned __int128 x = (unsigned __int128)(((uint64_t)b.x << 32) | b.y) * (k + 1);
-        uint64_t j = (uint64_t)(x >> 64);
+        uint64_t j = npg_uniform_index64(b.x, b.y, k + 1);
         if (j < e->res_cap)
             e->res[j] = *ev;
     }
@@ -371,13 +370,17 @@ static double host_cap(npg_ensemble *e, double t, double dt)
             cap = fmin(cap, e->coal_eps / r);
     }
     if (e->bd && e->exchange) {
-        /* sizes from the monomer SSA enter the dynamics every NPG_ENGINE_BD_STEPS steps */
+        /* sizes from the monomer SSA enter the dynamics every NPG_ENGINE_BD_STEPS steps, of
+         * the length the last advance took (sizes, and so the step, change slowly); only the
+         * first interval reads the sizes for it */
+        npg_bd_stats bs;
+        npg_bd_get_stats(e->bd, &bs);
+        double h = bs.dt_last;
         uint32_t *n;
-        if (!e->be.get_host(&e->be, &n, NULL, 0)) {
-            double h = npg_bd_step(e->bd, n, t, t + dt);
-            if (h > 0.0)
-                cap = fmin(cap, NPG_ENGINE_BD_STEPS * h);
-        }
+        if (!(h > 0.0) && !e->be.get_host(&e->be, &n, NULL, 0))
+            h = npg_bd_step(e->bd, n, t, t + dt);
+        if (h > 0.0)
+            cap = fmin(cap, NPG_ENGINE_BD_STEPS * h);
     }
     if (e->exchange && e->next_entry < e->n_entries) {
         double eps = e->wm || e->bd ? e->coal_eps : 0.01;
@@ -494,52 +497,31 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
         e->bound += (int64_t)r.count[n] * n;
     }
     npg_reduction_free(&r);
-    if (cfg->coal.mode == NPG_COAL_WELL_MIXED) {
-        npg_coal_params cp;
-        npg_coal_params_from_config(cfg, &cp);
-        e->coal_eps = cfg->coal.epsilon > 0 ? cfg->coal.epsilon : 0.01;
-        e->res_cap = cfg->coal.output_events;
-        e->res = malloc((e->res_cap ? e->res_cap : 1) * sizeof *e->res);
-        uint32_t *n;
-        if (!e->res ||
-            npg_wm_create(&e->wm, &cp, npg_coal_volume(cfg), cfg->seed, e->capacity, err, errlen) ||
-            e->be.get_host(&e->be, &n, err, errlen) || npg_wm_rebuild(e->wm, n, err, errlen)) {
-            if (!e->res)
-                snprintf(err, errlen, "out of memory for %llu sampled merges",
-                         (unsigned long long)e->res_cap);
-            npg_ensemble_destroy(e);
-            *out = NULL;
-            return 1;
-        }
-    }
-    if (cfg->coal.mode == NPG_COAL_BROWNIAN) {
-        npg_bd_params bp;
-        memset(&bp, 0, sizeof bp);
-        npg_coal_params_from_config(cfg, &bp.coal);
-        const double spu = strcmp(cfg->time_unit, "min") == 0 ? 60.0 : 1.0;
-        bp.box_nm = cbrt(npg_coal_volume(cfg));
-        bp.kappa_c = cfg->coal.kappa_c_per_s * spu;
-        bp.shell_nm = cfg->coal.shell_width_nm;
-        bp.shell = cfg->coal.shell == NPG_SHELL_STEP ? NPG_BD_SHELL_STEP : NPG_BD_SHELL_GAUSSIAN;
-        bp.on_reaction = NPG_BD_MERGE;
-        bp.seed = cfg->seed;
-        bp.threads = o->threads;
+    if (cfg->coal.mode != NPG_COAL_NONE) {
         e->coal_eps = cfg->coal.epsilon > 0 ? cfg->coal.epsilon : 0.01;
         e->min_dist = cfg->coal.initial_min_distance_nm;
         e->res_cap = cfg->coal.output_events;
         e->res = malloc((e->res_cap ? e->res_cap : 1) * sizeof *e->res);
         uint32_t *n;
-        int rc2 = !e->res;
-        if (!rc2)
-            rc2 = npg_bd_create(&e->bd, &bp, e->capacity, err, errlen);
-        if (!rc2)
-            rc2 = e->be.get_host(&e->be, &n, err, errlen);
-        if (!rc2)
-            rc2 = npg_bd_place_all(e->bd, n, e->min_dist, err, errlen);
-        if (rc2) {
-            if (!e->res)
-                snprintf(err, errlen, "out of memory for %llu sampled merges",
-                         (unsigned long long)e->res_cap);
+        int rc = !e->res;
+        if (rc)
+            snprintf(err, errlen, "out of memory for %llu sampled merges",
+                     (unsigned long long)e->res_cap);
+        if (!rc)
+            rc = e->be.get_host(&e->be, &n, err, errlen);
+        if (!rc && cfg->coal.mode == NPG_COAL_WELL_MIXED) {
+            npg_coal_params cp;
+            npg_coal_params_from_config(cfg, &cp);
+            rc = npg_wm_create(&e->wm, &cp, npg_coal_volume(cfg), cfg->seed, e->capacity, err,
+                               errlen) ||
+                 npg_wm_rebuild(e->wm, n, err, errlen);
+        } else if (!rc) {
+            npg_bd_params bp;
+            npg_bd_params_from_config(cfg, o->threads, &bp);
+            rc = npg_bd_create(&e->bd, &bp, e->capacity, err, errlen) ||
+                 npg_bd_place_all(e->bd, n, e->min_dist, err, errlen);
+        }
+        if (rc) {
             npg_ensemble_destroy(e);
             *out = NULL;
             return 1;

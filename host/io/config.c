@@ -2626,3 +2626,8 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     put_uint(f, i1, "n_max", cfg->me_n_max, "master-equation truncation; 0 = automatic");
     write_pair(f, cfg, i0);
 }
+
+double npg_config_seconds_per_unit(const npg_config *cfg)
+{
+    return strcmp(cfg->time_unit, "min") == 0 ? 60.0 : 1.0;
+}

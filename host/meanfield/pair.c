@@ -54,6 +54,7 @@
 #include "npgrow/outdir.h"
 #include "npgrow/pair.h"
 #include "npgrow/status.h"
+#include "npgrow/wellmixed.h"
 
 #include "meanfield/cvode_leg.h"
 
@@ -76,6 +77,7 @@ struct npg_pair {
     int have_asm;
     double sigma, dsigma, d_r, kappa, x_shift; /* at t_asm */
     double spu;                                /* seconds per time unit */
+    npg_coal_params coal;                      /* the propensity (npgrow/coalesce.h) */
     double t;                                  /* current time */
     SUNContext ctx;
     void *cv;
@@ -87,14 +89,6 @@ struct npg_pair {
 };
 
 /* ---- coefficients ---------------------------------------------------------------------- */
-
-static double propensity(const npg_coal_config *c, double sigma)
-{
-    if (c->propensity != NPG_PROPENSITY_FERMI)
-        return 1.0;
-    double z = c->gamma_per_nm * (sigma - c->sigma_c_nm);
-    return z > 700.0 ? 0.0 : 1.0 / (exp(z) + 1.0);
-}
 
 /* B(z) = z / (e^z - 1), B(0) = 1 (the Bernoulli function of exponential fitting). */
 static double bernoulli(double z)
@@ -178,7 +172,7 @@ static void assemble(npg_pair *p, double t)
     double ds;
     const double sg = npg_config_pair_sigma(cfg, t, &ds);
     const double D = npg_config_pair_dr(cfg, t) * p->spu;
-    const double kap = c->kappa_c_per_s * p->spu * propensity(c, sg);
+    const double kap = c->kappa_c_per_s * p->spu * npg_coal_fermi(&p->coal, sg);
     const double l = c->ligand_nm;
     p->sigma = sg;
     p->dsigma = ds;
@@ -401,7 +395,8 @@ int npg_pair_create(npg_pair **out, const npg_config *cfg, const npg_pair_option
         p->opt.rtol = NPG_PAIR_RTOL;
     if (!(p->opt.atol > 0.0))
         p->opt.atol = NPG_PAIR_ATOL;
-    p->spu = strcmp(cfg->time_unit, "min") == 0 ? 60.0 : 1.0;
+    p->spu = npg_config_seconds_per_unit(cfg);
+    npg_coal_params_from_config(cfg, &p->coal);
     p->n = p->opt.cells < 8 ? 8 : p->opt.cells;
     const size_t n = p->n;
     p->xf = malloc((n + 1) * sizeof *p->xf);

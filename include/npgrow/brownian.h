@@ -107,6 +107,11 @@ typedef struct npg_bd_stats {
 
 typedef struct npg_bd npg_bd;
 
+/* The parameters of cfg's `coalescence: {mode: brownian}` section in its time unit (box edge
+ * V^(1/3), kappa_c and the diffusion keys converted from per second), merging on reaction,
+ * automatic step; threads as for the CPU backend (0 = OpenMP default). */
+void npg_bd_params_from_config(const npg_config *cfg, int threads, npg_bd_params *bp);
+
 /* ids 0..capacity-1 (capacity < 2^31). Checks the parameters (message names the field). */
 int npg_bd_create(npg_bd **bd, const npg_bd_params *p, uint64_t capacity, char *err, size_t errlen);
 void npg_bd_destroy(npg_bd *bd);

@@ -294,6 +294,10 @@ double npg_config_pair_sigma(const npg_config *cfg, double t, double *dsigma);
  * particles of radius sigma/2 (coalescence.diffusion, time_factor). */
 double npg_config_pair_dr(const npg_config *cfg, double t);
 
+/* Seconds in one of cfg's time units (1 for `s`, 60 for `min`): per-second keys (coalescence
+ * rates, diffusion) times this are per time unit. */
+double npg_config_seconds_per_unit(const npg_config *cfg);
+
 /* Supersaturation of the schedule at time t (piecewise linear, constant beyond the ends). */
 double npg_config_schedule_s(const npg_config *cfg, double t);
 

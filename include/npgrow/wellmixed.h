@@ -31,6 +31,14 @@ void npg_coal_params_from_config(const npg_config *cfg, npg_coal_params *p);
 /* V [nm^3] of cfg's coalescence section (volume_nm3, or particles / particle_density_nm3). */
 double npg_coal_volume(const npg_config *cfg);
 
+/* Uniform index in [0, k) from the 64 random bits hi:lo (multiply-high; bias below k / 2^64).
+ * Host only (128-bit product). */
+static inline uint64_t npg_uniform_index64(uint32_t hi, uint32_t lo, uint64_t k)
+{
+    unsigned __int128 x = ((unsigned __int128)(((uint64_t)hi << 32) | lo)) * k;
+    return (uint64_t)(x >> 64);
+}
+
 typedef struct npg_wm_event {
     double t;        /* [time unit] */
     uint32_t kept;   /* surviving id (the lower) */
