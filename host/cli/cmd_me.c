@@ -16,7 +16,7 @@ int npg_cmd_me(int argc, char **argv)
 {
     const char *config = NULL, *outdir = NULL;
     int force = 0, quiet = 0;
-    double t_end = 0.0, n_max = 0.0, rtol = 0.0, atol = 0.0, particles = 0.0;
+    double t_end = 0.0, n_max = 0.0, rtol = 0.0, atol = 0.0, particles = 0.0, res = -1.0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -34,6 +34,11 @@ int npg_cmd_me(int argc, char **argv)
         } else if (!strcmp(a, "--n-max")) {
             bad = npg_parse_double(v, 3, 1.6e7, &n_max) || n_max != (double)(uint32_t)n_max;
             allowed = " (integer 3 .. 16000000)";
+            ++i;
+        } else if (!strcmp(a, "--resolution")) {
+            bad = npg_parse_double(v, 0, 1e6, &res) || res != (double)(uint32_t)res ||
+                  (res > 0 && res < NPG_ME_RESOLUTION_MIN);
+            allowed = " (0 = exact, or an integer 16 .. 1e6)";
             ++i;
         } else if (!strcmp(a, "--particles")) {
             bad =
@@ -87,6 +92,7 @@ int npg_cmd_me(int argc, char **argv)
     npg_me_options o;
     memset(&o, 0, sizeof o);
     o.n_max = (uint32_t)n_max;
+    o.resolution = res < 0.0 ? 0 : res == 0.0 ? -1 : (int)res;
     o.rtol = rtol;
     o.atol_rel = atol;
     o.progress = !quiet;

@@ -1219,7 +1219,7 @@ static int parse_output(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, 
 
 static int parse_me(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_config *cfg)
 {
-    static const char *const keys[] = {"n_max", NULL};
+    static const char *const keys[] = {"n_max", "resolution", NULL};
     sect s = {L, map, mark, "me"};
     int rc;
     uint64_t u;
@@ -1230,6 +1230,18 @@ static int parse_me(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_
         return rc;
     if (v)
         cfg->me_n_max = (uint32_t)u;
+    if ((rc = get_int(&s, "resolution", 0, 0.0, 1e6,
+                      "0 (one cell per size: the exact master equation) or an integer R in [16, "
+                      "1e6] (sizes n >= 2R lumped into cells of width floor(n/R))",
+                      &u, &v)))
+        return rc;
+    if (v && u && u < NPG_ME_RESOLUTION_MIN)
+        return fail(L, v, "me.resolution",
+                    "out of range: 0 (one cell per size: the exact master equation) or an "
+                    "integer R in [16, 1e6] (sizes n >= 2R lumped into cells of width "
+                    "floor(n/R))");
+    if (v)
+        cfg->me_resolution = (uint32_t)u;
     return 0;
 }
 
@@ -2098,6 +2110,7 @@ int npg_config_load(const char *path, npg_config *cfg, char *err, size_t errlen)
     cfg->hdf5 = 1; /* [h5] */
     cfg->coal.epsilon = 0.01;
     cfg->coal.output_events = 100000;
+    cfg->me_resolution = NPG_ME_RESOLUTION;
     if (!path || strlen(path) >= sizeof cfg->source) {
         ldr L = {path ? path : "(null)", NULL, err, errlen};
         yaml_mark_t m = {0, 0, 0};
@@ -2624,6 +2637,8 @@ void npg_config_write_yaml(FILE *f, const npg_config *cfg, int indent)
     write_source(f, cfg, i0);
     fprintf(f, "%*sme:\n", i0, "");
     put_uint(f, i1, "n_max", cfg->me_n_max, "master-equation truncation; 0 = automatic");
+    put_uint(f, i1, "resolution", cfg->me_resolution,
+             "master-equation grid: sizes n >= 2R in cells of width floor(n/R); 0 = exact");
     write_pair(f, cfg, i0);
 }
 

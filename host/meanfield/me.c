@@ -16,8 +16,23 @@
  * rank-one term u w^T (u_n = dF_n/dS, w_m = dS/dN_m = -m / (V rho_1inf)). Newton systems are
  * solved exactly in O(n_max) (me_linsol.c: tridiagonal LU + Sherman-Morrison).
  *
- * n_max can grow during a run (npg_me_grow): the state is copied into a longer one and CVODE
- * restarts from it, from the current time or from the last checkpoint.
+ * The size grid. With resolution R > 0 (me.resolution, default NPG_ME_RESOLUTION) the sizes
+ * n >= 2R are lumped into cells of width floor(n/R) (relative width <= 1/R); below that every
+ * cell is one size, as are all cells with R = 0 (the exact equation). A cell's count N_k
+ * changes only by the fluxes through its two end faces, and the flux through the face between
+ * sizes m and m+1 is exactly J = S A_m p(m) - k^d_{m+1} p(m+1) in terms of the per-size
+ * densities p; the only approximation is p, interpolated linearly between the neighbouring
+ * cells' centres from their averages N_k / w_k (second order in w; exact for one-size cells,
+ * so R = 0 is the master equation above, term by term). The distribution's width at sizes in
+ * the thousands is hundreds of monomers, so R = 256 cells per unit ln n resolve it with
+ * errors far below a particle run's (bench/RESULTS.md: accuracy and speed against R = 0), in
+ * a few thousand unknowns where the exact equation needs tens of thousands. The Jacobian stays
+ * tridiagonal (plus rank one), conservation of particles is exact, and monomers in particles
+ * are counted as sum_k centre_k N_k, which the fluxes conserve exactly with F.
+ *
+ * n_max can grow during a run (npg_me_grow): the state is copied into a longer one (spread
+ * evenly over the sizes of each old cell and summed into the new cells) and CVODE restarts from
+ * it, from the current time or from the last checkpoint.
  *
  * Coalescence, a particle source or supply.monomer_exchange: false select the extended equation
  * of me_coal.c (Group A and B populations, Smoluchowski coagulation, SPGMR); this file then only
@@ -48,14 +63,20 @@ static double me_precursor(const npg_me *me, double t)
     return me->mode == NPG_SUPPLY_PRECURSOR ? me->P0 * exp(-me->kp * t) : 0.0;
 }
 
-/* Free monomers F = total(0) - P(t) - sum_n n N_n (closed/precursor). */
+/* Monomers in particles, sum_k centre_k N_k (sum_n n N_n on the exact grid). */
+static double me_bound(const npg_me *me, const double *y)
+{
+    const double *N = y + 1;
+    double bound = 0.0;
+    for (uint32_t k = 0; k < me->K; ++k)
+        bound += me->cmid[k] * N[k];
+    return bound;
+}
+
+/* Free monomers F = total(0) - P(t) - bound (closed/precursor). */
 static double me_free(const npg_me *me, double t, const double *y)
 {
-    const double *N = y - 1;
-    double bound = 0.0;
-    for (uint32_t n = 2; n <= me->n_max; ++n)
-        bound += (double)n * N[n];
-    return me->total0 - me_precursor(me, t) - bound;
+    return me->total0 - me_precursor(me, t) - me_bound(me, y);
 }
 
 static double me_S(const npg_me *me, double t, const double *y)
@@ -73,17 +94,21 @@ static int me_rhs(sunrealtype t, N_Vector yv, N_Vector fv, void *ud)
     const npg_me *me = ud;
     const double *y = N_VGetArrayPointer(yv);
     double *f = N_VGetArrayPointer(fv);
-    const uint32_t nm = me->n_max;
-    const double *N = y - 1; /* N[n] = y[n - 1] */
-    double *dN = f - 1;
-    const double *a = me->a, *kd = me->kd;
+    const uint32_t K = me->K;
+    const double *N = y + 1; /* N[k]: cell k */
+    double *dN = f + 1;
+    const double *fa0 = me->fa0, *fa1 = me->fa1, *fd0 = me->fd0, *fd1 = me->fd1;
     const double S = me_S(me, t, y);
-    dN[2] = kd[3] * N[3] - (S * a[2] + kd[2]) * N[2];
-    for (uint32_t n = 3; n < nm; ++n)
-        dN[n] = S * a[n - 1] * N[n - 1] + kd[n + 1] * N[n + 1] - (S * a[n] + kd[n]) * N[n];
-    if (nm > 2)
-        dN[nm] = S * a[nm - 1] * N[nm - 1] - (S * a[nm] + kd[nm]) * N[nm];
-    f[0] = kd[2] * N[2];
+    double in = 0.0; /* flux into cell k from below */
+    for (uint32_t k = 0; k + 1 < K; ++k) {
+        double out = (S * fa0[k] - fd0[k]) * N[k] + (S * fa1[k] - fd1[k]) * N[k + 1];
+        dN[k] = in - out;
+        in = out;
+    }
+    dN[K - 1] = in;                       /* reflecting top */
+    const double diss = me->kd[2] * N[0]; /* cell 0 is the size 2 */
+    dN[0] -= diss;
+    f[0] = diss;
     return 0;
 }
 
@@ -94,24 +119,34 @@ static int me_jac(sunrealtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *ud
     (void)fy, (void)t1, (void)t2, (void)t3;
     npg_me *me = ud;
     const double *y = N_VGetArrayPointer(yv);
-    const uint32_t nm = me->n_max;
-    const double *N = y - 1;
-    const double *a = me->a, *kd = me->kd;
+    const uint32_t K = me->K;
+    const double *N = y + 1;
+    const double *fa0 = me->fa0, *fa1 = me->fa1, *fd0 = me->fd0, *fd1 = me->fd1;
     const double S = me_S(me, t, y);
     SUNMatZero(J);
-    SM_ELEMENT_B(J, 0, 1) = kd[2];
-    for (uint32_t n = 2; n <= nm; ++n) {
-        sunindextype i = (sunindextype)n - 1;
-        if (n > 2)
-            SM_ELEMENT_B(J, i, i - 1) = S * a[n - 1];
-        SM_ELEMENT_B(J, i, i) = -(S * a[n] + kd[n]);
-        if (n < nm)
-            SM_ELEMENT_B(J, i, i + 1) = kd[n + 1];
+    SM_ELEMENT_B(J, 0, 1) = me->kd[2];
+    /* face k: out of cell k, into cell k + 1, (S fa0 - fd0) N_k + (S fa1 - fd1) N_{k+1} */
+    for (uint32_t k = 0; k < K; ++k) {
+        sunindextype i = (sunindextype)k + 1;
+        double d = k == 0 ? -me->kd[2] : 0.0;
+        if (k > 0) {
+            SM_ELEMENT_B(J, i, i - 1) = S * fa0[k - 1] - fd0[k - 1];
+            d += S * fa1[k - 1] - fd1[k - 1];
+        }
+        if (k + 1 < K) {
+            d -= S * fa0[k] - fd0[k];
+            SM_ELEMENT_B(J, i, i + 1) = -(S * fa1[k] - fd1[k]);
+        }
+        SM_ELEMENT_B(J, i, i) = d;
     }
     if (me->u) {
         me->u[0] = 0.0;
-        for (uint32_t n = 2; n <= nm; ++n)
-            me->u[n - 1] = (n > 2 ? a[n - 1] * N[n - 1] : 0.0) - a[n] * N[n];
+        double in = 0.0;
+        for (uint32_t k = 0; k < K; ++k) {
+            double out = k + 1 < K ? fa0[k] * N[k] + fa1[k] * N[k + 1] : 0.0;
+            me->u[k + 1] = in - out;
+            in = out;
+        }
     }
     return 0;
 }
@@ -169,8 +204,137 @@ void npg_me_destroy(npg_me *me)
     free(me->u);
     free(me->w);
     free(me->ck);
+    free(me->lo);
+    free(me->cmid);
+    free(me->fa0);
+    free(me->fa1);
+    free(me->fd0);
+    free(me->fd1);
     npg_me_ext_free(me->x);
     free(me);
+}
+
+/* ---- the size grid ------------------------------------------------------------------------- */
+
+/* Width of the cell that starts at size n under resolution R (0: exact). */
+static uint32_t me_cell_width(uint32_t n, uint32_t R)
+{
+    return R && n >= 2 * R ? n / R : 1u;
+}
+
+/* The cells of [2, nm] under R into lo[0..K] (lo NULL: count only). Returns K. */
+static uint32_t me_cells(uint32_t nm, uint32_t R, uint32_t *lo)
+{
+    uint32_t K = 0;
+    for (uint64_t n = 2; n <= nm;) {
+        if (lo)
+            lo[K] = (uint32_t)n;
+        ++K;
+        n += me_cell_width((uint32_t)n, R);
+    }
+    if (lo)
+        lo[K] = nm + 1;
+    return K;
+}
+
+/* Spread the cells of y (layout of the plain equation) evenly over their sizes: cnt[n],
+ * n = 0..lo[K]-1. */
+static void me_cells_to_sizes(const uint32_t *lo, uint32_t K, const double *y, double *cnt)
+{
+    cnt[0] = cnt[1] = 0.0;
+    for (uint32_t k = 0; k < K; ++k) {
+        double v = y[k + 1] / (double)(lo[k + 1] - lo[k]);
+        for (uint32_t n = lo[k]; n < lo[k + 1]; ++n)
+            cnt[n] = v;
+    }
+}
+
+/* The inverse: y[k + 1] = sum of cnt over cell k (cnt has lo[K] entries or len of them). */
+static void me_sizes_to_cells(const uint32_t *lo, uint32_t K, const double *cnt, uint32_t len,
+                              double *y)
+{
+    for (uint32_t k = 0; k < K; ++k) {
+        double v = 0.0;
+        for (uint32_t n = lo[k]; n < lo[k + 1] && n < len; ++n)
+            v += cnt[n];
+        y[k + 1] = v;
+    }
+}
+
+/* Expected count per size, cnt[n] for n = 0..n_max, from the cells of y: each cell's count
+ * spread over its sizes along a line through its centre whose slope is the centred difference
+ * of the neighbours' densities, limited so that no size goes negative (the count of the cell is
+ * kept exactly; one-size cells are copied). */
+static void me_expand(const npg_me *me, const double *y, double *cnt)
+{
+    const uint32_t K = me->K, *lo = me->lo;
+    const double *N = y + 1, *c = me->cmid;
+    cnt[0] = cnt[1] = 0.0;
+    for (uint32_t k = 0; k < K; ++k) {
+        const uint32_t w = lo[k + 1] - lo[k];
+        if (w == 1) {
+            cnt[lo[k]] = N[k];
+            continue;
+        }
+        const double p = N[k] / (double)w, half = 0.5 * (double)(w - 1);
+        const uint32_t kl = k ? k - 1 : k, kr = k + 1 < K ? k + 1 : k;
+        double sl = 0.0;
+        if (kr > kl && p > 0.0) {
+            double pl = N[kl] / (double)(lo[kl + 1] - lo[kl]);
+            double pr = N[kr] / (double)(lo[kr + 1] - lo[kr]);
+            sl = (pr - pl) / (c[kr] - c[kl]);
+            if (fabs(sl) * half > p)
+                sl = copysign(p / half, sl);
+        }
+        for (uint32_t n = lo[k]; n < lo[k + 1]; ++n)
+            cnt[n] = p + sl * ((double)n - c[k]);
+    }
+}
+
+/* Grid and face coefficients of the plain equation for n_max nm (rates a, kd filled). */
+static int me_grid(npg_me *me, uint32_t nm)
+{
+    const uint32_t R = me->res, K = me_cells(nm, R, NULL);
+    free(me->lo);
+    free(me->cmid);
+    free(me->fa0);
+    free(me->fa1);
+    free(me->fd0);
+    free(me->fd1);
+    me->lo = malloc((K + 1) * sizeof *me->lo);
+    me->cmid = malloc(K * sizeof *me->cmid);
+    me->fa0 = malloc(K * sizeof *me->fa0);
+    me->fa1 = malloc(K * sizeof *me->fa1);
+    me->fd0 = malloc(K * sizeof *me->fd0);
+    me->fd1 = malloc(K * sizeof *me->fd1);
+    if (!me->lo || !me->cmid || !me->fa0 || !me->fa1 || !me->fd0 || !me->fd1)
+        return 1;
+    me_cells(nm, R, me->lo);
+    me->K = K;
+    const uint32_t *lo = me->lo;
+    for (uint32_t k = 0; k < K; ++k)
+        me->cmid[k] = 0.5 * ((double)lo[k] + (double)lo[k + 1] - 1.0);
+    for (uint32_t k = 0; k + 1 < K; ++k) {
+        /* p(x) = p_k (c1 - x)/h + p_{k+1} (x - c0)/h, p_k = N_k / w_k; J = a_m p(m) - d p(m+1) */
+        const uint32_t m = lo[k + 1] - 1;
+        const double c0 = me->cmid[k], c1 = me->cmid[k + 1], h = c1 - c0;
+        const double w0 = (double)(lo[k + 1] - lo[k]), w1 = (double)(lo[k + 2] - lo[k + 1]);
+        const double am = me->a[m], dm = me->kd[m + 1];
+        if (k + 2 == K) {
+            /* Into the top cell: its own density would feed its inflow (a growing mode with no
+             * outflow to balance it: the top reflects), so each side's own average instead. */
+            me->fa0[k] = am / w0;
+            me->fa1[k] = me->fd0[k] = 0.0;
+            me->fd1[k] = dm / w1;
+            continue;
+        }
+        me->fa0[k] = am * ((c1 - m) / h) / w0;
+        me->fa1[k] = am * ((m - c0) / h) / w1;
+        me->fd0[k] = dm * ((c1 - m - 1.0) / h) / w0;
+        me->fd1[k] = dm * ((m + 1.0 - c0) / h) / w1;
+    }
+    me->fa0[K - 1] = me->fa1[K - 1] = me->fd0[K - 1] = me->fd1[K - 1] = 0.0;
+    return 0;
 }
 
 /* (Re)allocate everything sized by n_max and fill the rates for n = 0..nm+1: the override table
@@ -190,16 +354,7 @@ static int me_size(npg_me *me, uint32_t nm, char *err, size_t errlen)
     free(me->w);
     me->count = calloc(nm + 1, sizeof *me->count);
     me->u = me->w = NULL;
-    int closed = me->mode != NPG_SUPPLY_SCHEDULE, bad = !a || !kd || !tab || !me->count;
-    if (closed) {
-        me->u = calloc(nm, sizeof *me->u);
-        me->w = calloc(nm, sizeof *me->w);
-        bad |= !me->u || !me->w;
-    }
-    const size_t nck = me->x ? 2 * (size_t)nm + 2 : nm;
-    double *ck = realloc(me->ck, nck * sizeof *ck);
-    me->ck = ck ? ck : me->ck;
-    if (bad || !ck) {
+    if (!a || !kd || !tab || !me->count) {
         snprintf(err, errlen, "out of memory for n_max = %u", nm);
         return 1;
     }
@@ -217,11 +372,26 @@ static int me_size(npg_me *me, uint32_t nm, char *err, size_t errlen)
     me->a[nm] = 0.0; /* reflecting top: the truncation check makes its effect < 1e-12 */
     me->rates.table = me->table;
     me->rates.n_table = nm + 2;
-    if (closed)
-        for (uint32_t n = 2; n <= nm; ++n)
-            me->w[n - 1] = -(double)n / me->vrho;
+    if (!me->x && me_grid(me, nm)) {
+        snprintf(err, errlen, "out of memory for the size grid (n_max = %u)", nm);
+        return 1;
+    }
     me->n_max = nm;
-    me->neq = (sunindextype)nm;
+    me->neq = me->x ? (sunindextype)(2 * (size_t)nm + 2) : (sunindextype)me->K + 1;
+    const int closed = me->mode != NPG_SUPPLY_SCHEDULE && !me->x;
+    if (closed) {
+        me->u = calloc((size_t)me->neq, sizeof *me->u);
+        me->w = calloc((size_t)me->neq, sizeof *me->w);
+    }
+    double *ck = realloc(me->ck, (size_t)me->neq * sizeof *ck);
+    me->ck = ck ? ck : me->ck;
+    if (!ck || (closed && (!me->u || !me->w))) {
+        snprintf(err, errlen, "out of memory for n_max = %u", nm);
+        return 1;
+    }
+    if (closed)
+        for (uint32_t k = 0; k < me->K; ++k)
+            me->w[k + 1] = -me->cmid[k] / me->vrho;
     me->tail_w = nm / 256 > 8 ? nm / 256 : 8;
     if (me->tail_w > nm - 2)
         me->tail_w = nm - 2;
@@ -302,6 +472,15 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
     me->mode = (int)cfg->supply;
     me->rates.model = cfg->model;
     me->ck_t = -1.0;
+    me->res = opt.resolution < 0   ? 0u
+              : opt.resolution > 0 ? (uint32_t)opt.resolution
+                                   : cfg->me_resolution;
+    if (me->res && me->res < NPG_ME_RESOLUTION_MIN) {
+        snprintf(err, errlen, "master-equation resolution %u: must be 0 (exact) or >= %u", me->res,
+                 NPG_ME_RESOLUTION_MIN);
+        free(me);
+        return NPG_EXIT_USAGE;
+    }
 
     int rc;
     if (npg_me_ext_wanted(cfg) && (rc = npg_me_ext_init(me, err, errlen))) {
@@ -403,8 +582,14 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         npg_me_destroy(me);
         return 1;
     }
-    for (uint32_t n = 2; n < len0; ++n)
-        y0[n - 1] = c0[n]; /* N_n, or A_n of the extended equation: the same places */
+    if (me->x) {
+        for (uint32_t n = 2; n < len0; ++n)
+            y0[n - 1] = c0[n]; /* A_n of the extended equation */
+    } else {
+        me_sizes_to_cells(me->lo, me->K, c0, len0, y0);
+        if (me->mode != NPG_SUPPLY_SCHEDULE) /* F(0) exactly as configured, on this grid */
+            me->total0 += me_bound(me, y0) - bound0;
+    }
     free(c0);
     rc = me_cvode_init(me, y0, 0.0, err, errlen);
     free(y0);
@@ -420,6 +605,7 @@ void npg_me_checkpoint(npg_me *me)
 {
     memcpy(me->ck, N_VGetArrayPointer(me->y), (size_t)me->neq * sizeof *me->ck);
     me->ck_t = me->t;
+    me->ck_total0 = me->total0;
 }
 
 double npg_me_checkpoint_time(const npg_me *me)
@@ -469,24 +655,60 @@ int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size
     }
     if (me->x)
         return me_grow_ext(me, n_max, from_checkpoint, err, errlen);
-    const sunindextype old = me->neq;
-    double *y0 = calloc(n_max, sizeof *y0);
-    if (!y0) {
+    /* Old cells spread over their sizes, summed into the new cells: cells that both grids have
+     * keep their counts; the old top cell's are shared out, and total0 follows the monomers it
+     * moves (F stays what it was). The checkpoint, when not the start, goes the same way. */
+    const uint32_t nm_old = me->n_max, K_old = me->K;
+    const double *ycur = N_VGetArrayPointer(me->y);
+    double *sz = calloc((size_t)nm_old + 1, sizeof *sz), *sz_ck = NULL;
+    uint32_t *lo_keep = malloc(((size_t)K_old + 1) * sizeof *lo_keep);
+    double *y0 = calloc((size_t)me_cells(n_max, me->res, NULL) + 1, sizeof *y0);
+    const int ck_too = me->ck_t >= 0.0 && !from_checkpoint;
+    if (ck_too)
+        sz_ck = calloc((size_t)nm_old + 1, sizeof *sz_ck);
+    if (!sz || !lo_keep || !y0 || (ck_too && !sz_ck)) {
+        free(sz);
+        free(sz_ck);
+        free(lo_keep);
+        free(y0);
         snprintf(err, errlen, "out of memory for n_max = %u", n_max);
         return 1;
     }
-    memcpy(y0, from_checkpoint ? me->ck : N_VGetArrayPointer(me->y), (size_t)old * sizeof *y0);
+    memcpy(lo_keep, me->lo, ((size_t)K_old + 1) * sizeof *lo_keep);
+    const double *src = from_checkpoint ? me->ck : ycur;
+    const double bound_src = me_bound(me, src);
+    double bound_ck = 0.0, D_ck = 0.0, total_src = from_checkpoint ? me->ck_total0 : me->total0;
+    me_cells_to_sizes(lo_keep, K_old, src, sz);
+    y0[0] = src[0];
+    if (ck_too) {
+        me_cells_to_sizes(lo_keep, K_old, me->ck, sz_ck);
+        bound_ck = me_bound(me, me->ck);
+        D_ck = me->ck[0];
+    }
     double t0 = from_checkpoint ? me->ck_t : me->t;
     me_cvode_free(me);
-    int rc = me_size(me, n_max, err, errlen) || me_cvode_init(me, y0, t0, err, errlen);
+    int rc = me_size(me, n_max, err, errlen);
     if (!rc) {
-        /* The checkpoint stays valid at its time, padded with zeros. */
-        if (me->ck_t >= 0.0 && !from_checkpoint)
-            memset(me->ck + old, 0, (size_t)(me->neq - old) * sizeof *me->ck);
-        else if (from_checkpoint)
+        me_sizes_to_cells(me->lo, me->K, sz, nm_old + 1, y0);
+        if (me->mode != NPG_SUPPLY_SCHEDULE)
+            me->total0 = total_src + me_bound(me, y0) - bound_src;
+        rc = me_cvode_init(me, y0, t0, err, errlen);
+    }
+    if (!rc) {
+        if (ck_too) {
+            /* the checkpoint on the new grid, with its own total (F unchanged) */
+            me_sizes_to_cells(me->lo, me->K, sz_ck, nm_old + 1, me->ck);
+            me->ck[0] = D_ck;
+            me->ck_total0 += me_bound(me, me->ck) - bound_ck;
+        } else if (from_checkpoint) {
             memcpy(me->ck, y0, (size_t)me->neq * sizeof *y0);
+            me->ck_total0 = me->total0;
+        }
         me->grows++;
     }
+    free(sz);
+    free(sz_ck);
+    free(lo_keep);
     free(y0);
     return rc;
 }
@@ -591,13 +813,16 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     }
     const double *y = N_VGetArrayPointer(me->y);
     const uint32_t nm = me->n_max;
+    double alive = 0.0;
+    for (uint32_t k = 0; k < me->K; ++k)
+        alive += y[k + 1];
+    const double bound = me_bound(me, y);
+    me_expand(me, y, me->count);
     /* Values below 1e-20 N(0) (and the solver's small negative noise) are written as 0. */
     const double floor_ = 1e-20 * me->N0;
-    double alive = 0.0, bound = 0.0, tail = 0.0;
+    double tail = 0.0;
     for (uint32_t n = 2; n <= nm; ++n) {
-        double v = y[n - 1];
-        alive += v;
-        bound += (double)n * v;
+        double v = me->count[n];
         if (n > nm - me->tail_w)
             tail += fabs(v);
         me->count[n] = v >= floor_ ? v : 0.0;

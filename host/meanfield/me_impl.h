@@ -71,16 +71,26 @@ struct npg_me {
     double *kd;           /* [n_max + 2] k^d_n */
     npg_rate_pair *table; /* [n_max + 2] the unmodified rates (observer, j_model) */
     npg_rates rates;
-    double *count;  /* [n_max + 1] cleaned copy of N_n for output */
-    double *u, *w;  /* [n_max] closed/precursor: the Jacobian's rank-one term (else NULL) */
-    double *ck;     /* [neq] checkpoint of y (npg_me_checkpoint) */
-    double ck_t;    /* its time; < 0: none */
-    double N0;      /* particles at t = 0 */
-    double vrho;    /* V rho_1inf [monomers at S = 1] (closed/precursor) */
-    double kp, P0;  /* precursor conversion rate [per time unit], initial precursor units */
-    double total0;  /* closed/precursor: F + P + bound at t = 0 */
-    double bound0;  /* monomers in particles at t = 0 */
-    double clipped; /* particles dropped above n_max at t = 0 (clip_initial) */
+    double *count; /* [n_max + 1] cleaned copy of N_n for output */
+    double *u, *w; /* [neq] closed/precursor: the Jacobian's rank-one term (else NULL) */
+    /* The grid of the plain equation (me.c "The size grid"): cell k = 0..K-1 holds the sizes
+     * lo[k] .. lo[k+1] - 1; every cell is one size when res = 0 (the exact equation, always
+     * with the extended one). Face k joins cells k and k+1; its flux is
+     * (S fa0[k] - fd0[k]) N_k + (S fa1[k] - fd1[k]) N_{k+1}. */
+    uint32_t res; /* resolution R: sizes n >= 2R sit in cells of width floor(n/R) */
+    uint32_t K;   /* cells */
+    uint32_t *lo; /* [K + 1], lo[K] = n_max + 1 */
+    double *cmid; /* [K] cell centre (lo[k] + lo[k+1] - 1) / 2 [monomers] */
+    double *fa0, *fa1, *fd0, *fd1; /* [K] face coefficients (the last entry unused) */
+    double *ck;                    /* [neq] checkpoint of y (npg_me_checkpoint) */
+    double ck_t;                   /* its time; < 0: none */
+    double ck_total0; /* total0 that goes with it (a regridding moves total0 with the monomers) */
+    double N0;        /* particles at t = 0 */
+    double vrho;      /* V rho_1inf [monomers at S = 1] (closed/precursor) */
+    double kp, P0;    /* precursor conversion rate [per time unit], initial precursor units */
+    double total0;    /* closed/precursor: F + P + bound at t = 0 */
+    double bound0;    /* monomers in particles at t = 0 */
+    double clipped;   /* particles dropped above n_max at t = 0 (clip_initial) */
     sunindextype neq;
     double t;
     uint32_t tail_w; /* sizes n > n_max - tail_w form the truncation-check window */

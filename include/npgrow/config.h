@@ -155,6 +155,10 @@ typedef struct npg_source_config {
 
 /* Where a value came from, for messages after loading: "file:line:column" of the key (or of its
  * section), or the command-line flag that overrode it ("--particles"). */
+/* Master-equation size grid (me.resolution): default, and the least R > 0 accepted. */
+#define NPG_ME_RESOLUTION     256u
+#define NPG_ME_RESOLUTION_MIN 16u
+
 typedef struct npg_config_where {
     char particles[1100];    /* run.particles */
     char t_end[1100];        /* run.t_end */
@@ -234,6 +238,9 @@ typedef struct npg_config {
 
     /* me: */
     uint32_t me_n_max; /* master-equation truncation; 0 = choose automatically */
+    /* master-equation size grid: sizes n >= 2R lumped into cells of width floor(n/R); 0 = one
+     * cell per size (exact); default NPG_ME_RESOLUTION, at least NPG_ME_RESOLUTION_MIN */
+    uint32_t me_resolution;
 
     npg_pair_config pair; /* pair: (npgrow pair) */
 

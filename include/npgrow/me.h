@@ -3,6 +3,7 @@
  * State: N_n(t), the expected number of particles of size n = 2..n_max, under the same rates and
  * supply modes as the particle engine; a particle at n = 2 that loses a monomer dissolves. The
  * solver is SUNDIALS CVODE (BDF) with an exact O(n_max) Newton solve (tridiagonal + rank one).
+ * Large sizes are lumped into cells of relative width 1/R (me.resolution; 0: exact).
  * It deliberately writes the same files as `npgrow run` through observe.h and knows nothing
  * about particles or backends. A stop request (status.h: SIGINT/SIGTERM) ends an integration
  * at once; the functions that integrate then return npg_stop_exit_code() (130/143).
@@ -45,6 +46,10 @@ typedef struct npg_me_options {
     /* With coalescence: OpenMP threads for the O(n_max^2) passes (0, 1: one). The sums are
      * split into a fixed number of blocks, so results do not depend on it. */
     int threads;
+    /* Size grid (me.c "The size grid"): 0 = cfg->me_resolution, > 0 that resolution R (cells
+     * per unit ln n; >= NPG_ME_RESOLUTION_MIN), < 0 one cell per size (the exact equation).
+     * The extended equation (coalescence, source, no exchange) is always exact. */
+    int resolution;
     /* Tests may replace the model's rates by any table (entries n >= len use the model). */
     const npg_rate_pair *rate_table;
     uint32_t rate_table_len;

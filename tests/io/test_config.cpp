@@ -155,6 +155,7 @@ TEST(Config, PresetWithInlineOverrides)
     EXPECT_EQ(c.hist_log_ratio, 1.1);
     EXPECT_EQ(c.trajectories, 0u);
     EXPECT_EQ(c.me_n_max, 30000u);
+    EXPECT_EQ(c.me_resolution, 512u);
 }
 
 TEST(Config, PresetNextToTheConfigWinsAndDefaultsApply)
@@ -172,6 +173,7 @@ TEST(Config, PresetNextToTheConfigWinsAndDefaultsApply)
     EXPECT_EQ(l.cfg.hist_log_ratio, 0.0);
     EXPECT_EQ(l.cfg.trajectories, 200u);
     EXPECT_EQ(l.cfg.me_n_max, 0u);
+    EXPECT_EQ(l.cfg.me_resolution, NPG_ME_RESOLUTION);
     EXPECT_EQ(l.cfg.seed, 7u);
 
     Loaded g(kData + "good_inline.yaml");
@@ -235,6 +237,7 @@ const BadCase kBad[] = {
     {"bad_monodisperse_n1.yaml", "bad_monodisperse_n1.yaml:14:34: initial.n: 1:", ">= 2"},
     {"bad_hist_header.yaml", "bad_header.csv:1:1: initial.file: size,weight:", "n,count"},
     {"bad_hist_order.yaml", "bad_order.csv:4:1: initial.file: 200:", "strictly increasing"},
+    {"bad_me_resolution.yaml", "bad_me_resolution.yaml:16:32: me.resolution: 8:", "[16, 1e6]"},
     {"bad_bins.yaml", "bad_bins.yaml:15:56: output.histogram_log_ratio: 1.2:", "one of the two"},
 };
 } // namespace
@@ -385,6 +388,7 @@ void expect_same(const npg_config &a, const npg_config &b)
     EXPECT_EQ(a.hist_log_ratio, b.hist_log_ratio);
     EXPECT_EQ(a.trajectories, b.trajectories);
     EXPECT_EQ(a.me_n_max, b.me_n_max);
+    EXPECT_EQ(a.me_resolution, b.me_resolution);
 }
 } // namespace
 
