@@ -209,8 +209,9 @@ TEST(MeGrid, ClosedSupplyConservesMonomersAndFollowsTheExactEquation)
         npg_me_state se = ex.get(), sg = g.get();
         EXPECT_LT(sg.monomer_error, 1e-12) << "t = " << t; // by construction
         EXPECT_LT(sg.particle_error, 1e-12);
-        if (t == 0.0)
+        if (t == 0.0) {
             EXPECT_DOUBLE_EQ(sg.S, 3.0); // the configured S(0) on the lumped grid too
+        }
         EXPECT_NEAR(sg.S / se.S, 1.0, 1e-4) << "t = " << t;
         Mom a = moments(se), b = moments(sg);
         EXPECT_NEAR(b.mean / a.mean, 1.0, 1e-4) << "t = " << t;
