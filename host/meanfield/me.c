@@ -216,6 +216,18 @@ void npg_me_destroy(npg_me *me)
 
 /* ---- the size grid ------------------------------------------------------------------------- */
 
+uint32_t npg_me_resolution(const npg_config *cfg, const npg_me_options *o)
+{
+    if (npg_me_ext_wanted(cfg) || (o && o->resolution < 0))
+        return 0;
+    return o && o->resolution > 0 ? (uint32_t)o->resolution : cfg->me_resolution;
+}
+
+double npg_me_default_rtol(const npg_config *cfg, const npg_me_options *o)
+{
+    return npg_me_resolution(cfg, o) ? NPG_ME_RTOL_LUMPED : NPG_ME_RTOL;
+}
+
 /* Width of the cell that starts at size n under resolution R (0: exact). */
 static uint32_t me_cell_width(uint32_t n, uint32_t R)
 {
@@ -265,12 +277,12 @@ static void me_sizes_to_cells(const uint32_t *lo, uint32_t K, const double *cnt,
  * spread over its sizes along a line through its centre whose slope is the centred difference
  * of the neighbours' densities, limited so that no size goes negative (the count of the cell is
  * kept exactly; one-size cells are copied). */
-static void me_expand(const npg_me *me, const double *y, double *cnt)
+static void me_expand_from(const npg_me *me, const double *y, uint32_t k0, double *cnt)
 {
     const uint32_t K = me->K, *lo = me->lo;
     const double *N = y + 1, *c = me->cmid;
     cnt[0] = cnt[1] = 0.0;
-    for (uint32_t k = 0; k < K; ++k) {
+    for (uint32_t k = k0; k < K; ++k) {
         const uint32_t w = lo[k + 1] - lo[k];
         if (w == 1) {
             cnt[lo[k]] = N[k];
@@ -289,6 +301,26 @@ static void me_expand(const npg_me *me, const double *y, double *cnt)
         for (uint32_t n = lo[k]; n < lo[k + 1]; ++n)
             cnt[n] = p + sl * ((double)n - c[k]);
     }
+}
+
+static void me_expand(const npg_me *me, const double *y, double *cnt)
+{
+    me_expand_from(me, y, 0, cnt);
+}
+
+/* Fraction of N(0) in the sizes n > n_max - tail_w (the truncation check), from the cells
+ * that hold them; cnt receives those sizes. */
+static double me_tail(const npg_me *me, const double *y, double *cnt)
+{
+    const uint32_t nm = me->n_max, from = nm - me->tail_w + 1;
+    uint32_t k0 = me->K - 1;
+    while (k0 > 0 && me->lo[k0] > from)
+        --k0;
+    me_expand_from(me, y, k0, cnt);
+    double tail = 0.0;
+    for (uint32_t n = from; n <= nm; ++n)
+        tail += fabs(cnt[n]);
+    return tail / me->N0;
 }
 
 /* Grid and face coefficients of the plain equation for n_max nm (rates a, kd filled). */
@@ -450,7 +482,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
     if (o)
         opt = *o;
     if (opt.rtol <= 0.0)
-        opt.rtol = NPG_ME_RTOL;
+        opt.rtol = npg_me_default_rtol(cfg, &opt);
     if (opt.atol_rel <= 0.0)
         opt.atol_rel = NPG_ME_ATOL_REL;
     if (!(cfg->t_end >= 0.0)) {
@@ -472,9 +504,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
     me->mode = (int)cfg->supply;
     me->rates.model = cfg->model;
     me->ck_t = -1.0;
-    me->res = opt.resolution < 0   ? 0u
-              : opt.resolution > 0 ? (uint32_t)opt.resolution
-                                   : cfg->me_resolution;
+    me->res = npg_me_resolution(cfg, &opt);
     if (me->res && me->res < NPG_ME_RESOLUTION_MIN) {
         snprintf(err, errlen, "master-equation resolution %u: must be 0 (exact) or >= %u", me->res,
                  NPG_ME_RESOLUTION_MIN);
@@ -817,16 +847,13 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     for (uint32_t k = 0; k < me->K; ++k)
         alive += y[k + 1];
     const double bound = me_bound(me, y);
+    const double tail = me_tail(me, y, me->count);
     me_expand(me, y, me->count);
     /* Values below 1e-20 N(0) (and the solver's small negative noise) are written as 0. */
     const double floor_ = 1e-20 * me->N0;
-    double tail = 0.0;
-    for (uint32_t n = 2; n <= nm; ++n) {
-        double v = me->count[n];
-        if (n > nm - me->tail_w)
-            tail += fabs(v);
-        me->count[n] = v >= floor_ ? v : 0.0;
-    }
+    for (uint32_t n = 2; n <= nm; ++n)
+        if (!(me->count[n] >= floor_))
+            me->count[n] = 0.0;
     st->t = me->t;
     st->count = me->count;
     st->len = nm + 1;
@@ -844,10 +871,24 @@ void npg_me_get(npg_me *me, npg_me_state *st)
         st->free_monomers = st->precursor = st->total0 = NAN;
     }
     st->particle_error = fabs(alive + y[0] - me->N0) / me->N0;
-    st->tail = tail / me->N0;
+    st->tail = tail;
     st->tail_grow = st->tail;
     st->clipped = me->clipped / (me->N0 + me->clipped);
     me_state_counters(me, st);
+}
+
+void npg_me_get_tail(npg_me *me, npg_me_state *st)
+{
+    if (me->x || !me->y) {
+        npg_me_get(me, st);
+        return;
+    }
+    memset(st, 0, sizeof *st);
+    st->t = me->t;
+    st->len = me->n_max + 1;
+    st->particles0 = me->N0;
+    st->tail = st->tail_grow = me_tail(me, N_VGetArrayPointer(me->y), me->count);
+    st->count = NULL;
 }
 
 double npg_me_kf(double merges, double n0, double n_prev, double n_now, double dt)

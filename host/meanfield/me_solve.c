@@ -85,7 +85,15 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
     fprintf(f, "n_max_grows: %d  # automatic enlargements during the run\n", sum->grows);
     fprintf(f, "n_max_rollbacks: %d  # ... restarted from the previous output time\n",
             sum->rollbacks);
-    fprintf(f, "rtol: %.3g\n", opt->rtol > 0.0 ? opt->rtol : NPG_ME_RTOL);
+    const uint32_t res = npg_me_resolution(cfg, opt);
+    if (res)
+        fprintf(f,
+                "resolution: %u  # sizes n >= %u lumped in cells of width floor(n/%u) "
+                "(second order in the width)\n",
+                res, 2 * res, res);
+    else
+        fprintf(f, "resolution: 0  # one cell per size: the exact master equation\n");
+    fprintf(f, "rtol: %.3g\n", opt->rtol > 0.0 ? opt->rtol : npg_me_default_rtol(cfg, opt));
     fprintf(f, "atol_rel: %.3g  # absolute tolerance on N_n / N(0)\n",
             opt->atol_rel > 0.0 ? opt->atol_rel : NPG_ME_ATOL_REL);
     fprintf(f, "cvode_steps: %ld\n", sum->steps);
@@ -128,7 +136,7 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, const npg_me_op
     const double h = cfg->t_end / 256.0;
     for (;;) {
         npg_me_state st;
-        npg_me_get(me, &st);
+        npg_me_get_tail(me, &st);
         if (st.t >= t)
             return 0;
         if (npg_stop_requested()) {
@@ -139,7 +147,7 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, const npg_me_op
         int rc = npg_me_advance_to(me, tc, err, errlen);
         if (rc)
             return rc;
-        npg_me_get(me, &st);
+        npg_me_get_tail(me, &st);
         uint32_t nm = st.len - 1;
         /* the limit of npg_me_auto_n_max: beyond it the user has to choose me.n_max; with
          * coalescence the dense convolution's limit NPG_ME_COAL_N_MAX, reached in one last step */

@@ -102,6 +102,8 @@ typedef struct npg_observer {
     const npg_rates *rates; /* for j_model */
     npg_landscape land;
     FILE *moments, *histogram, *growth;
+    double *rn; /* [rn_len] sigma_s n^(1/3) [nm], grown with the snapshots' len */
+    uint32_t rn_len;
 } npg_observer;
 
 /* Create moments.csv, histogram.csv and growth_rate.csv in dir and write the headers. */

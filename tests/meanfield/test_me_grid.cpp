@@ -257,6 +257,7 @@ TEST(MeGrid, ExactGridIsTheMasterEquationAndSmallResolutionsAreRefused)
     // A resolution far above the sizes reached lumps nothing: identical to R = 0 bit for bit.
     Cfg cf(3.5, 1.058, 0.23, 10.0);
     npg_me_options o = opts(6000, -1);
+    o.rtol = 1e-10; // the exact grid's default; a lumped one defaults to NPG_ME_RTOL_LUMPED
     Me ex(&cf.c, &o);
     o.resolution = 100000;
     Me one(&cf.c, &o);
