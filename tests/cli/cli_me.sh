@@ -29,11 +29,12 @@ rc=$?
 [ $rc -eq 2 ] || fail "--n-max 100 (below the initial sizes): exit $rc, expected 2"
 ls -a "$T" | grep -q -e "^b$" -e "\.tmp-" && fail "--n-max 100 left $(ls -a "$T")"
 
-# A signal mid-run. The demo takes tens of seconds (bench/RESULTS.md), so a signal after 3 s
-# lands mid-run (after the first outputs on an idle machine); the test checks t_reached < t_end.
+# A signal mid-run. The demo on the exact grid (--resolution 0) takes 15-25 s (bench/RESULTS.md;
+# the default lumped grid, under a second, would be done), so a signal after 3 s lands mid-run
+# (after the first outputs on an idle machine); the test checks t_reached < t_end.
 stop_test() { # stop_test SIGNAL EXPECTED_STATUS
     local sig=$1 want=$2 d="$T/sig-$1"
-    "$BIN" me "$SRC/configs/pt-acac.yaml" -o "$d/me" --quiet >"$T/out" 2>"$T/err" &
+    "$BIN" me "$SRC/configs/pt-acac.yaml" -o "$d/me" --resolution 0 --quiet >"$T/out" 2>"$T/err" &
     local pid=$!
     sleep 3
     local t0=$SECONDS
