@@ -51,7 +51,6 @@
 #include <sunlinsol/sunlinsol_band.h>
 #include <sunmatrix/sunmatrix_band.h>
 
-#include "npgrow/coalesce.h"
 #include "npgrow/outdir.h"
 #include "npgrow/pair.h"
 #include "npgrow/status.h"
