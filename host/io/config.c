@@ -1696,14 +1696,17 @@ static int parse_pair_dr(const sect *s, npg_pair_config *p)
 
 static int parse_pair(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, npg_config *cfg)
 {
-    static const char *const keys[] = {"sigma",   "d_r",         "rmax_nm", "cells", "quadrature",
-                                       "initial", "p0_per_time", "t_cut",   NULL};
+    static const char *const keys[] = {"sigma",      "d_r",     "rmax_nm",     "cells",
+                                       "quadrature", "initial", "p0_per_time", "t_cut",
+                                       "kinetics",   NULL};
     static const char *const quads[] = {"consistent", "shifted", NULL};
+    static const char *const kins[] = {"study", "box", NULL};
     static const char *const at[] = {"start", "zero", NULL};
     sect s = {L, map, mark, "pair"};
     npg_pair_config *p = &cfg->pair;
     const npg_coal_config *c = &cfg->coal;
     int rc, quad = NPG_PAIR_QUAD_CONSISTENT, sat = NPG_PAIR_IC_SIGMA_START;
+    int kin = NPG_PAIR_KINETICS_STUDY;
     uint64_t u;
     const yaml_node_t *v, *vr;
     p->rmax_nm = 300.0;
@@ -1737,6 +1740,7 @@ static int parse_pair(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, np
                          need);
     }
     if ((lookup(L, map, "quadrature") && (rc = get_enum(&s, "quadrature", quads, &quad))) ||
+        (lookup(L, map, "kinetics") && (rc = get_enum(&s, "kinetics", kins, &kin))) ||
         (rc = get_num(&s, "p0_per_time", 0, 0.0, NPG_CFG_RATE_MAX, 0,
                       "a number in [0, 1e30] (source P0 of dA/dt = P0 [t < t_cut] - k_f A^2 "
                       "[1/time unit]; default 0)",
@@ -1747,6 +1751,7 @@ static int parse_pair(const ldr *L, const yaml_node_t *map, yaml_mark_t mark, np
                       &p->t_cut, &v)))
         return rc;
     p->quadrature = (npg_pair_quadrature)quad;
+    p->kinetics = (npg_pair_kinetics)kin;
     static const char *const ikeys[] = {"r_max_nm", "sigma_at", NULL};
     sect i;
     int found;
@@ -2500,6 +2505,9 @@ static void write_pair(FILE *f, const npg_config *cfg, int i0)
             p->quadrature == NPG_PAIR_QUAD_SHIFTED ? "shifted" : "consistent",
             p->quadrature == NPG_PAIR_QUAD_SHIFTED ? "sigma(sigma(t)) + l (the original code)"
                                                    : "sigma(t) + l");
+    fprintf(f, "%*skinetics: %s  # dA/dt = P0 - %sk_f A^2\n", i1, "",
+            p->kinetics == NPG_PAIR_KINETICS_BOX ? "box" : "study",
+            p->kinetics == NPG_PAIR_KINETICS_BOX ? "(N(0)/V)/2 " : "");
     fprintf(f, "%*sinitial:\n", i1, "");
     if (p->ic_r_max_nm > 0.0)
         put_num(f, i2, "r_max_nm", p->ic_r_max_nm, "[nm] no pairs beyond at t = 0");

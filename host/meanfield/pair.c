@@ -77,8 +77,9 @@ struct npg_pair {
     int have_asm;
     double sigma, dsigma, d_r, kappa, x_shift; /* at t_asm */
     double spu;                                /* seconds per time unit */
-    npg_coal_params coal;                      /* the propensity (npgrow/coalesce.h) */
-    double t;                                  /* current time */
+    double scale;         /* dA/dt = P - scale k_f A^2: 1 (study) or N(0)/(2V) [nm^-3] (box) */
+    npg_coal_params coal; /* the propensity (npgrow/coalesce.h) */
+    double t;             /* current time */
     SUNContext ctx;
     void *cv;
     N_Vector y, atol;
@@ -245,7 +246,7 @@ static int pair_rhs(sunrealtype t, N_Vector yv, N_Vector fv, void *ud)
     double kc = kf_of(p, u, p->w);
     double kf = p->cfg->pair.quadrature == NPG_PAIR_QUAD_SHIFTED ? kf_of(p, u, p->ws) : kc;
     double A = u[n];
-    f[n] = source(p, t) - kf * A * A;
+    f[n] = source(p, t) - p->scale * kf * A * A;
     f[n + 1] = kc;
     return 0;
 }
@@ -270,8 +271,8 @@ static int pair_jac(sunrealtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *
     const double *w = p->cfg->pair.quadrature == NPG_PAIR_QUAD_SHIFTED ? p->ws : p->w;
     double A = u[n], kf = kf_of(p, u, w);
     sunindextype kn = (sunindextype)n;
-    SM_ELEMENT_B(J, kn, kn) = -2.0 * kf * A;
-    SM_ELEMENT_B(J, kn, kn - 1) = -4.0 * M_PI * p->kappa * w[n - 1] * A * A;
+    SM_ELEMENT_B(J, kn, kn) = -2.0 * p->scale * kf * A;
+    SM_ELEMENT_B(J, kn, kn - 1) = -4.0 * M_PI * p->scale * p->kappa * w[n - 1] * A * A;
     return 0;
 }
 
@@ -397,6 +398,11 @@ int npg_pair_create(npg_pair **out, const npg_config *cfg, const npg_pair_option
         p->opt.atol = NPG_PAIR_ATOL;
     p->spu = npg_config_seconds_per_unit(cfg);
     npg_coal_params_from_config(cfg, &p->coal);
+    p->scale = 1.0;
+    if (pc->kinetics == NPG_PAIR_KINETICS_BOX) {
+        const double V = npg_coal_volume(cfg);
+        p->scale = V > 0.0 ? 0.5 * (double)cfg->particles / V : 1.0;
+    }
     p->n = p->opt.cells < 8 ? 8 : p->opt.cells;
     const size_t n = p->n;
     p->xf = malloc((n + 1) * sizeof *p->xf);
@@ -493,6 +499,10 @@ void npg_pair_get(const npg_pair *p, npg_pair_state *st)
     st->kf_shifted = kf_of(p, y, p->ws);
     st->kf = p->cfg->pair.quadrature == NPG_PAIR_QUAD_SHIFTED ? st->kf_shifted : st->kf_consistent;
     st->A = y[n];
+    st->rate = p->scale * st->kf;
+    const npg_pair_config *pc = &p->cfg->pair;
+    const double tc = isfinite(pc->t_cut) ? fmin(p->t, pc->t_cut) : p->t;
+    st->merges = 1.0 + pc->p0_per_time * fmax(tc, 0.0) - st->A;
     st->absorbed = y[n + 1];
     st->g_contact = y[0];
     double pairs = 0.0;
@@ -559,6 +569,9 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_pair
     fprintf(f, "t_reached: %.17g  # [%s] last output time written\n", sum->t_reached, tu);
     fprintf(f, "quadrature: %s\n",
             cfg->pair.quadrature == NPG_PAIR_QUAD_SHIFTED ? "shifted" : "consistent");
+    fprintf(f, "kinetics: %s  # dA/dt = P0 [t < t_cut] - rate A^2, rate = %s\n",
+            cfg->pair.kinetics == NPG_PAIR_KINETICS_BOX ? "box" : "study",
+            cfg->pair.kinetics == NPG_PAIR_KINETICS_BOX ? "N(0)/(2V) k_f" : "k_f");
     fprintf(f, "cells: %u\n", sum->cells);
     fprintf(f, "h_min_nm: %.6g  # [nm] the uniform cells on [0, l + shell reach]\n", sum->h_min_nm);
     fprintf(f, "h_max_nm: %.6g  # [nm] the last cell\n", sum->h_max_nm);
@@ -580,9 +593,10 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_pair
 }
 
 /* The output loop into pair.csv. Returns 0, 1 or the stop exit code. */
-static int pair_outputs(npg_pair *p, const npg_config *cfg, FILE *csv, progress *pr,
+static int pair_outputs(npg_pair *p, const npg_config *cfg, FILE *csv, FILE *mom, progress *pr,
                         npg_pair_summary *sum, char *err, size_t errlen)
 {
+    double t_prev = 0.0, A_prev = 1.0, m_prev = 0.0;
     const double dt = cfg->output_every, T = cfg->t_end;
     uint64_t K = dt > 0.0 ? (uint64_t)floor(T / dt + 1e-9) : 0;
     const int extra = T - (double)K * dt > 1e-9 * (T > 1.0 ? T : 1.0);
@@ -601,8 +615,18 @@ static int pair_outputs(npg_pair *p, const npg_config *cfg, FILE *csv, progress 
         npg_pair_state st;
         npg_pair_get(p, &st);
         fprintf(csv, "%.10g,%.10g,%.10g,%.10g\n", t, st.kf, st.A, st.g_contact);
-        if (ferror(csv)) {
-            snprintf(err, errlen, "pair.csv: write error");
+        /* moments.csv in the run format (N(0) = 1): kf over the output interval as the particle
+         * engine defines it, merges / (A(t - dt) A(t) dt), the interval mean of rate when there
+         * is no source (d(1/A)/dt = rate) */
+        fprintf(mom, "%.10g,%.15g,%.15g,%.15g,", t, st.A, st.A, st.merges);
+        if (k > 0 && t > t_prev && A_prev > 0.0 && st.A > 0.0)
+            fprintf(mom, "%.12g", (st.merges - m_prev) / (A_prev * st.A * (t - t_prev)));
+        fprintf(mom, ",%.12g\n", st.rate);
+        t_prev = t;
+        A_prev = st.A;
+        m_prev = st.merges;
+        if (ferror(csv) || ferror(mom)) {
+            snprintf(err, errlen, "%s: write error", ferror(csv) ? "pair.csv" : "moments.csv");
             return 1;
         }
         if (st.kf > sum->kf_max) {
@@ -654,9 +678,20 @@ int npg_pair_solve(const npg_config *cfg, const npg_pair_options *o, const char 
         return 1;
     }
     fprintf(csv, "t,kf,A,g_contact\n");
+    char mpath[4200];
+    snprintf(mpath, sizeof mpath, "%s/moments.csv", od.tmp);
+    FILE *mom = fopen(mpath, "w");
+    if (!mom) {
+        snprintf(err, errlen, "%s: %s", mpath, strerror(errno));
+        fclose(csv);
+        npg_pair_destroy(p);
+        npg_outdir_discard(&od);
+        return 1;
+    }
+    fprintf(mom, "t,particles,alive_fraction,coalescences,kf,kf_instant\n");
     progress pr = {opt.progress, isatty(2), t0, 0.0};
     npg_stop_install();
-    rc = pair_outputs(p, cfg, csv, &pr, sum, err, errlen);
+    rc = pair_outputs(p, cfg, csv, mom, &pr, sum, err, errlen);
     const int stopped = rc && rc == npg_stop_exit_code();
     npg_pair_state st;
     npg_pair_get(p, &st);
@@ -670,6 +705,10 @@ int npg_pair_solve(const npg_config *cfg, const npg_pair_options *o, const char 
     npg_pair_destroy(p);
     if ((ferror(csv) | fclose(csv)) && (!rc || stopped)) {
         snprintf(err, errlen, "%s: write error", path);
+        rc = 1;
+    }
+    if ((ferror(mom) | fclose(mom)) && (!rc || stopped)) {
+        snprintf(err, errlen, "%s: write error", mpath);
         rc = 1;
     }
     sum->wall_s = npg_wall_seconds() - t0;

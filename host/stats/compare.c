@@ -130,11 +130,12 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
     int rc = csv_open(&c, dir, "moments.csv", err, errlen);
     if (rc)
         return rc;
-    int it, ip, iv, im[11];
+    int it, ip, iv = -1, im[11];
+    im[1] = -1;
     if ((rc = need_col(&c, "t", &it, err, errlen)) ||
         (rc = need_col(&c, "particles", &ip, err, errlen)) ||
-        (rc = need_col(&c, "var_n", &iv, err, errlen)) ||
-        (rc = need_col(&c, "mean_n", &im[1], err, errlen))) {
+        (r->sizes && ((rc = need_col(&c, "var_n", &iv, err, errlen)) ||
+                      (rc = need_col(&c, "mean_n", &im[1], err, errlen))))) {
         fclose(c.f);
         return rc;
     }
@@ -144,7 +145,14 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
         im[q] = col_index(c.h, c.nh, name); /* optional: NAN when absent */
     }
     const int icoal = col_index(c.h, c.nh, "coalescences"); /* optional */
-    size_t cap_t = 0, cap_p = 0, cap_m = 0, cap_c = 0;
+    const int ikf = col_index(c.h, c.nh, "kf");             /* optional, with coalescences */
+    if (!r->sizes && icoal < 0) {
+        snprintf(err, errlen, "%s: missing column 'coalescences' (a pair result compares A and kf)",
+                 c.path);
+        fclose(c.f);
+        return BAD;
+    }
+    size_t cap_t = 0, cap_p = 0, cap_m = 0, cap_c = 0, cap_k = 0;
     char *f[MAXF];
     while (fgets(c.line, sizeof c.line, c.f)) {
         ++c.row;
@@ -161,15 +169,18 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
         if (grow((void **)&r->t, &cap_t, i, sizeof *r->t) ||
             grow((void **)&r->particles, &cap_p, i, sizeof *r->particles) ||
             grow((void **)&r->m, &cm, i, 11 * sizeof *r->m) ||
-            (icoal >= 0 && grow((void **)&r->merges, &cap_c, i, sizeof *r->merges))) {
+            (icoal >= 0 && grow((void **)&r->merges, &cap_c, i, sizeof *r->merges)) ||
+            (icoal >= 0 && ikf >= 0 && grow((void **)&r->kf, &cap_k, i, sizeof *r->kf))) {
             snprintf(err, errlen, "out of memory reading %s", c.path);
             fclose(c.f);
             return 1;
         }
         cap_m = cm * 11;
         double *m = r->m + 11 * i;
-        int bad = to_num(f[it], &r->t[i]) || to_num(f[ip], &r->particles[i]) ||
-                  to_num(f[iv], &m[0]) || to_num(f[im[1]], &m[1]);
+        int bad = to_num(f[it], &r->t[i]) || to_num(f[ip], &r->particles[i]);
+        m[0] = m[1] = NAN;
+        if (r->sizes)
+            bad = bad || to_num(f[iv], &m[0]) || to_num(f[im[1]], &m[1]);
         for (int q = 2; q <= 10 && !bad; ++q)
             if (im[q] >= 0)
                 bad = to_num(f[im[q]], &m[q]);
@@ -177,8 +188,12 @@ static int load_moments(const char *dir, npg_result *r, char *err, size_t errlen
                 m[q] = NAN;
         if (!bad && icoal >= 0)
             bad = to_num(f[icoal], &r->merges[i]);
-        if (bad || isnan(r->t[i])) {
-            snprintf(err, errlen, "%s:%ld: not a number in t, particles, mean_n, var_n or m_q",
+        if (!bad && icoal >= 0 && ikf >= 0)
+            bad = to_num(f[ikf], &r->kf[i]); /* empty (NAN) at t = 0 */
+        if (bad || isnan(r->t[i]) || (!r->sizes && !(r->particles[i] >= 0.0))) {
+            snprintf(err, errlen,
+                     "%s:%ld: not a number in t, particles, mean_n, var_n, m_q, coalescences or "
+                     "kf",
                      c.path, c.row);
             fclose(c.f);
             return BAD;
@@ -318,7 +333,10 @@ int npg_result_read_yaml(FILE *f, const char *path, npg_result *r, char *err, si
                 r->stochastic = 1;
             else if (!strcmp(r->producer, "me"))
                 r->stochastic = 0;
-            else
+            else if (!strcmp(r->producer, "pair")) {
+                r->stochastic = 0;
+                r->sizes = 0; /* the pair equation has no size distribution */
+            } else
                 r->stochastic = has_particles;
         }
         yaml_document_delete(&d);
@@ -358,6 +376,7 @@ void npg_result_free(npg_result *r)
     free(r->hi);
     free(r->count);
     free(r->merges);
+    free(r->kf);
     memset(r, 0, sizeof *r);
 }
 
@@ -380,6 +399,7 @@ int npg_result_load(const char *dir, npg_result *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     r->t_reached = r->t_end = NAN;
+    r->sizes = 1;
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     int rc;
     struct stat sb;
@@ -401,7 +421,7 @@ int npg_result_load(const char *dir, npg_result *r, char *err, size_t errlen)
         return rc;
     }
     if ((rc = load_yaml(dir, r, err, errlen)) || (rc = load_moments(dir, r, err, errlen)) ||
-        (rc = load_histogram(dir, r, err, errlen))) {
+        (r->sizes && (rc = load_histogram(dir, r, err, errlen)))) {
         npg_result_free(r);
         return rc;
     }
@@ -516,6 +536,56 @@ static double rel_diff(double a, double b)
     return a != 0.0 ? (b - a) / fabs(a) : b - a;
 }
 
+/* A normal score of an exact count test: the upper tail P[X >= k] when k is above the mean,
+ * else the lower tail P[X <= k], each capped at 1/2 and mapped through the normal quantile (z of
+ * the same one-sided probability, signed): exact for small counts, where (k - mean)/sd is not. */
+static double tail_z(double upper, double lower, int above)
+{
+    if (above)
+        return gsl_cdf_ugaussian_Qinv(fmin(upper, 0.5));
+    return -gsl_cdf_ugaussian_Qinv(fmin(lower, 0.5));
+}
+
+/* Z_kf of row w from rows i (side a) and j (side b), whose previous rows are common too: the
+ * merges in the interval against the rate coefficient (npg_compare_row). */
+static double kf_z(const npg_result *a, size_t i, const npg_result *b, size_t j,
+                   npg_compare_mode mode)
+{
+    const npg_result *sd[2] = {a, b};
+    const size_t ix[2] = {i, j};
+    double M[2], w[2], kf[2];
+    const double dt = a->t[i] - a->t[i - 1];
+    for (int k = 0; k < 2; ++k) {
+        const npg_result *r = sd[k];
+        const size_t x = ix[k];
+        const double n0 = r->particles[0] > 0.0 ? r->particles[0] : 1.0;
+        M[k] = r->merges[x] - r->merges[x - 1];
+        w[k] = r->particles[x - 1] * r->particles[x] * dt / n0; /* exposure: merges = kf w */
+        kf[k] = r->kf[x];
+    }
+    if (mode == NPG_COMPARE_ONE_SAMPLE) {
+        const int s = a->stochastic ? 0 : 1; /* the particle side; 1 - s the reference */
+        const double mu = kf[1 - s] * w[s], k = M[s];
+        if (isnan(mu) || mu < 0.0 || k < 0.0 || k != floor(k))
+            return NAN;
+        if (mu == 0.0)
+            return k == 0.0 ? 0.0 : INFINITY;
+        /* P[X >= k] = Q(k - 1), P[X <= k] = P(k) */
+        const unsigned int u = (unsigned int)k;
+        return tail_z(u ? gsl_cdf_poisson_Q(u - 1, mu) : 1.0, gsl_cdf_poisson_P(u, mu), k > mu);
+    }
+    /* two-sample: given n = M_a + M_b, M_b ~ Binomial(n, w_b / (w_a + w_b)) */
+    if (M[0] < 0.0 || M[1] < 0.0 || M[0] != floor(M[0]) || M[1] != floor(M[1]) || !(w[0] > 0.0) ||
+        !(w[1] > 0.0))
+        return NAN;
+    const double n = M[0] + M[1], q = w[1] / (w[0] + w[1]);
+    if (n == 0.0)
+        return 0.0;
+    const unsigned int kb = (unsigned int)M[1], nn = (unsigned int)n;
+    return tail_z(kb ? gsl_cdf_binomial_Q(kb - 1, q, nn) : 1.0, gsl_cdf_binomial_P(kb, q, nn),
+                  M[1] > n * q);
+}
+
 void npg_compare_result_free(npg_compare_result *r)
 {
     free(r->rows);
@@ -549,7 +619,10 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
     }
     const double c = npg_ks_c(o.alpha);
     out->pass = 1;
-    size_t i = 0, j = 0;
+    /* both sides have sizes (mean, variance, histogram), or compare A and kf only */
+    const int sizes = a->sizes && b->sizes;
+    const int counts = a->merges && b->merges;
+    size_t i = 0, j = 0, last_i = SIZE_MAX, last_j = SIZE_MAX;
     while (i < a->nt && j < b->nt) {
         if (!same_time(a->t[i], b->t[j])) {
             if (a->t[i] < b->t[j])
@@ -572,7 +645,9 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
         w->rel[2] = rel_diff(ma[0], mb[0]);
         for (int q = 3; q <= 10; ++q)
             w->rel[q] = rel_diff(ma[q], mb[q]);
-        w->Z = w->p_z = w->Y = w->Y_normal = w->KS_crit = w->Z_count = NAN;
+        w->Z = w->p_z = w->Y = w->Y_normal = w->KS_crit = w->Z_count = w->Z_kf = NAN;
+        w->kf_a = a->kf ? a->kf[i] : NAN;
+        w->kf_b = b->kf ? b->kf[j] : NAN;
         int rc = hist_distance(a, b, w->t, &w->L1, &w->KS, err, errlen);
         if (rc)
             return rc;
@@ -580,8 +655,16 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
         const double nmin = NPG_COMPARE_MIN_PARTICLES;
         if (out->mode == NPG_COMPARE_DETERMINISTIC) {
             /* Nothing alive on either side: no mean or variance to compare. */
-            w->tested = !isnan(w->rel[1]) && !isnan(w->rel[2]);
-            pass = fabs(w->rel[1]) <= o.rtol && fabs(w->rel[2]) <= o.rtol;
+            if (sizes) {
+                w->tested = !isnan(w->rel[1]) && !isnan(w->rel[2]);
+                pass = fabs(w->rel[1]) <= o.rtol && fabs(w->rel[2]) <= o.rtol;
+            } else {
+                /* a pair result: A = N/N(0) and (where both have it) kf */
+                double ra = rel_diff(w->n_a / a->particles[0], w->n_b / b->particles[0]);
+                double rk = rel_diff(w->kf_a, w->kf_b);
+                w->tested = !isnan(ra);
+                pass = fabs(ra) <= o.rtol && (isnan(rk) || fabs(rk) <= o.rtol);
+            }
         } else if (out->mode == NPG_COMPARE_ONE_SAMPLE) {
             /* Reference mu, sigma^2 from the deterministic side; the sample variance is the
              * population variance of the N particles times N/(N - 1). */
@@ -590,8 +673,8 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             double s2 = a->stochastic ? w->var_a : w->var_b;
             double mu = a->stochastic ? w->mean_b : w->mean_a;
             double sig2 = a->stochastic ? w->var_b : w->var_a;
-            w->tested = N >= nmin && !isnan(mu) && !isnan(sig2);
-            if (w->tested) {
+            w->tested = N >= nmin && (sizes ? !isnan(mu) && !isnan(sig2) : counts);
+            if (w->tested && sizes) {
                 s2 *= N / (N - 1.0);
                 if (sig2 > 0.0) {
                     w->Z = sqrt(N) * (xbar - mu) / sqrt(sig2);
@@ -606,8 +689,8 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             }
         } else {
             double na = w->n_a, nb = w->n_b;
-            w->tested = na >= nmin && nb >= nmin;
-            if (w->tested) {
+            w->tested = na >= nmin && nb >= nmin && (sizes || counts);
+            if (w->tested && sizes) {
                 double sa = w->var_a * na / (na - 1.0), sb = w->var_b * nb / (nb - 1.0);
                 double se = sqrt(sa / na + sb / nb);
                 if (se > 0.0)
@@ -661,6 +744,12 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             w->Z_count = dA / sqrt(fmax(v, 1.0 / (smax * smax)));
             pass &= fabs(w->Z_count) <= o.z_max;
         }
+        if (w->tested && out->mode != NPG_COMPARE_DETERMINISTIC && counts && a->kf && b->kf &&
+            i > 0 && j > 0 && last_i == i - 1 && last_j == j - 1) {
+            w->Z_kf = kf_z(a, i, b, j, out->mode);
+            if (!isnan(w->Z_kf))
+                pass &= fabs(w->Z_kf) <= o.z_max;
+        }
         if (!isnan(w->Y))
             pass &= fabs(w->Y) <= o.y_max;
         if (!isnan(w->KS_crit) && !isnan(w->KS))
@@ -675,6 +764,7 @@ int npg_compare(const npg_result *a, const npg_result *b, const npg_compare_opti
             w->pass = 0;
             ++out->too_few;
         }
+        last_i = i, last_j = j;
         ++i, ++j;
     }
     out->only_a += a->nt - i;
@@ -751,12 +841,21 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
     fprintf(f, "statistics: %s", mode_name(r->mode));
     if (r->mode != NPG_COMPARE_DETERMINISTIC)
         fprintf(f, "; pass: |Z| <= %g, |Y| <= %g, KS < crit (alpha %g)", zm, ym, al);
-    fprintf(f, "\n%10s %12s %12s %10s %10s %10s %10s  %s\n", "t", "rel_mean", "Z", "Y", "L1", "KS",
-            "KS_crit", "pass");
+    int coal = 0; /* coalescence statistics: two more columns */
+    for (size_t i = 0; i < r->n; ++i)
+        coal |= !isnan(r->rows[i].Z_count) || !isnan(r->rows[i].Z_kf);
+    fprintf(f, "\n%10s %12s %12s %10s %10s %10s %10s", "t", "rel_mean", "Z", "Y", "L1", "KS",
+            "KS_crit");
+    if (coal)
+        fprintf(f, " %10s %10s", "Z_count", "Z_kf");
+    fprintf(f, "  pass\n");
     for (size_t i = 0; i < r->n; ++i) {
         const npg_compare_row *w = &r->rows[i];
-        fprintf(f, "%10.4g %12.3e %12.4g %10.4g %10.4g %10.4g %10.4g  %s%s\n", w->t, w->rel[1],
-                w->Z, w->Y, w->L1, w->KS, w->KS_crit,
+        fprintf(f, "%10.4g %12.3e %12.4g %10.4g %10.4g %10.4g %10.4g", w->t, w->rel[1], w->Z, w->Y,
+                w->L1, w->KS, w->KS_crit);
+        if (coal)
+            fprintf(f, " %10.4g %10.4g", w->Z_count, w->Z_kf);
+        fprintf(f, "  %s%s\n",
                 !w->tested ? "--"
                 : w->pass  ? "ok"
                            : "FAIL",
@@ -766,12 +865,14 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
                 : w->y_skipped ? " (Y skipped: reference variance 0)"
                                : "");
     }
-    double zmax = 0.0, ymax = 0.0, ksr = 0.0, zcmax = -1.0;
+    double zmax = 0.0, ymax = 0.0, ksr = 0.0, zcmax = -1.0, zkmax = -1.0;
     size_t fails = 0;
     for (size_t i = 0; i < r->n; ++i) {
         const npg_compare_row *w = &r->rows[i];
         if (!isnan(w->Z_count) && fabs(w->Z_count) > zcmax)
             zcmax = fabs(w->Z_count);
+        if (!isnan(w->Z_kf) && fabs(w->Z_kf) > zkmax)
+            zkmax = fabs(w->Z_kf);
         if (fabs(w->Z) > zmax)
             zmax = fabs(w->Z);
         if (fabs(w->Y) > ymax)
@@ -787,6 +888,8 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
     if (zcmax >= 0.0)
         fprintf(f, "; coalescence: max |Z_count| %.3g (particle count, Poisson approximation)",
                 zcmax);
+    if (zkmax >= 0.0)
+        fprintf(f, "; max |Z_kf| %.3g (merges per output interval against kf, exact tails)", zkmax);
     if (r->y_skipped)
         fprintf(f, "; Y skipped at %zu time(s) where the reference variance is 0", r->y_skipped);
     if (r->too_few)
@@ -847,7 +950,11 @@ int npg_compare_write_csv_file(const npg_compare_result *r, FILE *f)
     int zc = 0; /* coalescence comparisons add the particle-count statistic as a last column */
     for (size_t i = 0; i < r->n; ++i)
         zc |= !isnan(r->rows[i].Z_count);
-    fprintf(f, ",Z,p_z,Y,Y_normal,L1,KS,KS_crit,pass%s\n", zc ? ",Z_count" : "");
+    int zk = 0; /* and, where some row has a kf, kf_a, kf_b and Z_kf after it */
+    for (size_t i = 0; i < r->n; ++i)
+        zk |= !isnan(r->rows[i].kf_a) || !isnan(r->rows[i].kf_b);
+    fprintf(f, ",Z,p_z,Y,Y_normal,L1,KS,KS_crit,pass%s%s\n", zc ? ",Z_count" : "",
+            zk ? ",kf_a,kf_b,Z_kf" : "");
     const char *mode = r->mode == NPG_COMPARE_TWO_SAMPLE   ? "two-sample"
                        : r->mode == NPG_COMPARE_ONE_SAMPLE ? "one-sample"
                                                            : "deterministic";
@@ -877,6 +984,11 @@ int npg_compare_write_csv_file(const npg_compare_result *r, FILE *f)
             fputs(",", f); /* not tested: neither pass nor fail */
         if (zc)
             put(f, w->Z_count);
+        if (zk) {
+            put(f, w->kf_a);
+            put(f, w->kf_b);
+            put(f, w->Z_kf);
+        }
         fputc('\n', f);
     }
     return fflush(f) != 0 || ferror(f) != 0;

@@ -1,7 +1,8 @@
 /* npgrow/compare.h: quantitative comparison of two result directories (`npgrow compare`).
  *
  * A result directory holds moments.csv, histogram.csv and run.yaml as `npgrow run` and
- * `npgrow me` write them (or a user's own files in that format), or the run.h5 built from them. Per
+ * `npgrow me` write them (or a user's own files in that format), or the run.h5 built from them;
+ * or moments.csv and run.yaml of `npgrow pair` (no sizes: A and k_f only). Per
  * common output time: relative differences of mean, variance and m3..m10; the DSMTS mean and
  * variance statistics Z and Y where a side is stochastic; histogram L1 and Kolmogorov-Smirnov
  * distances with the KS critical value. It deliberately knows nothing about how the results were
@@ -37,6 +38,9 @@ typedef struct npg_result {
     uint32_t *lo, *hi; /* [nh] bin [n_lo, n_hi] */
     double *count;     /* [nh] */
     double *merges;    /* [nt] moments.csv `coalescences` (coalescence runs), else NULL */
+    double *kf;        /* [nt] moments.csv `kf` [1/time unit] (coalescence), else NULL */
+    int sizes;         /* 1: sizes (mean_n, var_n, histogram.csv); 0: `producer: pair`, whose
+                        * moments.csv has t, particles (= A, N(0) = 1), coalescences, kf only */
 } npg_result;
 
 /* Reads dir/{moments.csv,histogram.csv,run.yaml}; or a run.h5 when dir names a file, or is a
@@ -83,6 +87,13 @@ typedef struct npg_compare_row {
                                compare), var from the Poisson approximation of the merges and
                                of the other count changes (entries, dissolutions); NAN
                                otherwise. Passes with |Z_count| <= z_max like Z. */
+    double kf_a, kf_b;      /* moments.csv kf over the output interval ending at t [1/time unit] */
+    double Z_kf;            /* coalescence, both sides with kf and merges, the previous row common
+                               too: the merges in the interval against the rate coefficient, as a
+                               normal score of an exact tail (one-sample: Poisson with mean kf_ref
+                               N(t - dt) N(t) dt / N(0) of the particle side; two-sample: binomial
+                               split of both sides' merges by exposure N(t - dt) N(t) dt / N(0));
+                               NAN otherwise. Passes with |Z_kf| <= z_max like Z. */
     int tested; /* 0: no statistic could be computed (too few particles, nothing alive) */
     int pass;   /* meaningful only when tested */
 } npg_compare_row;

@@ -104,6 +104,14 @@ typedef enum npg_pair_ic_sigma {
                                     sigma(-t_offset) */
 } npg_pair_ic_sigma;
 
+typedef enum npg_pair_kinetics {
+    NPG_PAIR_KINETICS_STUDY = 0, /* dA/dt = P0 [t < t_cut] - k_f A^2: k_f [nm^3/time] read as
+                                    1/time, the density absorbed into kappa_c (model.md 3.7) */
+    NPG_PAIR_KINETICS_BOX = 1    /* dA/dt = P0 [t < t_cut] - (c0/2) k_f A^2, c0 = N(0)/V of the
+                                    coalescence box: the particle engine's A = N/N(0), one
+                                    particle lost per merge */
+} npg_pair_kinetics;
+
 #define NPG_PAIR_MAX_COEFFS 8 /* pair.sigma.coefficients: at most this many (degree 7) */
 
 typedef struct npg_pair_config {
@@ -122,6 +130,7 @@ typedef struct npg_pair_config {
     npg_pair_quadrature quadrature; /* consistent (default) or shifted */
     double ic_r_max_nm;             /* initial.r_max_nm: u = 0 beyond [nm]; 0 = no cut (default) */
     npg_pair_ic_sigma ic_sigma;     /* initial.sigma_at: start (default) or zero */
+    npg_pair_kinetics kinetics;     /* study (default) or box */
     double p0_per_time;             /* source P0 of dA/dt [1/time unit] (0) */
     double t_cut;                   /* the source acts for t < t_cut [time unit]; absent: HUGE_VAL
                                        (the whole run) */

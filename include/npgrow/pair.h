@@ -13,7 +13,10 @@
  * exactly the sink of the finite volumes (the same quadrature), or with the original code's
  * shifted shell centre sigma(sigma(t)) + l (pair.quadrature: shifted, a quirk).
  * Times are run times in the config's time_unit; rates per time unit (k_f: nm^3 per time unit,
- * which dA/dt reads as 1/time unit with the density absorbed into kappa_c, model.md 3.7).
+ * which dA/dt reads as 1/time unit with the density absorbed into kappa_c, model.md 3.7). With
+ * pair.kinetics: box, dA/dt = P0 [t < t_cut] - (c0/2) k_f A^2, c0 = N(0)/V of the coalescence
+ * box: the particle engine's A = N(t)/N(0) with one particle lost per merge (k_f is the two-body
+ * rate coefficient of one pair; N^2/2 pairs).
  */
 #ifndef NPGROW_PAIR_H
 #define NPGROW_PAIR_H
@@ -48,6 +51,9 @@ typedef struct npg_pair_state {
     double kf_consistent; /* k_f with the shell at sigma + l */
     double kf_shifted;    /* k_f with the shell at sigma(sigma(t)) + l (the original code) */
     double A;             /* A(t) [-] */
+    double rate;          /* the coefficient of A^2 in dA/dt [1 / time unit]: k_f (pair.kinetics
+                             study, the number read as 1/time) or N(0)/(2V) k_f (box) */
+    double merges;        /* merges since t = 0 relative to N(0): 1 + int_0^t P - A [-] */
     double g_contact;     /* u in the first cell, at contact x = 0 [-] */
     double pairs;         /* int 4 pi r^2 u dx over the domain [nm^3] */
     double absorbed;      /* int_0^t k_f (consistent) dt [nm^3] */
@@ -77,8 +83,11 @@ typedef struct npg_pair_summary {
     int interrupted;
 } npg_pair_summary;
 
-/* The whole `npgrow pair`: DIR/pair.csv (t,kf,A,g_contact at 0, output_every, ..., t_end) and
- * DIR/run.yaml (producer: pair), through the safe result directory of outdir.h. Returns 0, 1,
+/* The whole `npgrow pair`: DIR/pair.csv (t,kf,A,g_contact at 0, output_every, ..., t_end),
+ * DIR/moments.csv in the run format with N(0) = 1 (t,particles,alive_fraction,coalescences,kf,
+ * kf_instant: particles = alive_fraction = A, coalescences = merges, kf over the output interval
+ * as the particle engine defines it, kf_instant = rate at t) and DIR/run.yaml (producer: pair),
+ * through the safe result directory of outdir.h. Returns 0, 1,
  * NPG_EXIT_USAGE (before any work) or the stop exit code (status: interrupted, written). */
 int npg_pair_solve(const npg_config *cfg, const npg_pair_options *o, const char *outdir, int force,
                    npg_pair_summary *sum, char *err, size_t errlen);

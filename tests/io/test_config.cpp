@@ -706,7 +706,8 @@ const char *const kBrownianPair =
     "  quadrature: shifted\n"
     "  initial: {r_max_nm: 270, sigma_at: zero}\n"
     "  p0_per_time: 3.67e-3\n"
-    "  t_cut: 88\n";
+    "  t_cut: 88\n"
+    "  kinetics: box\n";
 
 TEST(ConfigCoalescence, BrownianModeAndPairSectionParse)
 {
@@ -743,6 +744,7 @@ TEST(ConfigCoalescence, BrownianModeAndPairSectionParse)
     EXPECT_EQ(p.ic_sigma, NPG_PAIR_IC_SIGMA_ZERO);
     EXPECT_EQ(p.p0_per_time, 3.67e-3);
     EXPECT_EQ(p.t_cut, 88.0);
+    EXPECT_EQ(p.kinetics, NPG_PAIR_KINETICS_BOX);
     EXPECT_NE(std::string(l.cfg.where.pair).find("c.yaml:18:1"), std::string::npos);
     // sigma(t) and D_r(t) at movie time t + 8 (Horner and its derivative)
     double ds, T = 2.0 + 8.0;
@@ -774,6 +776,7 @@ TEST(ConfigCoalescence, BrownianModeAndPairSectionParse)
     EXPECT_EQ(q.ic_sigma, NPG_PAIR_IC_SIGMA_START);
     EXPECT_EQ(q.p0_per_time, 0.0);
     EXPECT_EQ(q.t_cut, HUGE_VAL);
+    EXPECT_EQ(q.kinetics, NPG_PAIR_KINETICS_STUDY);
     // D_i + D_j of two particles of radius sigma/2: 2 f(t) D_ref r_ref / (sigma/2 + l)
     EXPECT_DOUBLE_EQ(npg_config_pair_dr(&m.cfg, 4.0), 2.0 * 1.2 * 1.0 / 3.0 / (1.5 + 1.0));
     EXPECT_EQ(npg_config_pair_sigma(&m.cfg, 4.0, &ds), 3.0);
@@ -1110,6 +1113,8 @@ const BadCoal kBadCoal[] = {
      "c.yaml:12:45: pair.cells: 50:", "[100, 1e6]"},
     {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, quadrature: exact}\n", nullptr,
      "c.yaml:12:50: pair.quadrature: exact:", "consistent shifted"},
+    {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, kinetics: molar}\n", nullptr,
+     "c.yaml:12:48: pair.kinetics: molar:", "study box"},
     {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, initial: {r_max_nm: 40}}\n",
      nullptr, "c.yaml:12:58: pair.initial.r_max_nm: 40:", "initial_min_distance_nm = 44"},
     {nullptr, nullptr, BRD "pair: {sigma: {kind: frozen, nm: 2}, initial: {sigma_at: eight}}\n",
@@ -1332,6 +1337,7 @@ void expect_same_coal(const npg_config &a, const npg_config &b)
     EXPECT_EQ(p.ic_sigma, q.ic_sigma);
     EXPECT_EQ(p.p0_per_time, q.p0_per_time);
     EXPECT_EQ(p.t_cut, q.t_cut);
+    EXPECT_EQ(p.kinetics, q.kinetics);
     const npg_source_config &s = a.src, &t = b.src;
     EXPECT_EQ(s.kind, t.kind);
     EXPECT_EQ(s.rate_per_time, t.rate_per_time);

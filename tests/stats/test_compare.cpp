@@ -1,6 +1,8 @@
 // test_compare.cpp: npg_compare on constructed result directories where Z, Y and KS are known.
 #include <gtest/gtest.h>
 
+#include <gsl/gsl_cdf.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -316,4 +318,101 @@ TEST(Compare, ZCountComparesParticleFractions)
     std::string run4 = write_coal_dir("run4", "run", 4e4, 35600, 4000);
     EXPECT_NEAR(z_count_at_1(run, run4, &pass), -0.01 / std::sqrt(1e-5 + 4400.0 / 1.6e9), 1e-9);
     EXPECT_TRUE(pass); // -2.80
+}
+
+namespace
+{
+// A coalescence result with a kf column: rows t = 0, 1, 2; particles N, merges m (cumulative)
+// and kf per row (kf empty at t = 0); a pair result (producer: pair) has no sizes and no
+// histogram.csv.
+std::string write_kf_dir(const std::string &name, const std::string &producer, const double N[3],
+                         const double m[3], const double kf[3])
+{
+    std::string dir = ::testing::TempDir() + "npg_compare_kf_" + name;
+    std::string cmd = "rm -rf '" + dir + "' && mkdir -p '" + dir + "'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    FILE *f = std::fopen((dir + "/run.yaml").c_str(), "w");
+    std::fprintf(f, "producer: %s\nstatus: complete\n", producer.c_str());
+    std::fclose(f);
+    const bool pair = producer == "pair";
+    f = std::fopen((dir + "/moments.csv").c_str(), "w");
+    std::fprintf(f, pair ? "t,particles,alive_fraction,coalescences,kf,kf_instant\n"
+                         : "t,particles,mean_n,var_n,coalescences,kf\n");
+    for (int t = 0; t <= 2; ++t) {
+        std::fprintf(f, pair ? "%d,%.17g,%.17g," : "%d,%.17g,100,400,", t, N[t], N[t]);
+        std::fprintf(f, "%.17g,", m[t]);
+        if (t)
+            std::fprintf(f, "%.17g", kf[t]);
+        std::fprintf(f, pair ? ",0\n" : "\n");
+    }
+    std::fclose(f);
+    if (!pair) {
+        f = std::fopen((dir + "/histogram.csv").c_str(), "w");
+        std::fprintf(f, "t,n_lo,n_hi,count,p\n");
+        for (int t = 0; t <= 2; ++t)
+            std::fprintf(f, "%d,0,199,%.17g,1\n", t, N[t]);
+        std::fclose(f);
+    }
+    return dir;
+}
+} // namespace
+
+// A run against a pair result: one-sample, no size statistics, tested through Z_count and Z_kf.
+// Z_kf is the run's merges in (1, 2] against the Poisson mean kf_pair N(1) N(2) / N(0), as the
+// normal score of the exact upper tail; a pair result lacking coalescences is bad input.
+TEST(Compare, PairResultKf)
+{
+    // run: N(0) = 1e4, 50 then 100 merges; pair: A, merges fraction and kf with mu = 79.2 at t = 2
+    const double Nr[3] = {1e4, 9950, 9850}, mr[3] = {0, 50, 150};
+    const double kfr[3] = {0, 50 * 1e4 / (1e4 * 9950), 100 * 1e4 / (9950.0 * 9850)};
+    const double kf2 = 79.2 * 1e4 / (9950.0 * 9850);
+    const double Np[3] = {1, 0.995, 0.98708}, mp[3] = {0, 0.005, 0.01292};
+    const double kfp[3] = {0, 50 * 1e4 / (1e4 * 9950), kf2};
+    std::string run = write_kf_dir("run", "run", Nr, mr, kfr);
+    std::string pr = write_kf_dir("pair", "pair", Np, mp, kfp);
+    npg_result a{}, b{};
+    char err[512];
+    ASSERT_EQ(npg_result_load(run.c_str(), &a, err, sizeof err), 0) << err;
+    ASSERT_EQ(npg_result_load(pr.c_str(), &b, err, sizeof err), 0) << err;
+    EXPECT_EQ(b.sizes, 0);
+    EXPECT_EQ(b.stochastic, 0);
+    npg_compare_options o = {3.0, 5.0, 1e-3, 1e-6, 0};
+    npg_compare_result r{};
+    ASSERT_EQ(npg_compare(&a, &b, &o, &r, err, sizeof err), 0) << err;
+    ASSERT_EQ(r.n, 3u);
+    EXPECT_EQ(r.mode, NPG_COMPARE_ONE_SAMPLE);
+    EXPECT_EQ(r.tested, 3u);
+    EXPECT_TRUE(std::isnan(r.rows[2].Z));
+    EXPECT_TRUE(std::isnan(r.rows[0].Z_kf)); // t = 0: no interval
+    EXPECT_NEAR(r.rows[1].Z_kf, 0.0, 1e-12); // 50 merges against a mean of 50: the tails cap
+    const double z = gsl_cdf_ugaussian_Qinv(gsl_cdf_poisson_Q(99, 79.2));
+    EXPECT_NEAR(r.rows[2].Z_kf, z, 1e-9);
+    EXPECT_NEAR(z, (100 - 79.2) / std::sqrt(79.2), 0.2); // close to the normal form here
+    EXPECT_EQ(r.rows[2].pass, std::fabs(r.rows[2].Z_count) <= 3.0 && z <= 3.0);
+    npg_compare_result_free(&r);
+    // 130 merges in (1, 2] would fail: z > 5
+    const double mr2[3] = {0, 50, 180}, Nr2[3] = {1e4, 9950, 9820};
+    std::string run2 = write_kf_dir("run2", "run", Nr2, mr2, kfr);
+    npg_result c{};
+    ASSERT_EQ(npg_result_load(run2.c_str(), &c, err, sizeof err), 0) << err;
+    ASSERT_EQ(npg_compare(&c, &b, &o, &r, err, sizeof err), 0) << err;
+    EXPECT_GT(r.rows[2].Z_kf, 5.0);
+    EXPECT_EQ(npg_compare_exit_status(&r), NPG_EXIT_FAIL);
+    npg_compare_result_free(&r);
+    // two pair results: deterministic, A and kf relative differences
+    ASSERT_EQ(npg_compare(&b, &b, &o, &r, err, sizeof err), 0) << err;
+    EXPECT_EQ(r.mode, NPG_COMPARE_DETERMINISTIC);
+    EXPECT_EQ(npg_compare_exit_status(&r), NPG_EXIT_OK);
+    npg_compare_result_free(&r);
+    npg_result_free(&a);
+    npg_result_free(&b);
+    npg_result_free(&c);
+    // a pair result without coalescences: bad input
+    std::string bad = ::testing::TempDir() + "npg_compare_kf_bad";
+    std::string cmd = "rm -rf '" + bad + "' && cp -r '" + pr + "' '" + bad +
+                      "' && cut -d, -f1-3 '" + pr + "/moments.csv' > '" + bad + "/moments.csv'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    npg_result d{};
+    EXPECT_EQ(npg_result_load(bad.c_str(), &d, err, sizeof err), NPG_EXIT_USAGE);
+    EXPECT_NE(std::string(err).find("missing column 'coalescences'"), std::string::npos) << err;
 }
