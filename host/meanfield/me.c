@@ -22,17 +22,21 @@
  * changes only by the fluxes through its two end faces, and the flux through the face between
  * sizes m and m+1 is exactly J = S A_m p(m) - k^d_{m+1} p(m+1) in terms of the per-size
  * densities p; the only approximation is p, interpolated linearly between the neighbouring
- * cells' centres from their averages N_k / w_k (second order in w; exact for one-size cells,
- * so R = 0 is the master equation above, term by term). The distribution's width at sizes in
- * the thousands is hundreds of monomers, so R = 256 cells per unit ln n resolve it with
- * errors far below a particle run's (bench/RESULTS.md: accuracy and speed against R = 0), in
- * a few thousand unknowns where the exact equation needs tens of thousands. The Jacobian stays
+ * cells' centres from their averages N_k / w_k (error O((w/sigma_n)^2), sigma_n the local width
+ * of the distribution, plus O(1/R^2) from the faces where the width steps up by one; exact for
+ * one-size cells, so R = 0 is the master equation above, term by term). The distribution's
+ * width at sizes in the thousands is hundreds of monomers, so R = 256 cells per unit ln n
+ * resolve it with errors far below a particle run's (bench/RESULTS.md: accuracy and speed
+ * against R = 0), in a few thousand unknowns where the exact equation needs tens of thousands.
+ * Where it does not (a narrow start, a focusing distribution), the a posteriori estimate
+ * me_grid_error passes NPG_ME_GRID_ERR and the grid is refined (npg_me_refine: R doubled, down
+ * to the exact grid), at the start and from the last check of npg_me_solve. The Jacobian stays
  * tridiagonal (plus rank one), conservation of particles is exact, and monomers in particles
  * are counted as sum_k centre_k N_k, which the fluxes conserve exactly with F.
  *
- * n_max can grow during a run (npg_me_grow): the state is copied into a longer one (spread
- * evenly over the sizes of each old cell and summed into the new cells) and CVODE restarts from
- * it, from the current time or from the last checkpoint.
+ * n_max can grow during a run (npg_me_grow) and the grid can be refined (npg_me_refine): the
+ * state is spread over its sizes (me_expand, count-preserving per cell) and summed into the new
+ * cells, and CVODE restarts from it, from the current time or from the last checkpoint.
  *
  * Coalescence, a particle source or supply.monomer_exchange: false select the extended equation
  * of me_coal.c (Group A and B populations, Smoluchowski coagulation, SPGMR); this file then only
@@ -228,6 +232,12 @@ double npg_me_default_rtol(const npg_config *cfg, const npg_me_options *o)
     return npg_me_resolution(cfg, o) ? NPG_ME_RTOL_LUMPED : NPG_ME_RTOL;
 }
 
+/* The next finer resolution: 2R, or the exact grid once 2R lumps nothing below n_max. */
+static uint32_t me_finer(uint32_t res, uint32_t n_max)
+{
+    return res && (uint64_t)4 * res <= n_max ? 2 * res : 0u;
+}
+
 /* Width of the cell that starts at size n under resolution R (0: exact). */
 static uint32_t me_cell_width(uint32_t n, uint32_t R)
 {
@@ -249,19 +259,7 @@ static uint32_t me_cells(uint32_t nm, uint32_t R, uint32_t *lo)
     return K;
 }
 
-/* Spread the cells of y (layout of the plain equation) evenly over their sizes: cnt[n],
- * n = 0..lo[K]-1. */
-static void me_cells_to_sizes(const uint32_t *lo, uint32_t K, const double *y, double *cnt)
-{
-    cnt[0] = cnt[1] = 0.0;
-    for (uint32_t k = 0; k < K; ++k) {
-        double v = y[k + 1] / (double)(lo[k + 1] - lo[k]);
-        for (uint32_t n = lo[k]; n < lo[k + 1]; ++n)
-            cnt[n] = v;
-    }
-}
-
-/* The inverse: y[k + 1] = sum of cnt over cell k (cnt has lo[K] entries or len of them). */
+/* y[k + 1] = sum of cnt over cell k (cnt has lo[K] entries or len of them). */
 static void me_sizes_to_cells(const uint32_t *lo, uint32_t K, const double *cnt, uint32_t len,
                               double *y)
 {
@@ -306,6 +304,34 @@ static void me_expand_from(const npg_me *me, const double *y, uint32_t k0, doubl
 static void me_expand(const npg_me *me, const double *y, double *cnt)
 {
     me_expand_from(me, y, 0, cnt);
+}
+
+/* A posteriori estimate of the lumped grid's error: the L1 error of interpolating the density
+ * linearly across each cell wider than one size, w^3 |p''| / 8 summed over the cells (p'' the
+ * second divided difference of the neighbours' densities), as a fraction of the particles
+ * alive. For a normal distribution of sd sigma this is ~0.12 (w/sigma)^2, about a quarter of the
+ * relative error the grid puts into the variance (tests/meanfield/test_me_grid.cpp). 0 on the
+ * exact grid. */
+static double me_grid_error(const npg_me *me, const double *y)
+{
+    const uint32_t K = me->K, *lo = me->lo;
+    if (!me->res || K < 3)
+        return 0.0;
+    const double *N = y + 1, *c = me->cmid;
+    double e = 0.0, alive = 0.0;
+    for (uint32_t k = 0; k < K; ++k)
+        alive += N[k];
+    for (uint32_t k = 1; k + 1 < K; ++k) {
+        const double w = (double)(lo[k + 1] - lo[k]);
+        if (w <= 1.0)
+            continue;
+        const double pl = N[k - 1] / (double)(lo[k] - lo[k - 1]), p = N[k] / w;
+        const double pr = N[k + 1] / (double)(lo[k + 2] - lo[k + 1]);
+        const double d2 = 2.0 * ((pr - p) / (c[k + 1] - c[k]) - (p - pl) / (c[k] - c[k - 1])) /
+                          (c[k + 1] - c[k - 1]);
+        e += w * w * w * fabs(d2) / 8.0;
+    }
+    return alive > 1e-12 * me->N0 ? e / alive : 0.0;
 }
 
 /* Fraction of N(0) in the sizes n > n_max - tail_w (the truncation check), from the cells
@@ -617,6 +643,24 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
             y0[n - 1] = c0[n]; /* A_n of the extended equation */
     } else {
         me_sizes_to_cells(me->lo, me->K, c0, len0, y0);
+        /* A start the grid cannot hold (a narrow or single-size one: lumped, it would leave
+         * cells too wide for the distribution and an error of order one) refines the grid
+         * until it can, down to the exact grid. */
+        while (me->res && !opt.fixed_grid && me_grid_error(me, y0) > NPG_ME_GRID_ERR) {
+            me->res = me_finer(me->res, nm);
+            me->refines++;
+            free(y0);
+            y0 = NULL;
+            if ((rc = me_size(me, nm, err, errlen)) ||
+                !(y0 = calloc((size_t)me->neq, sizeof *y0))) {
+                if (!rc)
+                    snprintf(err, errlen, "out of memory for n_max = %u", nm);
+                free(c0);
+                npg_me_destroy(me);
+                return 1;
+            }
+            me_sizes_to_cells(me->lo, me->K, c0, len0, y0);
+        }
         if (me->mode != NPG_SUPPLY_SCHEDULE) /* F(0) exactly as configured, on this grid */
             me->total0 += me_bound(me, y0) - bound0;
     }
@@ -673,6 +717,66 @@ static int me_grow_ext(npg_me *me, uint32_t n_max, int from_checkpoint, char *er
     return rc;
 }
 
+/* Move the plain equation onto the grid of (n_max, res), from now or from the checkpoint: the
+ * old cells are spread over their sizes (me_expand: linear, count-preserving) and summed into
+ * the new cells, so cells that both grids have keep their counts; total0 follows the monomers
+ * the regridding moves (F stays what it was). The checkpoint, when not the source, goes the
+ * same way with its own total. */
+static int me_regrid(npg_me *me, uint32_t n_max, uint32_t res, int from_checkpoint, char *err,
+                     size_t errlen)
+{
+    const uint32_t nm_old = me->n_max;
+    double *sz = calloc((size_t)nm_old + 1, sizeof *sz), *sz_ck = NULL;
+    const uint32_t res_old = me->res;
+    me->res = res;
+    double *y0 = calloc((size_t)me_cells(n_max, res, NULL) + 1, sizeof *y0);
+    me->res = res_old;
+    const int ck_too = me->ck_t >= 0.0 && !from_checkpoint;
+    if (ck_too)
+        sz_ck = calloc((size_t)nm_old + 1, sizeof *sz_ck);
+    if (!sz || !y0 || (ck_too && !sz_ck)) {
+        free(sz);
+        free(sz_ck);
+        free(y0);
+        snprintf(err, errlen, "out of memory for n_max = %u", n_max);
+        return 1;
+    }
+    const double *src = from_checkpoint ? me->ck : N_VGetArrayPointer(me->y);
+    const double bound_src = me_bound(me, src);
+    double bound_ck = 0.0, D_ck = 0.0, total_src = from_checkpoint ? me->ck_total0 : me->total0;
+    me_expand(me, src, sz);
+    y0[0] = src[0];
+    if (ck_too) {
+        me_expand(me, me->ck, sz_ck);
+        bound_ck = me_bound(me, me->ck);
+        D_ck = me->ck[0];
+    }
+    double t0 = from_checkpoint ? me->ck_t : me->t;
+    me_cvode_free(me);
+    me->res = res;
+    int rc = me_size(me, n_max, err, errlen);
+    if (!rc) {
+        me_sizes_to_cells(me->lo, me->K, sz, nm_old + 1, y0);
+        if (me->mode != NPG_SUPPLY_SCHEDULE)
+            me->total0 = total_src + me_bound(me, y0) - bound_src;
+        rc = me_cvode_init(me, y0, t0, err, errlen);
+    }
+    if (!rc) {
+        if (ck_too) {
+            me_sizes_to_cells(me->lo, me->K, sz_ck, nm_old + 1, me->ck);
+            me->ck[0] = D_ck;
+            me->ck_total0 += me_bound(me, me->ck) - bound_ck;
+        } else if (from_checkpoint) {
+            memcpy(me->ck, y0, (size_t)me->neq * sizeof *y0);
+            me->ck_total0 = me->total0;
+        }
+    }
+    free(sz);
+    free(sz_ck);
+    free(y0);
+    return rc;
+}
+
 int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size_t errlen)
 {
     if (n_max <= me->n_max) {
@@ -685,62 +789,31 @@ int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size
     }
     if (me->x)
         return me_grow_ext(me, n_max, from_checkpoint, err, errlen);
-    /* Old cells spread over their sizes, summed into the new cells: cells that both grids have
-     * keep their counts; the old top cell's are shared out, and total0 follows the monomers it
-     * moves (F stays what it was). The checkpoint, when not the start, goes the same way. */
-    const uint32_t nm_old = me->n_max, K_old = me->K;
-    const double *ycur = N_VGetArrayPointer(me->y);
-    double *sz = calloc((size_t)nm_old + 1, sizeof *sz), *sz_ck = NULL;
-    uint32_t *lo_keep = malloc(((size_t)K_old + 1) * sizeof *lo_keep);
-    double *y0 = calloc((size_t)me_cells(n_max, me->res, NULL) + 1, sizeof *y0);
-    const int ck_too = me->ck_t >= 0.0 && !from_checkpoint;
-    if (ck_too)
-        sz_ck = calloc((size_t)nm_old + 1, sizeof *sz_ck);
-    if (!sz || !lo_keep || !y0 || (ck_too && !sz_ck)) {
-        free(sz);
-        free(sz_ck);
-        free(lo_keep);
-        free(y0);
-        snprintf(err, errlen, "out of memory for n_max = %u", n_max);
+    int rc = me_regrid(me, n_max, me->res, from_checkpoint, err, errlen);
+    if (!rc)
+        me->grows++;
+    return rc;
+}
+
+int npg_me_refine(npg_me *me, int from_checkpoint, char *err, size_t errlen)
+{
+    if (me->x || !me->res) {
+        snprintf(err, errlen, "master equation: the size grid is already exact");
         return 1;
     }
-    memcpy(lo_keep, me->lo, ((size_t)K_old + 1) * sizeof *lo_keep);
-    const double *src = from_checkpoint ? me->ck : ycur;
-    const double bound_src = me_bound(me, src);
-    double bound_ck = 0.0, D_ck = 0.0, total_src = from_checkpoint ? me->ck_total0 : me->total0;
-    me_cells_to_sizes(lo_keep, K_old, src, sz);
-    y0[0] = src[0];
-    if (ck_too) {
-        me_cells_to_sizes(lo_keep, K_old, me->ck, sz_ck);
-        bound_ck = me_bound(me, me->ck);
-        D_ck = me->ck[0];
+    if (from_checkpoint && me->ck_t < 0.0) {
+        snprintf(err, errlen, "master equation: no checkpoint to refine from");
+        return 1;
     }
-    double t0 = from_checkpoint ? me->ck_t : me->t;
-    me_cvode_free(me);
-    int rc = me_size(me, n_max, err, errlen);
-    if (!rc) {
-        me_sizes_to_cells(me->lo, me->K, sz, nm_old + 1, y0);
-        if (me->mode != NPG_SUPPLY_SCHEDULE)
-            me->total0 = total_src + me_bound(me, y0) - bound_src;
-        rc = me_cvode_init(me, y0, t0, err, errlen);
-    }
-    if (!rc) {
-        if (ck_too) {
-            /* the checkpoint on the new grid, with its own total (F unchanged) */
-            me_sizes_to_cells(me->lo, me->K, sz_ck, nm_old + 1, me->ck);
-            me->ck[0] = D_ck;
-            me->ck_total0 += me_bound(me, me->ck) - bound_ck;
-        } else if (from_checkpoint) {
-            memcpy(me->ck, y0, (size_t)me->neq * sizeof *y0);
-            me->ck_total0 = me->total0;
-        }
-        me->grows++;
-    }
-    free(sz);
-    free(sz_ck);
-    free(lo_keep);
-    free(y0);
+    int rc = me_regrid(me, me->n_max, me_finer(me->res, me->n_max), from_checkpoint, err, errlen);
+    if (!rc)
+        me->refines++;
     return rc;
+}
+
+uint32_t npg_me_grid_resolution(const npg_me *me)
+{
+    return me->res;
 }
 
 /* One CVODE call to t. CVODE may step past t and interpolate back (outputs cost no extra steps)
@@ -873,6 +946,9 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     st->particle_error = fabs(alive + y[0] - me->N0) / me->N0;
     st->tail = tail;
     st->tail_grow = st->tail;
+    st->grid_error = me_grid_error(me, y);
+    st->resolution = me->res;
+    st->refines = me->refines;
     st->clipped = me->clipped / (me->N0 + me->clipped);
     me_state_counters(me, st);
 }
@@ -888,6 +964,9 @@ void npg_me_get_tail(npg_me *me, npg_me_state *st)
     st->len = me->n_max + 1;
     st->particles0 = me->N0;
     st->tail = st->tail_grow = me_tail(me, N_VGetArrayPointer(me->y), me->count);
+    st->grid_error = me_grid_error(me, N_VGetArrayPointer(me->y));
+    st->resolution = me->res;
+    st->refines = me->refines;
     st->count = NULL;
 }
 

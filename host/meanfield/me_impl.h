@@ -95,6 +95,7 @@ struct npg_me {
     double t;
     uint32_t tail_w; /* sizes n > n_max - tail_w form the truncation-check window */
     int grows;
+    int refines; /* npg_me_refine calls (and refinements of the start in npg_me_create) */
     long acc[7]; /* counters of the CVODE instances freed by npg_me_grow */
 
     SUNContext ctx;

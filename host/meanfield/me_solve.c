@@ -85,7 +85,7 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
     fprintf(f, "n_max_grows: %d  # automatic enlargements during the run\n", sum->grows);
     fprintf(f, "n_max_rollbacks: %d  # ... restarted from the previous output time\n",
             sum->rollbacks);
-    const uint32_t res = npg_me_resolution(cfg, opt);
+    const uint32_t res = sum->resolution;
     if (res)
         fprintf(f,
                 "resolution: %u  # sizes n >= %u lumped in cells of width floor(n/%u) "
@@ -93,6 +93,13 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_o
                 res, 2 * res, res);
     else
         fprintf(f, "resolution: 0  # one cell per size: the exact master equation\n");
+    fprintf(f, "resolution_configured: %u\n", npg_me_resolution(cfg, opt));
+    fprintf(f,
+            "resolution_refinements: %d  # x 2 each, where the grid's error estimate passed "
+            "%g\n",
+            sum->refines, NPG_ME_GRID_ERR);
+    fprintf(f, "grid_error_max: %.3e  # estimate, ~1/4 of the relative error of var_n\n",
+            sum->grid_error_max);
     fprintf(f, "rtol: %.3g\n", opt->rtol > 0.0 ? opt->rtol : npg_me_default_rtol(cfg, opt));
     fprintf(f, "atol_rel: %.3g  # absolute tolerance on N_n / N(0)\n",
             opt->atol_rel > 0.0 ? opt->atol_rel : NPG_ME_ATOL_REL);
@@ -148,6 +155,12 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, const npg_me_op
         if (rc)
             return rc;
         npg_me_get_tail(me, &st);
+        if (st.resolution && !opt->fixed_grid && st.grid_error > NPG_ME_GRID_ERR) {
+            /* the distribution became too narrow for its cells: redo the step finer */
+            if ((rc = npg_me_refine(me, 1, err, errlen)))
+                return rc;
+            continue;
+        }
         uint32_t nm = st.len - 1;
         /* the limit of npg_me_auto_n_max: beyond it the user has to choose me.n_max; with
          * coalescence the dense convolution's limit NPG_ME_COAL_N_MAX, reached in one last step */
@@ -216,6 +229,8 @@ static int me_outputs(npg_me *me, const npg_config *cfg, const npg_me_options *o
         npg_me_get(me, &st);
         if (st.tail > sum->tail_max)
             sum->tail_max = st.tail;
+        if (st.grid_error > sum->grid_error_max)
+            sum->grid_error_max = st.grid_error;
         if (st.monomer_error > sum->monomer_error)
             sum->monomer_error = st.monomer_error;
         if (st.particle_error > sum->particle_error)
@@ -375,6 +390,8 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
     else if (pr.on && pr.tty)
         fputc('\n', stderr);
     sum->n_max = npg_me_n_max(me);
+    sum->resolution = st.resolution;
+    sum->refines = st.refines;
     sum->merges = st.merges;
     sum->entered = st.entered;
     sum->overflow = st.overflow;

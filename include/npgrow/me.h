@@ -53,6 +53,9 @@ typedef struct npg_me_options {
      * per unit ln n; >= NPG_ME_RESOLUTION_MIN), < 0 one cell per size (the exact equation).
      * The extended equation (coalescence, source, no exchange) is always exact. */
     int resolution;
+    /* Keep the grid as given: no refinement of the start (npg_me_create) or during the run
+     * (npg_me_solve) however large the grid's error estimate (tests of the grid's own error). */
+    int fixed_grid;
     /* Tests may replace the model's rates by any table (entries n >= len use the model). */
     const npg_rate_pair *rate_table;
     uint32_t rate_table_len;
@@ -78,6 +81,14 @@ double npg_me_checkpoint_time(const npg_me *me);
 /* Enlarge the truncation to n_max (> the current one): the state, from now or from the
  * checkpoint (from_checkpoint), is padded with zeros and CVODE restarts from it. */
 int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size_t errlen);
+/* Halve the cells of the lumped grid (resolution 2R; the exact grid once that lumps nothing
+ * below n_max), from now or from the checkpoint. 1 when the grid is already exact. */
+int npg_me_refine(npg_me *me, int from_checkpoint, char *err, size_t errlen);
+/* The grid's resolution now (0: exact). */
+uint32_t npg_me_grid_resolution(const npg_me *me);
+/* The largest tolerated grid error estimate (npg_me_state.grid_error): npg_me_create refines
+ * the start until it holds, npg_me_solve refines from the last check when it is passed. */
+#define NPG_ME_GRID_ERR 1e-4
 
 typedef struct npg_me_state {
     double t;            /* [time unit] */
@@ -111,6 +122,13 @@ typedef struct npg_me_state {
     /* solver counters, summed over the restarts of npg_me_grow */
     long steps, rhs_evals, lin_iters, jac_evals, nonlin_iters, err_fails, lin_setups;
     int grows; /* npg_me_grow calls so far */
+    /* The size grid: its resolution now (0: exact), the refinements so far (npg_me_refine and
+     * at the start), and the a posteriori estimate of its error (me.c me_grid_error: the L1
+     * error of the interpolation over the wide cells as a fraction of the particles; ~1/4 of
+     * the relative error it puts into var_n; 0 on the exact grid). */
+    uint32_t resolution;
+    int refines;
+    double grid_error;
 } npg_me_state;
 
 /* The study's coalescence rate coefficient over an output interval of length dt [time unit]:
@@ -155,6 +173,9 @@ typedef struct npg_me_summary {
     double tail_max;       /* max over outputs */
     int grows;             /* automatic n_max enlargements during the run */
     int rollbacks;         /* ... of which restarted from the previous output time */
+    uint32_t resolution;   /* the size grid at the end (0: exact) */
+    int refines;           /* its refinements (at the start, and from a check: a rollback) */
+    double grid_error_max; /* max over outputs of npg_me_state.grid_error */
     int interrupted;       /* stopped by a signal: outputs up to t_reached */
     double t_reached;      /* last output time written */
     /* the extended equation (coalescence, source, no monomer exchange), at the end: */

@@ -13,8 +13,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#include <unistd.h>
 
 #include "npgrow/config.h"
 #include "npgrow/me.h"
@@ -123,6 +127,7 @@ TEST(MeGrid, ConstantRatesMeanAndVarianceSecondOrderInTheCellWidth)
     const int R[3] = {32, 64, 128};
     for (int i = 0; i < 3; ++i) {
         npg_me_options o = opts(30000, R[i]);
+        o.fixed_grid = 1; // the grid's own error, unrefined
         o.rate_table = tab.data();
         o.rate_table_len = (uint32_t)tab.size();
         Me m(&cf.c, &o);
@@ -161,6 +166,7 @@ TEST(MeGrid, PhysicalModelAgainstTheExactEquation)
     // from ~ 330 to ~ 1900 monomers, past 2R for every R below.
     Cfg cf(3.5, 1.058, 0.23, 60.0);
     npg_me_options o = opts(20000, -1);
+    o.fixed_grid = 1; // the grid's own error, unrefined
     Me ex(&cf.c, &o);
     ASSERT_EQ(ex.rc, 0) << ex.err;
     ex.to(60.0);
@@ -271,4 +277,144 @@ TEST(MeGrid, ExactGridIsTheMasterEquationAndSmallResolutionsAreRefused)
     Me bad(&cf.c, &o);
     EXPECT_EQ(bad.rc, NPG_EXIT_USAGE);
     EXPECT_NE(std::strstr(bad.err, "resolution"), nullptr) << bad.err;
+}
+
+TEST(MeGrid, NarrowStartsRefineTheGrid)
+{
+    // A single size lumped into one cell of width floor(n/R) would be an error of order one
+    // (review: var_n +204 % at n = 5000); npg_me_create refines until the estimate holds. Here
+    // down to the exact grid (R = 512 still lumps n = 3000 into cells of 5; R = 1024 lumps
+    // nothing below 2048 * 2 > n_max).
+    Cfg mono(3.5, 1.0, 0.1, 10.0);
+    mono.c.init_kind = NPG_INIT_MONODISPERSE;
+    mono.c.init_n = 3000;
+    npg_me_options o = opts(6000, 256);
+    Me g(&mono.c, &o);
+    ASSERT_EQ(g.rc, 0) << g.err;
+    npg_me_state s0 = g.get();
+    EXPECT_GE(s0.refines, 1);
+    EXPECT_LE(s0.grid_error, NPG_ME_GRID_ERR);
+    o.resolution = -1;
+    o.rtol = 1e-8; // the lumped grid's default, so that only the grid differs
+    Me ex(&mono.c, &o);
+    g.to(10.0);
+    ex.to(10.0);
+    Mom a = moments(ex.get()), b = moments(g.get());
+    EXPECT_NEAR(b.var / a.var, 1.0, 1e-6);
+    // A narrow normal start (sd 0.02 nm at 2.6 nm: sd_n ~ 100 at n ~ 4700) refines part way.
+    Cfg nar(3.5, 2.6, 0.02, 30.0);
+    o = opts(20000, 256);
+    Me gn(&nar.c, &o);
+    ASSERT_EQ(gn.rc, 0) << gn.err;
+    EXPECT_GE(gn.get().refines, 1);
+    EXPECT_GT(gn.get().resolution, 256u);
+    o.resolution = -1;
+    Me en(&nar.c, &o);
+    gn.to(30.0);
+    en.to(30.0);
+    a = moments(en.get());
+    b = moments(gn.get());
+    EXPECT_NEAR(b.mean / a.mean, 1.0, 1e-5);
+    EXPECT_NEAR(b.var / a.var, 1.0, 1e-3); // measured 1.8e-4; without refinement +1.9 %
+}
+
+TEST(MeGrid, SolveRefinesWhenTheDistributionNarrows)
+{
+    // Focusing: association A/n at every size (A = 7e4), no dissociation, so dn/dt = A/n, n^2
+    // grows linearly and n2 - n1 shrinks as (n1 + n2) grows: the relative width falls as 1/n^2
+    // (0.44 to ~0.09 here) while the cells stay n/R wide. npg_me_solve must refine on the way (from
+    // the last check) and end where the exact equation ends.
+    Cfg cf(1.0, 1.7, 0.25, 60.0); // n ~ 1300, sd_n ~ 570
+    cf.c.output_every = 10.0;
+    cf.c.hdf5 = 0;
+    const uint32_t nm = 16000;
+    std::vector<npg_rate_pair> tab(nm + 2);
+    for (uint32_t n = 0; n < tab.size(); ++n)
+        tab[n].assoc = n >= 2 ? 7e4 / n : 0.0, tab[n].dissoc = 0.0;
+    std::string tmpl = ::testing::TempDir() + "npg_me_grid_XXXXXX";
+    ASSERT_NE(mkdtemp(&tmpl[0]), nullptr);
+    npg_me_options o = opts(nm, 32);
+    o.rate_table = tab.data();
+    o.rate_table_len = (uint32_t)tab.size();
+    npg_me_summary sg, se;
+    char err[2048] = "";
+    ASSERT_EQ(npg_me_solve(&cf.c, &o, (tmpl + "/g").c_str(), 1, &sg, err, sizeof err), 0) << err;
+    npg_me_options o0 = o;
+    o0.resolution = 32;
+    o0.fixed_grid = 1;
+    npg_me_summary s0;
+    ASSERT_EQ(npg_me_solve(&cf.c, &o0, (tmpl + "/0").c_str(), 1, &s0, err, sizeof err), 0) << err;
+    o.resolution = -1;
+    o.rtol = 1e-8;
+    ASSERT_EQ(npg_me_solve(&cf.c, &o, (tmpl + "/e").c_str(), 1, &se, err, sizeof err), 0) << err;
+    EXPECT_GE(sg.refines, 1);
+    EXPECT_LE(sg.grid_error_max, NPG_ME_GRID_ERR);
+    // last rows of moments.csv: t, particles, alive_fraction, mean_n, var_n, ...
+    auto last = [&](const char *d) {
+        std::FILE *f = std::fopen((tmpl + "/" + d + "/moments.csv").c_str(), "r");
+        char line[8192], prev[8192] = "";
+        while (f && std::fgets(line, sizeof line, f))
+            std::strcpy(prev, line);
+        if (f)
+            std::fclose(f);
+        double t, p, af, mean, var;
+        EXPECT_EQ(std::sscanf(prev, "%lf,%lf,%lf,%lf,%lf", &t, &p, &af, &mean, &var), 5) << prev;
+        return Mom{p, mean, var};
+    };
+    Mom a = last("e"), b = last("g"), c = last("0");
+    EXPECT_NEAR(b.mean / a.mean, 1.0, 1e-5);
+    EXPECT_NEAR(b.var / a.var, 1.0, 2e-3);
+    EXPECT_GT(std::fabs(c.var / a.var - 1.0), 1e-2); // what the fixed grid gets wrong
+    std::printf("[focus] fixed R = 32: var %.6g, grid error max %.2e\n", c.var, s0.grid_error_max);
+    std::printf("[focus] R %u after %d refinements, grid error max %.2e; mean %.6g / %.6g, var "
+                "%.6g / %.6g\n",
+                sg.resolution, sg.refines, sg.grid_error_max, b.mean, a.mean, b.var, a.var);
+    EXPECT_EQ(std::system(("rm -rf '" + tmpl + "'").c_str()), 0);
+}
+
+TEST(MeGrid, RegridsKeepTheClosedSupplysBookkeeping)
+{
+    // Closed supply, R = 64: a growth from now with a checkpoint stored (the checkpoint is
+    // regridded too), then a refinement from that checkpoint. Back at the checkpoint, S (that is
+    // F = total0 - bound) and the dissolved count are what they were, monomers stay conserved
+    // by construction, and the run ends where an unchanged one does (up to the grid).
+    Cfg cf(0.0, 1.0, 0.25, 40.0);
+    cf.c.supply = NPG_SUPPLY_CLOSED;
+    cf.c.schedule_len = 0;
+    cf.c.particle_density_nm3 = 1e-6;
+    cf.c.solubility_nm3 = 1e-3;
+    cf.c.initial_supersaturation = 1.2; // slow growth: some of the small ones dissolve
+    npg_me_options o = opts(30000, 64);
+    Me ref(&cf.c, &o);
+    o.n_max = 14000;
+    Me m(&cf.c, &o);
+    ASSERT_EQ(ref.rc, 0) << ref.err;
+    ASSERT_EQ(m.rc, 0) << m.err;
+    char err[256];
+    ref.to(10.0);
+    m.to(10.0);
+    npg_me_checkpoint(m.me);
+    const npg_me_state r10 = ref.get();
+    m.to(11.0);
+    ASSERT_EQ(npg_me_grow(m.me, 20000, 0, err, sizeof err), 0) << err;
+    EXPECT_LT(m.get().monomer_error, 1e-12);
+    const uint32_t R0 = m.get().resolution; // 64, or finer if the start was refined
+    ASSERT_EQ(npg_me_refine(m.me, 1, err, sizeof err), 0) << err;
+    npg_me_state b = m.get();
+    EXPECT_EQ(b.t, 10.0);
+    EXPECT_EQ(b.resolution, 2 * R0);
+    EXPECT_EQ(b.len, 20001u);
+    EXPECT_GT(r10.dissolved, 1e-6 * r10.particles0);
+    EXPECT_NEAR(b.dissolved, r10.dissolved, 1e-12 * r10.particles0);
+    EXPECT_NEAR(b.S, r10.S, 1e-9 * r10.S);
+    EXPECT_LT(b.monomer_error, 1e-12);
+    ref.to(40.0);
+    m.to(40.0);
+    npg_me_state re = ref.get(), me = m.get();
+    EXPECT_NEAR(me.S / re.S, 1.0, 1e-4);
+    EXPECT_LT(me.monomer_error, 1e-12);
+    EXPECT_LT(me.particle_error, 1e-12);
+    EXPECT_EQ(npg_me_refine(m.me, 0, err, sizeof err), 0) << err; // finer still
+    Me exact(&cf.c, &(o.resolution = -1, o));
+    EXPECT_EQ(npg_me_refine(exact.me, 0, err, sizeof err), 1); // nothing to refine
 }
