@@ -51,10 +51,10 @@ static double me_precursor(const npg_me *me, double t)
 /* Free monomers F = total(0) - P(t) - sum_n n N_n (closed/precursor). */
 static double me_free(const npg_me *me, double t, const double *y)
 {
-    const double *N = y - 1;
+    const uint32_t lo = me->n_lo;
     double bound = 0.0;
-    for (uint32_t n = 2; n <= me->n_max; ++n)
-        bound += (double)n * N[n];
+    for (uint32_t n = lo; n <= me->n_max; ++n)
+        bound += (double)n * y[n - lo + 1];
     return me->total0 - me_precursor(me, t) - bound;
 }
 
@@ -73,17 +73,18 @@ static int me_rhs(sunrealtype t, N_Vector yv, N_Vector fv, void *ud)
     const npg_me *me = ud;
     const double *y = N_VGetArrayPointer(yv);
     double *f = N_VGetArrayPointer(fv);
-    const uint32_t nm = me->n_max;
-    const double *N = y - 1; /* N[n] = y[n - 1] */
-    double *dN = f - 1;
-    const double *a = me->a, *kd = me->kd;
+    /* Index i = n - n_lo: N[i] = N_n, a[i] = A_n, kd[i] = k^d_n, top index m = n_max - n_lo. */
+    const uint32_t m = me->n_max - me->n_lo;
+    const double *N = y + 1;
+    double *dN = f + 1;
+    const double *a = me->a + me->n_lo, *kd = me->kd + me->n_lo;
     const double S = me_S(me, t, y);
-    dN[2] = kd[3] * N[3] - (S * a[2] + kd[2]) * N[2];
-    for (uint32_t n = 3; n < nm; ++n)
-        dN[n] = S * a[n - 1] * N[n - 1] + kd[n + 1] * N[n + 1] - (S * a[n] + kd[n]) * N[n];
-    if (nm > 2)
-        dN[nm] = S * a[nm - 1] * N[nm - 1] - (S * a[nm] + kd[nm]) * N[nm];
-    f[0] = kd[2] * N[2];
+    dN[0] = kd[1] * N[1] - (S * a[0] + kd[0]) * N[0];
+    for (uint32_t i = 1; i < m; ++i)
+        dN[i] = S * a[i - 1] * N[i - 1] + kd[i + 1] * N[i + 1] - (S * a[i] + kd[i]) * N[i];
+    if (m > 0)
+        dN[m] = S * a[m - 1] * N[m - 1] - (S * a[m] + kd[m]) * N[m];
+    f[0] = kd[0] * N[0]; /* out of the bottom: dissolution at n_lo = 2 */
     return 0;
 }
 
@@ -94,24 +95,24 @@ static int me_jac(sunrealtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *ud
     (void)fy, (void)t1, (void)t2, (void)t3;
     npg_me *me = ud;
     const double *y = N_VGetArrayPointer(yv);
-    const uint32_t nm = me->n_max;
-    const double *N = y - 1;
-    const double *a = me->a, *kd = me->kd;
+    const uint32_t m = me->n_max - me->n_lo; /* index i = n - n_lo, as in me_rhs */
+    const double *N = y + 1;
+    const double *a = me->a + me->n_lo, *kd = me->kd + me->n_lo;
     const double S = me_S(me, t, y);
     SUNMatZero(J);
-    SM_ELEMENT_B(J, 0, 1) = kd[2];
-    for (uint32_t n = 2; n <= nm; ++n) {
-        sunindextype i = (sunindextype)n - 1;
-        if (n > 2)
-            SM_ELEMENT_B(J, i, i - 1) = S * a[n - 1];
-        SM_ELEMENT_B(J, i, i) = -(S * a[n] + kd[n]);
-        if (n < nm)
-            SM_ELEMENT_B(J, i, i + 1) = kd[n + 1];
+    SM_ELEMENT_B(J, 0, 1) = kd[0];
+    for (uint32_t i = 0; i <= m; ++i) {
+        sunindextype r = (sunindextype)i + 1;
+        if (i > 0)
+            SM_ELEMENT_B(J, r, r - 1) = S * a[i - 1];
+        SM_ELEMENT_B(J, r, r) = -(S * a[i] + kd[i]);
+        if (i < m)
+            SM_ELEMENT_B(J, r, r + 1) = kd[i + 1];
     }
     if (me->u) {
         me->u[0] = 0.0;
-        for (uint32_t n = 2; n <= nm; ++n)
-            me->u[n - 1] = (n > 2 ? a[n - 1] * N[n - 1] : 0.0) - a[n] * N[n];
+        for (uint32_t i = 0; i <= m; ++i)
+            me->u[i + 1] = (i > 0 ? a[i - 1] * N[i - 1] : 0.0) - a[i] * N[i];
     }
     return 0;
 }
@@ -217,14 +218,16 @@ static int me_size(npg_me *me, uint32_t nm, char *err, size_t errlen)
     me->a[nm] = 0.0; /* reflecting top: the truncation check makes its effect < 1e-12 */
     me->rates.table = me->table;
     me->rates.n_table = nm + 2;
+    const uint32_t lo = me->n_lo;
     if (closed)
-        for (uint32_t n = 2; n <= nm; ++n)
-            me->w[n - 1] = -(double)n / me->vrho;
+        for (uint32_t n = lo; n <= nm; ++n)
+            me->w[n - lo + 1] = -(double)n / me->vrho;
     me->n_max = nm;
-    me->neq = (sunindextype)nm;
-    me->tail_w = nm / 256 > 8 ? nm / 256 : 8;
-    if (me->tail_w > nm - 2)
-        me->tail_w = nm - 2;
+    const uint32_t span = nm - lo + 2; /* = neq of the plain equation (n_max when n_lo = 2) */
+    me->neq = (sunindextype)span;
+    me->tail_w = span / 256 > 8 ? span / 256 : 8;
+    if (me->tail_w > span - 2)
+        me->tail_w = span - 2;
     if (me->x)
         return npg_me_ext_size(me, err, errlen);
     return 0;
@@ -302,6 +305,15 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
     me->mode = (int)cfg->supply;
     me->rates.model = cfg->model;
     me->ck_t = -1.0;
+    me->n_lo = opt.n_min > 2 ? opt.n_min : 2;
+    if (me->n_lo > 2 && (npg_me_ext_wanted(cfg) || me->mode != NPG_SUPPLY_SCHEDULE)) {
+        snprintf(err, errlen,
+                 "master equation: a window of sizes (n_min = %u) needs schedule supply without "
+                 "coalescence, source or monomer_exchange: false",
+                 me->n_lo);
+        npg_me_destroy(me);
+        return NPG_EXIT_USAGE;
+    }
 
     int rc;
     if (npg_me_ext_wanted(cfg) && (rc = npg_me_ext_init(me, err, errlen))) {
@@ -358,6 +370,19 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         npg_me_destroy(me);
         return NPG_EXIT_USAGE;
     }
+    const uint32_t lo = me->n_lo;
+    double below0 = 0.0;
+    for (uint32_t n = 2; n < lo && n < len0; ++n)
+        below0 += c0[n];
+    if (nm <= lo || below0 > 0.0) {
+        snprintf(err, errlen,
+                 "master equation: the window n = %u..%u must hold two sizes or more and all "
+                 "the initial particles",
+                 lo, nm);
+        free(c0);
+        npg_me_destroy(me);
+        return NPG_EXIT_USAGE;
+    }
     me->clipped = clipped;
     me->N0 = 0.0;
     double bound0 = 0.0;
@@ -403,10 +428,10 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         npg_me_destroy(me);
         return 1;
     }
-    for (uint32_t n = 2; n < len0; ++n)
-        y0[n - 1] = c0[n]; /* N_n, or A_n of the extended equation: the same places */
+    for (uint32_t n = lo; n < len0; ++n)
+        y0[n - lo + 1] = c0[n]; /* N_n, or A_n of the extended equation: the same places */
     free(c0);
-    rc = me_cvode_init(me, y0, 0.0, err, errlen);
+    rc = me_cvode_init(me, y0, opt.t0, err, errlen);
     free(y0);
     if (rc) {
         npg_me_destroy(me);
@@ -469,24 +494,58 @@ int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size
     }
     if (me->x)
         return me_grow_ext(me, n_max, from_checkpoint, err, errlen);
-    const sunindextype old = me->neq;
-    double *y0 = calloc(n_max, sizeof *y0);
-    if (!y0) {
+    return npg_me_grow_window(me, me->n_lo, n_max, from_checkpoint, err, errlen);
+}
+
+/* A plain state y of window lo_old..nm_old into yn of window lo_new..nm_new (wider): y[0] (the
+ * mass below) stays, the sizes move to their new places, the new sizes are 0. */
+static void me_window_remap(const double *y, uint32_t lo_old, uint32_t nm_old, double *yn,
+                            uint32_t lo_new, uint32_t nm_new)
+{
+    memset(yn, 0, ((size_t)nm_new - lo_new + 2) * sizeof *yn);
+    yn[0] = y[0];
+    memcpy(yn + 1 + (lo_old - lo_new), y + 1, ((size_t)nm_old - lo_old + 1) * sizeof *y);
+}
+
+int npg_me_grow_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
+                       size_t errlen)
+{
+    if (n_min < 2)
+        n_min = 2;
+    const uint32_t lo_old = me->n_lo, nm_old = me->n_max;
+    if (me->x || n_min > lo_old || n_max < nm_old || (n_min == lo_old && n_max == nm_old)) {
+        snprintf(err, errlen, "master equation: the window can only grow (%u..%u -> %u..%u)",
+                 lo_old, nm_old, n_min, n_max);
+        return 1;
+    }
+    if (from_checkpoint && me->ck_t < 0.0) {
+        snprintf(err, errlen, "master equation: no checkpoint to grow from");
+        return 1;
+    }
+    const size_t old = (size_t)me->neq, neq = (size_t)n_max - n_min + 2;
+    double *y0 = malloc(neq * sizeof *y0), *ck_old = malloc(old * sizeof *ck_old);
+    if (!y0 || !ck_old) {
+        free(y0);
+        free(ck_old);
         snprintf(err, errlen, "out of memory for n_max = %u", n_max);
         return 1;
     }
-    memcpy(y0, from_checkpoint ? me->ck : N_VGetArrayPointer(me->y), (size_t)old * sizeof *y0);
+    me_window_remap(from_checkpoint ? me->ck : N_VGetArrayPointer(me->y), lo_old, nm_old, y0, n_min,
+                    n_max);
+    memcpy(ck_old, me->ck, old * sizeof *ck_old);
     double t0 = from_checkpoint ? me->ck_t : me->t;
     me_cvode_free(me);
+    me->n_lo = n_min;
     int rc = me_size(me, n_max, err, errlen) || me_cvode_init(me, y0, t0, err, errlen);
     if (!rc) {
         /* The checkpoint stays valid at its time, padded with zeros. */
-        if (me->ck_t >= 0.0 && !from_checkpoint)
-            memset(me->ck + old, 0, (size_t)(me->neq - old) * sizeof *me->ck);
-        else if (from_checkpoint)
-            memcpy(me->ck, y0, (size_t)me->neq * sizeof *y0);
+        if (from_checkpoint)
+            memcpy(me->ck, y0, neq * sizeof *y0);
+        else if (me->ck_t >= 0.0)
+            me_window_remap(ck_old, lo_old, nm_old, me->ck, n_min, n_max);
         me->grows++;
     }
+    free(ck_old);
     free(y0);
     return rc;
 }
@@ -570,6 +629,7 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     st->t = me->t;
     st->len = me->n_max + 1;
     st->particles0 = me->N0;
+    st->n_min = me->n_lo;
     if (!me->y) { /* a failed npg_me_grow: counters only */
         st->steps = me->acc[0];
         st->rhs_evals = me->acc[1];
@@ -590,23 +650,28 @@ void npg_me_get(npg_me *me, npg_me_state *st)
         return;
     }
     const double *y = N_VGetArrayPointer(me->y);
-    const uint32_t nm = me->n_max;
+    const uint32_t nm = me->n_max, lo = me->n_lo;
     /* Values below 1e-20 N(0) (and the solver's small negative noise) are written as 0. */
     const double floor_ = 1e-20 * me->N0;
-    double alive = 0.0, bound = 0.0, tail = 0.0;
-    for (uint32_t n = 2; n <= nm; ++n) {
-        double v = y[n - 1];
+    double alive = 0.0, bound = 0.0, tail = 0.0, tail_low = 0.0;
+    for (uint32_t n = lo; n <= nm; ++n) {
+        double v = y[n - lo + 1];
         alive += v;
         bound += (double)n * v;
         if (n > nm - me->tail_w)
             tail += fabs(v);
+        if (n < lo + me->tail_w)
+            tail_low += fabs(v);
         me->count[n] = v >= floor_ ? v : 0.0;
     }
     st->t = me->t;
     st->count = me->count;
     st->len = nm + 1;
+    st->n_min = lo;
     st->S = me_S(me, me->t, y);
-    st->dissolved = y[0];
+    st->dissolved = lo == 2 ? y[0] : 0.0;
+    st->below = lo > 2 ? y[0] : 0.0;
+    st->tail_low = lo > 2 ? (tail_low + fabs(y[0])) / me->N0 : 0.0;
     st->particles0 = me->N0;
     if (me->mode != NPG_SUPPLY_SCHEDULE) {
         double P = me_precursor(me, me->t);
