@@ -174,6 +174,25 @@ typedef struct npg_me_summary {
 int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *outdir, int force,
                  npg_me_summary *sum, char *err, size_t errlen);
 
+/* Values per output time of npg_me_particle. */
+#define NPG_ME_PARTICLE_NV 12
+
+/* One particle on its own under a schedule (what `npgrow predict` needs for each observed
+ * particle; host/meanfield/me_particle.c): P(n, t) from a delta at size n0 (>= 2) at time t0,
+ * integrated by this master equation over a window of sizes around the distribution (widened
+ * from the last output time whenever mass comes near either end; down to n = 2, where it can
+ * dissolve), with S(t) piecewise linear through (kt[k], ks[k]), k < nk, constant beyond the ends
+ * (npg_config_schedule_s), and cfg's rates (A_n, k^d_n; cfg's supply, initial distribution,
+ * coalescence and source are not used). o: NULL or options (tolerances, rate_table; n_max,
+ * n_min and t0 are set here). At each output time tout[j] (>= t0, non-decreasing, j < nout):
+ *   out[j * 12 + q] = sum_{n >= 2} n^q P(n, tout[j]) = E[n^q; not dissolved], q = 0..10
+ *   out[j * 12 + 11] = the probability that it dissolved by tout[j]
+ * Returns 0; NPG_EXIT_USAGE for bad input; 1 for a solver failure; npg_stop_exit_code() on a
+ * stop request. */
+int npg_me_particle(const npg_config *cfg, const npg_me_options *o, const double *kt,
+                    const double *ks, size_t nk, double t0, uint32_t n0, const double *tout,
+                    size_t nout, double *out, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
