@@ -431,7 +431,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
     for (uint32_t n = lo; n < len0; ++n)
         y0[n - lo + 1] = c0[n]; /* N_n, or A_n of the extended equation: the same places */
     free(c0);
-    rc = me_cvode_init(me, y0, opt.t0, err, errlen);
+    rc = me_cvode_init(me, y0, 0.0, err, errlen);
     free(y0);
     if (rc) {
         npg_me_destroy(me);
@@ -494,27 +494,35 @@ int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size
     }
     if (me->x)
         return me_grow_ext(me, n_max, from_checkpoint, err, errlen);
-    return npg_me_grow_window(me, me->n_lo, n_max, from_checkpoint, err, errlen);
+    return npg_me_set_window(me, me->n_lo, n_max, from_checkpoint, err, errlen);
 }
 
-/* A plain state y of window lo_old..nm_old into yn of window lo_new..nm_new (wider): y[0] (the
- * mass below) stays, the sizes move to their new places, the new sizes are 0. */
+/* A plain state y of window lo_old..nm_old into yn of window lo_new..nm_new (nm_new >= nm_old):
+ * y[0] (the mass below) stays and takes the mass of sizes below lo_new, the other sizes move to
+ * their new places, the new sizes are 0. */
 static void me_window_remap(const double *y, uint32_t lo_old, uint32_t nm_old, double *yn,
                             uint32_t lo_new, uint32_t nm_new)
 {
     memset(yn, 0, ((size_t)nm_new - lo_new + 2) * sizeof *yn);
     yn[0] = y[0];
-    memcpy(yn + 1 + (lo_old - lo_new), y + 1, ((size_t)nm_old - lo_old + 1) * sizeof *y);
+    for (uint32_t n = lo_old; n <= nm_old; ++n) {
+        if (n < lo_new)
+            yn[0] += y[n - lo_old + 1];
+        else
+            yn[n - lo_new + 1] = y[n - lo_old + 1];
+    }
 }
 
-int npg_me_grow_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
-                       size_t errlen)
+int npg_me_set_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
+                      size_t errlen)
 {
     if (n_min < 2)
         n_min = 2;
     const uint32_t lo_old = me->n_lo, nm_old = me->n_max;
-    if (me->x || n_min > lo_old || n_max < nm_old || (n_min == lo_old && n_max == nm_old)) {
-        snprintf(err, errlen, "master equation: the window can only grow (%u..%u -> %u..%u)",
+    if (me->x || n_max < nm_old || n_min >= n_max || (n_min == lo_old && n_max == nm_old)) {
+        snprintf(err, errlen,
+                 "master equation: a new window needs n_max >= the current one and two sizes "
+                 "or more (%u..%u -> %u..%u)",
                  lo_old, nm_old, n_min, n_max);
         return 1;
     }

@@ -48,15 +48,12 @@ typedef struct npg_me_options {
     /* Tests may replace the model's rates by any table (entries n >= len use the model). */
     const npg_rate_pair *rate_table;
     uint32_t rate_table_len;
-    /* Start time [time unit] of the integration (the initial distribution holds there); 0 by
-     * default. */
-    double t0;
     /* A window of sizes: the state holds n = n_min..n_max only (0 or 2: the whole equation).
      * Only for the plain equation under a schedule (no coalescence, source or closed supply),
      * with no initial mass below n_min. Mass that leaves the window downwards (k^d_{n_min}
      * N_{n_min}) is counted in npg_me_state.below (with n_min = 2 that is dissolution); the
-     * caller checks it and the bottom tail (npg_me_state.tail_low) and widens the window with
-     * npg_me_grow_window. */
+     * caller checks it and the bottom tail (npg_me_state.tail_low) and moves the window with
+     * npg_me_set_window. */
     uint32_t n_min;
 } npg_me_options;
 
@@ -80,10 +77,11 @@ double npg_me_checkpoint_time(const npg_me *me);
 /* Enlarge the truncation to n_max (> the current one): the state, from now or from the
  * checkpoint (from_checkpoint), is padded with zeros and CVODE restarts from it. */
 int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size_t errlen);
-/* The same for a window (npg_me_options.n_min): sizes n_min..n_max with n_min <= the current
- * lowest size and n_max >= the current n_max (the plain equation only). */
-int npg_me_grow_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
-                       size_t errlen);
+/* The same for a window (npg_me_options.n_min; the plain equation only): sizes n_min..n_max
+ * (n_min >= 2, n_max >= the current n_max). n_min may also move up: the probability of the sizes
+ * dropped goes to npg_me_state.below (the caller drops only what is negligible). */
+int npg_me_set_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
+                      size_t errlen);
 
 typedef struct npg_me_state {
     double t;            /* [time unit] */
@@ -112,8 +110,9 @@ typedef struct npg_me_state {
     double tail;      /* fraction of N(0) in the top sizes near n_max now (with coalescence
                          plus the overflow beyond n_max) */
     uint32_t n_min;   /* lowest size of the state (2 unless a window, npg_me_options.n_min) */
-    double below;     /* window (n_min > 2): expected particles that left it downwards (an error
-                         the caller bounds); 0 otherwise (dissolved counts them) */
+    double below;     /* window (n_min > 2): expected particles that left it downwards or were
+                         dropped by npg_me_set_window (an error the caller bounds); 0 otherwise
+                         (dissolved counts them) */
     double tail_low;  /* window (n_min > 2): fraction of N(0) in the lowest sizes plus below;
                          0 otherwise */
     double tail_grow; /* what an automatic n_max grows on: tail, with coalescence the
