@@ -42,6 +42,8 @@ int npg_cmd_predict(int argc, char **argv)
             return NPG_EXIT_OK;
         } else if (!strcmp(a, "--force")) {
             force = 1;
+        } else if (!strcmp(a, "--no-me")) {
+            o.me = NULL;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.quiet = 1;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
