@@ -20,6 +20,9 @@
  * evolves them, and at each time t_k draws M_k of them with replacement (the sample of t_k is
  * another aliquot); S(t) is --schedule, or one constant S >= 0 fitted by least squares to the
  * integrated mean identity <n>(t_J) - <n>(t_0) = S int <A_n> - int <k^d_n> over all times.
+ * Master equation (o->me, the caller's npg_me_particle): each particle's P(n, t) from its entry,
+ * counted where the replicas count it; per frame E[s_q] (s_q = sum n^q over a replica's present,
+ * undissolved particles) and the quantities from them (README, "Against the experiment").
  */
 #ifndef NPGROW_PREDICT_H
 #define NPGROW_PREDICT_H
