@@ -1,15 +1,26 @@
 /* cmd_predict.c: `npgrow predict DATA_DIR CONFIG [-o DIR] [options]`.
  *
  * Parses the flags, loads CONFIG, and hands the work to host/data/predict.c (npg_predict_run):
- * the observed ensemble of DATA_DIR simulated R times under S(t) (inferred, or --schedule).
+ * the observed ensemble of DATA_DIR simulated R times under S(t) (inferred, or --schedule),
+ * and the master-equation prediction of the same trace (npg_me_particle).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "npgrow/config.h"
+#include "npgrow/me.h"
 #include "npgrow/predict.h"
 #include "util/util.h"
+
+/* The master-equation prediction of one particle: the meanfield room's npg_me_particle with its
+ * default tolerances (the data room may not call it itself). */
+static int me_particle(const npg_config *cfg, const double *kt, const double *ks, size_t nk,
+                       double t0, uint32_t n0, const double *tout, size_t nout, double *out,
+                       char *err, size_t errlen)
+{
+    return npg_me_particle(cfg, NULL, kt, ks, nk, t0, n0, tout, nout, out, err, errlen);
+}
 
 static int bad(const char *fmt, const char *arg)
 {
@@ -22,6 +33,7 @@ int npg_cmd_predict(int argc, char **argv)
     int force = 0;
     npg_predict_options o;
     npg_predict_options_default(&o);
+    o.me = me_particle;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -30,6 +42,8 @@ int npg_cmd_predict(int argc, char **argv)
             return NPG_EXIT_OK;
         } else if (!strcmp(a, "--force")) {
             force = 1;
+        } else if (!strcmp(a, "--no-me")) {
+            o.me = NULL;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.quiet = 1;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {

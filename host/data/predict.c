@@ -176,7 +176,16 @@ typedef struct pctx {
     double *acc;      /* [R * nf * 11] power sums per replica and frame */
     double *dis;      /* [R] dissolved before leaving the statistics */
     const char *mode; /* "in situ" / "ex situ" */
+    /* master equation (o->me): me[f * ME_NV + q] = sum over the particles counted at frame f of
+     * E[n^q; alive], q = 0..10; me[f * ME_NV + 11] = sum of Var(n 1{alive}) (in situ; 0 ex situ) */
+    double *me;
+    double me_dis;    /* expected particles dissolved before leaving the statistics */
+    double me_wall_s; /* its wall time [s] */
+    size_t me_neq;    /* master equations solved (one per distinct entry frame and size) */
 } pctx;
+
+#define ME_NV  12
+#define RES_NV 7
 
 static void pctx_free(pctx *c)
 {
@@ -192,6 +201,130 @@ static void pctx_free(pctx *c)
     free(c->ks);
     free(c->acc);
     free(c->dis);
+    free(c->me);
+}
+
+/* The master-equation prediction (o->me): particle p (of np) enters with size n0[p] at its first
+ * frame fr[beg[p]] and is counted at the frames fr[beg[p]] .. fr[beg[p + 1] - 1] (increasing),
+ * with weight wp[p] * wf[frame] (NULL: 1). A particle's P(n, t) depends only on its entry (frame,
+ * size), so one master equation (o->me) serves all the particles with the same entry, with
+ * outputs at every frame from the entry to the last frame any of them is counted at. The
+ * equations run in parallel; their sums are added in a fixed order (thread-independent).
+ * var_term: also sum Var(n 1{alive}) per frame (independent particles: E[s_1^2] =
+ * E[s_1]^2 + that sum). */
+typedef struct me_key {
+    size_t f0, p; /* entry frame, particle */
+    uint32_t n0;
+} me_key;
+
+static int me_key_cmp(const void *a, const void *b)
+{
+    const me_key *x = a, *y = b;
+    if (x->f0 != y->f0)
+        return x->f0 < y->f0 ? -1 : 1;
+    if (x->n0 != y->n0)
+        return x->n0 < y->n0 ? -1 : 1;
+    return (x->p > y->p) - (x->p < y->p);
+}
+
+static int me_predict(const npg_config *cfg, const npg_predict_options *o, pctx *c, size_t np,
+                      const uint32_t *n0, const size_t *beg, const size_t *fr, const double *wp,
+                      const double *wf, int var_term, char *err, size_t errlen)
+{
+    me_key *key = malloc((np ? np : 1) * sizeof *key);
+    size_t *solve = malloc((np ? np : 1) * sizeof *solve); /* particle -> its equation */
+    size_t *sf = malloc((np ? np : 1) * 2 * sizeof *sf);   /* equation: first, last frame */
+    size_t *sbeg = malloc((np ? np : 1) * sizeof *sbeg + sizeof *sbeg); /* outputs of each */
+    uint32_t *sn = malloc((np ? np : 1) * sizeof *sn);
+    c->me = calloc(c->nf * ME_NV, sizeof *c->me);
+    double *out = NULL;
+    int rc = 0;
+    if (!key || !solve || !sf || !sbeg || !sn || !c->me)
+        goto oom;
+    for (size_t p = 0; p < np; ++p)
+        key[p] = (me_key){fr[beg[p]], p, n0[p]};
+    qsort(key, np, sizeof *key, me_key_cmp);
+    size_t ns = 0;
+    for (size_t k = 0; k < np; ++k) {
+        const size_t p = key[k].p, last = fr[beg[p + 1] - 1];
+        if (!ns || key[k].f0 != sf[2 * (ns - 1)] || key[k].n0 != sn[ns - 1]) {
+            sf[2 * ns] = key[k].f0;
+            sf[2 * ns + 1] = last;
+            sn[ns++] = key[k].n0;
+        } else if (last > sf[2 * (ns - 1) + 1]) {
+            sf[2 * (ns - 1) + 1] = last;
+        }
+        solve[p] = ns - 1;
+    }
+    sbeg[0] = 0;
+    for (size_t e = 0; e < ns; ++e)
+        sbeg[e + 1] = sbeg[e] + (sf[2 * e + 1] - sf[2 * e] + 1);
+    if (!(out = malloc((sbeg[ns] ? sbeg[ns] : 1) * ME_NV * sizeof *out)))
+        goto oom;
+    const int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+    const double w0 = omp_get_wtime();
+    size_t bad = ns; /* the first equation that failed */
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (size_t e = 0; e < ns; ++e) {
+        if (npg_stop_requested())
+            continue;
+        char m[512] = "";
+        const size_t f0 = sf[2 * e];
+        int r = o->me(cfg, c->kt, c->ks, c->nk, c->ft[f0], sn[e], &c->ft[f0], sbeg[e + 1] - sbeg[e],
+                      &out[sbeg[e] * ME_NV], m, sizeof m);
+        if (r) {
+#pragma omp critical(npg_predict_me_err)
+            if (e < bad) {
+                bad = e;
+                rc = r;
+                snprintf(err, errlen,
+                         "master equation of a particle entering at t = %g, n = %u: %s", c->ft[f0],
+                         sn[e], m);
+            }
+        }
+    }
+    c->me_wall_s = omp_get_wtime() - w0;
+    c->me_neq = ns;
+    if (bad < ns)
+        goto done;
+    c->me_dis = 0.0;
+    for (size_t p = 0; p < np; ++p) {
+        const double w = wp ? wp[p] : 1.0;
+        const size_t e = solve[p];
+        const double *oe = &out[(sbeg[e] - sf[2 * e]) * ME_NV]; /* oe[f * ME_NV]: frame f */
+        for (size_t i = beg[p]; i < beg[p + 1]; ++i) {
+            const double *v = &oe[fr[i] * ME_NV];
+            const double wi = w * (wf ? wf[fr[i]] : 1.0);
+            double *m = &c->me[fr[i] * ME_NV];
+            for (int q = 0; q <= 10; ++q)
+                m[q] += wi * v[q];
+            if (var_term)
+                m[11] += wi * (v[2] - v[1] * v[1]);
+        }
+        c->me_dis += w * oe[fr[beg[p + 1] - 1] * ME_NV + 11];
+    }
+    goto done;
+oom:
+    snprintf(err, errlen, "out of memory");
+    rc = NPG_EXIT_FAIL;
+done:
+    free(key);
+    free(solve);
+    free(sf);
+    free(sbeg);
+    free(sn);
+    free(out);
+    return rc;
+}
+
+/* The 18 quantities of the master equation at one frame from its sums m[0..11]: mean
+ * E[s_1]/E[s_0], var E[s_2]/E[s_0] - (E[s_1]^2 + sum Var(n 1{alive}))/E[s_0]^2 = E[s_2]/E[s_0] -
+ * E[s_1^2]/E[s_0]^2, m_q = E[s_q]/E[s_0], m_qn = m_q / mean^q (s_q: a replica's power sums). */
+static void me_quantities(const double *m, double *q)
+{
+    quantities(m, q);
+    if (m[0] > 0)
+        q[1] = fmax(m[2] / m[0] - (m[1] * m[1] + m[11]) / (m[0] * m[0]), 0.0);
 }
 
 /* Pieces of every frame interval, split at the knots inside (S linear in each). */
@@ -405,6 +538,25 @@ static int run_insitu(const char *data_dir, const npg_config *cfg, const npg_pre
     }
     c->mode = "in situ";
     rc = 0;
+    if (o->me && !npg_stop_requested()) {
+        /* each particle from its entry, counted at its observed frames (as in the replicas) */
+        uint32_t *n0 = malloc(np * sizeof *n0);
+        size_t *fr = malloc(nrow * sizeof *fr);
+        if (!n0 || !fr) {
+            free(n0);
+            free(fr);
+            goto oom;
+        }
+        for (size_t p = 0; p < np; ++p) {
+            const npg_traj_row *pr = &rows[pstart[p]];
+            n0[p] = pr->n < 2.0 ? 2u : (uint32_t)lround(fmin(pr->n, 4.0e9));
+        }
+        for (size_t i = 0; i < nrow; ++i)
+            fr[i] = rows[i].frame;
+        rc = me_predict(cfg, o, c, np, n0, pstart, fr, NULL, NULL, 1, err, errlen);
+        free(n0);
+        free(fr);
+    }
     goto done;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -666,6 +818,39 @@ static int run_exsitu(const char *data_dir, const npg_config *cfg, const npg_pre
         goto oom;
     c->mode = "ex situ";
     rc = 0;
+    if (o->me && !npg_stop_requested()) {
+        /* the first sample's distinct sizes, each with its multiplicity, counted at every time
+         * with weight m_k / m_0 (the expected draws of time k per particle of the population) */
+        double *sz = malloc(m0 * sizeof *sz), *wp = malloc(m0 * sizeof *wp);
+        double *wf = malloc(nf * sizeof *wf);
+        uint32_t *u0 = malloc(m0 * sizeof *u0);
+        size_t *beg = malloc((m0 + 1) * sizeof *beg), *fr = malloc(m0 * nf * sizeof *fr);
+        if (!sz || !wp || !wf || !u0 || !beg || !fr) {
+            free(sz), free(wp), free(wf), free(u0), free(beg), free(fr);
+            goto oom;
+        }
+        for (size_t i = 0; i < m0; ++i)
+            sz[i] = fmax(2.0, fmin(floor(n0[i] + 0.5), 4.0e9));
+        qsort(sz, m0, sizeof *sz, dbl_cmp);
+        size_t nu = 0;
+        for (size_t i = 0; i < m0; ++i) {
+            if (nu && (double)u0[nu - 1] == sz[i]) {
+                wp[nu - 1] += 1.0;
+                continue;
+            }
+            u0[nu] = (uint32_t)sz[i];
+            wp[nu] = 1.0;
+            ++nu;
+        }
+        for (size_t p = 0; p <= nu; ++p)
+            beg[p] = p * nf;
+        for (size_t i = 0; i < nu * nf; ++i)
+            fr[i] = i % nf;
+        for (size_t k = 0; k < nf; ++k)
+            wf[k] = (double)mt[k] / (double)m0;
+        rc = me_predict(cfg, o, c, nu, u0, beg, fr, wp, wf, 0, err, errlen);
+        free(sz), free(wp), free(wf), free(u0), free(beg), free(fr);
+    }
     goto done;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -687,12 +872,22 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
     const uint32_t R = o->replicas;
     const double *ft = c->ft, *obs = c->obs, *ocount = c->ocount, *band = c->band;
     double *vals = malloc((size_t)R * sizeof *vals);
-    double *res = malloc(nf * NQ_ALL * 6 * sizeof *res); /* mean, lo95, lo68, hi68, hi95, alive */
-    if (!vals || !res) {
+    /* per frame and quantity: mean, lo95, lo68, hi68, hi95, alive, sd across replicas */
+    double *res = malloc(nf * NQ_ALL * RES_NV * sizeof *res);
+    double *meq = malloc(nf * NQ_ALL * sizeof *meq); /* master equation (NaN: none) */
+    if (!vals || !res || !meq) {
         free(vals);
         free(res);
+        free(meq);
         snprintf(err, errlen, "out of memory");
         return NPG_EXIT_FAIL;
+    }
+    for (size_t f = 0; f < nf; ++f) {
+        if (c->me)
+            me_quantities(&c->me[f * ME_NV], &meq[f * NQ_ALL]);
+        else
+            for (int k = 0; k < NQ_ALL; ++k)
+                meq[f * NQ_ALL + (size_t)k] = NAN;
     }
     for (size_t f = 0; f < nf; ++f) {
         double alive = 0;
@@ -706,14 +901,15 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
                 if (isfinite(q[k]))
                     vals[m++] = q[k];
             }
-            double *o6 = &res[(f * NQ_ALL + (size_t)k) * 6];
+            double *o6 = &res[(f * NQ_ALL + (size_t)k) * RES_NV];
             o6[5] = alive / R;
             if (!m) {
-                o6[0] = o6[1] = o6[2] = o6[3] = o6[4] = NAN;
+                o6[0] = o6[1] = o6[2] = o6[3] = o6[4] = o6[6] = NAN;
                 continue;
             }
             gsl_sort(vals, 1, m);
             o6[0] = gsl_stats_mean(vals, 1, m);
+            o6[6] = m > 1 ? gsl_stats_sd_m(vals, 1, m, o6[0]) : NAN;
             o6[1] = gsl_stats_quantile_from_sorted_data(vals, 1, m, 0.025);
             o6[2] = gsl_stats_quantile_from_sorted_data(vals, 1, m, 0.16);
             o6[3] = gsl_stats_quantile_from_sorted_data(vals, 1, m, 0.84);
@@ -733,20 +929,30 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
     if (!f)
         goto fail;
     fputs("t,quantity,particles,pred_particles,pred_mean,pred_lo95,pred_lo68,pred_hi68,pred_hi95,"
-          "obs,obs_lo95,obs_lo68,obs_hi68,obs_hi95,inside95\n",
+          "obs,obs_lo95,obs_lo68,obs_hi68,obs_hi95,inside95,pred_sd,me_particles,me,"
+          "me_in_obs95\n",
           f);
     for (size_t fr = 0; fr < nf; ++fr)
         for (int k = 0; k < NQ_ALL; ++k) {
-            const double *o6 = &res[(fr * NQ_ALL + (size_t)k) * 6];
+            const double *o6 = &res[(fr * NQ_ALL + (size_t)k) * RES_NV];
             const double ob = obs[fr * NQ_ALL + (size_t)k];
+            const double mv = meq[fr * NQ_ALL + (size_t)k];
+            const double *b = k < 10 ? &band[(fr * 10 + (size_t)k) * 5] : NULL;
             fprintf(f, "%.10g,%s,%.0f", ft[fr], k_qname[k], ocount[fr]);
             put(f, o6[5]);
             for (int j = 0; j < 5; ++j)
                 put(f, o6[j]);
             put(f, ob);
             for (int j = 1; j < 5; ++j)
-                put(f, k < 10 ? band[(fr * 10 + (size_t)k) * 5 + (size_t)j] : NAN);
-            fprintf(f, ",%d\n", isfinite(o6[1]) && ob >= o6[1] && ob <= o6[4]);
+                put(f, b ? b[j] : NAN);
+            fprintf(f, ",%d", isfinite(o6[1]) && ob >= o6[1] && ob <= o6[4]);
+            put(f, o6[6]);
+            put(f, c->me ? c->me[fr * ME_NV] : NAN);
+            put(f, mv);
+            if (b && isfinite(b[1]) && isfinite(b[4]) && isfinite(mv))
+                fprintf(f, ",%d\n", mv >= b[1] && mv <= b[4]);
+            else
+                fputs(",\n", f);
         }
     werr |= ferror(f);
     werr |= fclose(f);
@@ -778,7 +984,7 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
         const int k = sq[j];
         size_t frames = 0, inside = 0;
         for (size_t fr = 0; fr < nf; ++fr) {
-            const double *o6 = &res[(fr * NQ_ALL + (size_t)k) * 6];
+            const double *o6 = &res[(fr * NQ_ALL + (size_t)k) * RES_NV];
             const double ob = obs[fr * NQ_ALL + (size_t)k];
             if (ocount[fr] < SUMMARY_MIN_PARTICLES || !isfinite(o6[1]) || !isfinite(ob))
                 continue;
@@ -787,7 +993,7 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
         }
         double ratio[3];
         for (int i = 0; i < 3; ++i)
-            ratio[i] = res[(tf[i] * NQ_ALL + (size_t)k) * 6] / obs[tf[i] * NQ_ALL + (size_t)k];
+            ratio[i] = res[(tf[i] * NQ_ALL + (size_t)k) * RES_NV] / obs[tf[i] * NQ_ALL + (size_t)k];
         double fracin = frames ? (double)inside / (double)frames : NAN;
         fprintf(f, "%s,%zu,%zu", k_qname[k], frames, inside);
         put(f, fracin);
@@ -799,6 +1005,48 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
         if (!o->quiet)
             printf("  %-7s %7zu %8.1f%%   %8.3f %8.3f %8.3f\n", k_qname[k], frames, 100.0 * fracin,
                    ratio[0], ratio[1], ratio[2]);
+    }
+    /* the master equation: its value inside the data's 95 % band (moments_ci.csv: mean_n, var_n,
+     * m3..m10; the normalized m_qn have no band there), and ME / observed */
+    if (c->me && !o->quiet)
+        printf("  master equation (deterministic, same S(t)); %.4g particles dissolved before "
+               "leaving the statistics\n  %-10s %4s %9s   ME/obs at the same times\n",
+               c->me_dis, "", "frames", "in data 95 %");
+    for (size_t j = 0; c->me && j < nsq; ++j) {
+        const int k = sq[j];
+        size_t frames = 0, inside = 0, banded = 0;
+        for (size_t fr = 0; fr < nf; ++fr) {
+            const double mv = meq[fr * NQ_ALL + (size_t)k];
+            const double ob = obs[fr * NQ_ALL + (size_t)k];
+            if (ocount[fr] < SUMMARY_MIN_PARTICLES || !isfinite(mv) || !isfinite(ob))
+                continue;
+            ++frames;
+            const double *b = k < 10 ? &band[(fr * 10 + (size_t)k) * 5] : NULL;
+            if (b && isfinite(b[1]) && isfinite(b[4])) {
+                ++banded;
+                inside += mv >= b[1] && mv <= b[4];
+            }
+        }
+        double ratio[3];
+        for (int i = 0; i < 3; ++i)
+            ratio[i] = meq[tf[i] * NQ_ALL + (size_t)k] / obs[tf[i] * NQ_ALL + (size_t)k];
+        const double fracin = banded ? (double)inside / (double)banded : NAN;
+        fprintf(f, "me_%s,%zu,", k_qname[k], frames);
+        if (banded)
+            fprintf(f, "%zu", inside);
+        put(f, fracin);
+        for (int i = 0; i < 3; ++i) {
+            put(f, ft[tf[i]]);
+            put(f, ratio[i]);
+        }
+        fputc('\n', f);
+        if (!o->quiet) {
+            char in[32] = "-";
+            if (banded)
+                snprintf(in, sizeof in, "%.1f%%", 100.0 * fracin);
+            printf("  me_%-7s %7zu %9s   %8.3f %8.3f %8.3f\n", k_qname[k], frames, in, ratio[0],
+                   ratio[1], ratio[2]);
+        }
     }
     werr |= ferror(f);
     werr |= fclose(f);
@@ -816,6 +1064,12 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
             "dissolved_per_replica: %.6g  # simulated particles that dissolved before leaving "
             "the statistics\n",
             dissolved);
+    if (c->me)
+        fprintf(f,
+                "master_equation:\n  dissolved: %.6g  # expected particles dissolved before "
+                "leaving the statistics\n  equations: %zu  # one per distinct entry (frame, "
+                "size)\n  wall_s: %.3g\n",
+                c->me_dis, c->me_neq, c->me_wall_s);
     fprintf(f, "schedule_source: \"%s\"\nschedule_kind: \"%s\"\nschedule:  # [t, S]\n",
             c->sched_src, c->sched_kind);
     for (size_t k = 0; k < c->nk; ++k)
@@ -823,6 +1077,7 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
     werr |= ferror(f);
     werr |= fclose(f);
     free(res);
+    free(meq);
     if (werr) {
         snprintf(err, errlen, "%s: write error", dir);
         return NPG_EXIT_FAIL;
@@ -831,6 +1086,7 @@ static int write_outputs(const pctx *c, const char *data_dir, const npg_config *
 fail:
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     free(res);
+    free(meq);
     return NPG_EXIT_FAIL;
 }
 

@@ -109,8 +109,8 @@ static int me_rhs(sunrealtype t, N_Vector yv, N_Vector fv, void *ud)
         dN[k] = in - out;
         in = out;
     }
-    dN[K - 1] = in;                       /* reflecting top */
-    const double diss = me->kd[2] * N[0]; /* cell 0 is the size 2 */
+    dN[K - 1] = in;                              /* reflecting top */
+    const double diss = me->kd[me->n_lo] * N[0]; /* cell 0 is the one size n_lo (2: dissolution) */
     dN[0] -= diss;
     f[0] = diss;
     return 0;
@@ -128,11 +128,11 @@ static int me_jac(sunrealtype t, N_Vector yv, N_Vector fy, SUNMatrix J, void *ud
     const double *fa0 = me->fa0, *fa1 = me->fa1, *fd0 = me->fd0, *fd1 = me->fd1;
     const double S = me_S(me, t, y);
     SUNMatZero(J);
-    SM_ELEMENT_B(J, 0, 1) = me->kd[2];
+    SM_ELEMENT_B(J, 0, 1) = me->kd[me->n_lo];
     /* face k: out of cell k, into cell k + 1, (S fa0 - fd0) N_k + (S fa1 - fd1) N_{k+1} */
     for (uint32_t k = 0; k < K; ++k) {
         sunindextype i = (sunindextype)k + 1;
-        double d = k == 0 ? -me->kd[2] : 0.0;
+        double d = k == 0 ? -me->kd[me->n_lo] : 0.0;
         if (k > 0) {
             SM_ELEMENT_B(J, i, i - 1) = S * fa0[k - 1] - fd0[k - 1];
             d += S * fa1[k - 1] - fd1[k - 1];
@@ -222,7 +222,7 @@ void npg_me_destroy(npg_me *me)
 
 uint32_t npg_me_resolution(const npg_config *cfg, const npg_me_options *o)
 {
-    if (npg_me_ext_wanted(cfg) || (o && o->resolution < 0))
+    if (npg_me_ext_wanted(cfg) || (o && (o->resolution < 0 || o->n_min > 2)))
         return 0;
     return o && o->resolution > 0 ? (uint32_t)o->resolution : cfg->me_resolution;
 }
@@ -245,10 +245,10 @@ static uint32_t me_cell_width(uint32_t n, uint32_t R)
 }
 
 /* The cells of [2, nm] under R into lo[0..K] (lo NULL: count only). Returns K. */
-static uint32_t me_cells(uint32_t nm, uint32_t R, uint32_t *lo)
+static uint32_t me_cells(uint32_t n_lo, uint32_t nm, uint32_t R, uint32_t *lo)
 {
     uint32_t K = 0;
-    for (uint64_t n = 2; n <= nm;) {
+    for (uint64_t n = n_lo; n <= nm;) {
         if (lo)
             lo[K] = (uint32_t)n;
         ++K;
@@ -352,7 +352,7 @@ static double me_tail(const npg_me *me, const double *y, double *cnt)
 /* Grid and face coefficients of the plain equation for n_max nm (rates a, kd filled). */
 static int me_grid(npg_me *me, uint32_t nm)
 {
-    const uint32_t R = me->res, K = me_cells(nm, R, NULL);
+    const uint32_t R = me->res, K = me_cells(me->n_lo, nm, R, NULL);
     free(me->lo);
     free(me->cmid);
     free(me->fa0);
@@ -367,7 +367,7 @@ static int me_grid(npg_me *me, uint32_t nm)
     me->fd1 = malloc(K * sizeof *me->fd1);
     if (!me->lo || !me->cmid || !me->fa0 || !me->fa1 || !me->fd0 || !me->fd1)
         return 1;
-    me_cells(nm, R, me->lo);
+    me_cells(me->n_lo, nm, R, me->lo);
     me->K = K;
     const uint32_t *lo = me->lo;
     for (uint32_t k = 0; k < K; ++k)
@@ -450,9 +450,10 @@ static int me_size(npg_me *me, uint32_t nm, char *err, size_t errlen)
     if (closed)
         for (uint32_t k = 0; k < me->K; ++k)
             me->w[k + 1] = -me->cmid[k] / me->vrho;
-    me->tail_w = nm / 256 > 8 ? nm / 256 : 8;
-    if (me->tail_w > nm - 2)
-        me->tail_w = nm - 2;
+    const uint32_t span = nm - me->n_lo + 2; /* sizes in the state, + 1 */
+    me->tail_w = span / 256 > 8 ? span / 256 : 8;
+    if (me->tail_w > span - 2)
+        me->tail_w = span - 2;
     if (me->x)
         return npg_me_ext_size(me, err, errlen);
     return 0;
@@ -537,6 +538,15 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
         free(me);
         return NPG_EXIT_USAGE;
     }
+    me->n_lo = opt.n_min > 2 ? opt.n_min : 2;
+    if (me->n_lo > 2 && (npg_me_ext_wanted(cfg) || me->mode != NPG_SUPPLY_SCHEDULE)) {
+        snprintf(err, errlen,
+                 "master equation: a window of sizes (n_min = %u) needs schedule supply without "
+                 "coalescence, source or monomer_exchange: false",
+                 me->n_lo);
+        free(me);
+        return NPG_EXIT_USAGE;
+    }
 
     int rc;
     if (npg_me_ext_wanted(cfg) && (rc = npg_me_ext_init(me, err, errlen))) {
@@ -589,6 +599,18 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
     if (nm < 3 || nm + 1 < len0) {
         snprintf(err, errlen, "master-equation n_max = %u is below the initial maximum size %u", nm,
                  len0 - 1);
+        free(c0);
+        npg_me_destroy(me);
+        return NPG_EXIT_USAGE;
+    }
+    double below0 = 0.0;
+    for (uint32_t n = 2; n < me->n_lo && n < len0; ++n)
+        below0 += c0[n];
+    if (nm <= me->n_lo || below0 > 0.0) {
+        snprintf(err, errlen,
+                 "master equation: the window n = %u..%u must hold two sizes or more and all "
+                 "the initial particles",
+                 me->n_lo, nm);
         free(c0);
         npg_me_destroy(me);
         return NPG_EXIT_USAGE;
@@ -717,20 +739,17 @@ static int me_grow_ext(npg_me *me, uint32_t n_max, int from_checkpoint, char *er
     return rc;
 }
 
-/* Move the plain equation onto the grid of (n_max, res), from now or from the checkpoint: the
- * old cells are spread over their sizes (me_expand: linear, count-preserving) and summed into
- * the new cells, so cells that both grids have keep their counts; total0 follows the monomers
- * the regridding moves (F stays what it was). The checkpoint, when not the source, goes the
- * same way with its own total. */
-static int me_regrid(npg_me *me, uint32_t n_max, uint32_t res, int from_checkpoint, char *err,
-                     size_t errlen)
+/* Move the plain equation onto the grid of (n_lo, n_max, res), from now or from the checkpoint:
+ * the old cells are spread over their sizes (me_expand: linear, count-preserving) and summed
+ * into the new cells, so cells that both grids have keep their counts; sizes below a raised
+ * n_lo go to y[0] (below the window); total0 follows the monomers the regridding moves (F stays
+ * what it was). The checkpoint, when not the source, goes the same way with its own total. */
+static int me_regrid(npg_me *me, uint32_t n_lo, uint32_t n_max, uint32_t res, int from_checkpoint,
+                     char *err, size_t errlen)
 {
-    const uint32_t nm_old = me->n_max;
+    const uint32_t nm_old = me->n_max, lo_old = me->n_lo;
     double *sz = calloc((size_t)nm_old + 1, sizeof *sz), *sz_ck = NULL;
-    const uint32_t res_old = me->res;
-    me->res = res;
-    double *y0 = calloc((size_t)me_cells(n_max, res, NULL) + 1, sizeof *y0);
-    me->res = res_old;
+    double *y0 = calloc((size_t)me_cells(n_lo, n_max, res, NULL) + 1, sizeof *y0);
     const int ck_too = me->ck_t >= 0.0 && !from_checkpoint;
     if (ck_too)
         sz_ck = calloc((size_t)nm_old + 1, sizeof *sz_ck);
@@ -754,7 +773,12 @@ static int me_regrid(npg_me *me, uint32_t n_max, uint32_t res, int from_checkpoi
     double t0 = from_checkpoint ? me->ck_t : me->t;
     me_cvode_free(me);
     me->res = res;
+    me->n_lo = n_lo;
     int rc = me_size(me, n_max, err, errlen);
+    for (uint32_t n = lo_old; n < n_lo && n <= nm_old; ++n) { /* dropped below the window */
+        y0[0] += sz[n];
+        D_ck += sz_ck ? sz_ck[n] : 0.0;
+    }
     if (!rc) {
         me_sizes_to_cells(me->lo, me->K, sz, nm_old + 1, y0);
         if (me->mode != NPG_SUPPLY_SCHEDULE)
@@ -789,7 +813,31 @@ int npg_me_grow(npg_me *me, uint32_t n_max, int from_checkpoint, char *err, size
     }
     if (me->x)
         return me_grow_ext(me, n_max, from_checkpoint, err, errlen);
-    int rc = me_regrid(me, n_max, me->res, from_checkpoint, err, errlen);
+    int rc = me_regrid(me, me->n_lo, n_max, me->res, from_checkpoint, err, errlen);
+    if (!rc)
+        me->grows++;
+    return rc;
+}
+
+int npg_me_set_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
+                      size_t errlen)
+{
+    if (n_min < 2)
+        n_min = 2;
+    const uint32_t lo_old = me->n_lo, nm_old = me->n_max;
+    if (me->x || n_max < nm_old || n_min >= n_max || (n_min == lo_old && n_max == nm_old) ||
+        (n_min > 2 && me->res)) {
+        snprintf(err, errlen,
+                 "master equation: a new window needs the exact grid, n_max >= the current one "
+                 "and two sizes or more (%u..%u -> %u..%u)",
+                 lo_old, nm_old, n_min, n_max);
+        return 1;
+    }
+    if (from_checkpoint && me->ck_t < 0.0) {
+        snprintf(err, errlen, "master equation: no checkpoint to grow from");
+        return 1;
+    }
+    int rc = me_regrid(me, n_min, n_max, me->res, from_checkpoint, err, errlen);
     if (!rc)
         me->grows++;
     return rc;
@@ -805,7 +853,8 @@ int npg_me_refine(npg_me *me, int from_checkpoint, char *err, size_t errlen)
         snprintf(err, errlen, "master equation: no checkpoint to refine from");
         return 1;
     }
-    int rc = me_regrid(me, me->n_max, me_finer(me->res, me->n_max), from_checkpoint, err, errlen);
+    int rc = me_regrid(me, me->n_lo, me->n_max, me_finer(me->res, me->n_max), from_checkpoint, err,
+                       errlen);
     if (!rc)
         me->refines++;
     return rc;
@@ -895,6 +944,7 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     st->t = me->t;
     st->len = me->n_max + 1;
     st->particles0 = me->N0;
+    st->n_min = me->n_lo;
     if (!me->y) { /* a failed npg_me_grow: counters only */
         st->steps = me->acc[0];
         st->rhs_evals = me->acc[1];
@@ -924,14 +974,26 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     me_expand(me, y, me->count);
     /* Values below 1e-20 N(0) (and the solver's small negative noise) are written as 0. */
     const double floor_ = 1e-20 * me->N0;
-    for (uint32_t n = 2; n <= nm; ++n)
+    const uint32_t lo = me->n_lo;
+    double tail_low = 0.0;
+    for (uint32_t n = 2; n <= nm; ++n) {
+        if (n < lo) { /* below a window: nothing (also what an earlier, lower window left) */
+            me->count[n] = 0.0;
+            continue;
+        }
+        if (lo > 2 && n < lo + me->tail_w)
+            tail_low += fabs(me->count[n]);
         if (!(me->count[n] >= floor_))
             me->count[n] = 0.0;
+    }
     st->t = me->t;
     st->count = me->count;
     st->len = nm + 1;
+    st->n_min = lo;
     st->S = me_S(me, me->t, y);
-    st->dissolved = y[0];
+    st->dissolved = lo == 2 ? y[0] : 0.0;
+    st->below = lo > 2 ? y[0] : 0.0;
+    st->tail_low = lo > 2 ? (tail_low + fabs(y[0])) / me->N0 : 0.0;
     st->particles0 = me->N0;
     if (me->mode != NPG_SUPPLY_SCHEDULE) {
         double P = me_precursor(me, me->t);
@@ -963,6 +1025,7 @@ void npg_me_get_tail(npg_me *me, npg_me_state *st)
     st->t = me->t;
     st->len = me->n_max + 1;
     st->particles0 = me->N0;
+    st->n_min = me->n_lo;
     st->tail = st->tail_grow = me_tail(me, N_VGetArrayPointer(me->y), me->count);
     st->grid_error = me_grid_error(me, N_VGetArrayPointer(me->y));
     st->resolution = me->res;

@@ -66,6 +66,9 @@ struct npg_me {
     const npg_config *cfg;
     npg_me_options opt;
     uint32_t n_max;
+    /* Lowest size in the state (2: the whole equation; > 2: a window n_lo..n_max of the plain
+     * equation under a schedule, npg_me_options.n_min). */
+    uint32_t n_lo;
     int mode;             /* npg_supply_mode */
     double *a;            /* [n_max + 2] A_n used by the equation (a[n_max] = 0: reflecting) */
     double *kd;           /* [n_max + 2] k^d_n */

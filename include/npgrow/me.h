@@ -59,6 +59,13 @@ typedef struct npg_me_options {
     /* Tests may replace the model's rates by any table (entries n >= len use the model). */
     const npg_rate_pair *rate_table;
     uint32_t rate_table_len;
+    /* A window of sizes: the state holds n = n_min..n_max only (0 or 2: the whole equation).
+     * Only for the plain equation under a schedule (no coalescence, source or closed supply),
+     * with no initial mass below n_min. Mass that leaves the window downwards (k^d_{n_min}
+     * N_{n_min}) is counted in npg_me_state.below (with n_min = 2 that is dissolution); the
+     * caller checks it and the bottom tail (npg_me_state.tail_low) and moves the window with
+     * npg_me_set_window. */
+    uint32_t n_min;
 } npg_me_options;
 
 typedef struct npg_me npg_me;
@@ -89,6 +96,12 @@ uint32_t npg_me_grid_resolution(const npg_me *me);
 /* The largest tolerated grid error estimate (npg_me_state.grid_error): npg_me_create refines
  * the start until it holds, npg_me_solve refines from the last check when it is passed. */
 #define NPG_ME_GRID_ERR 1e-4
+/* The same as npg_me_grow for a window (npg_me_options.n_min; the plain equation on the exact
+ * grid only): sizes n_min..n_max (n_min >= 2, n_max >= the current n_max). n_min may also move
+ * up: the probability of the sizes dropped goes to npg_me_state.below (the caller drops only
+ * what is negligible). */
+int npg_me_set_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
+                      size_t errlen);
 
 typedef struct npg_me_state {
     double t;            /* [time unit] */
@@ -116,6 +129,12 @@ typedef struct npg_me_state {
     double particle_error;
     double tail;      /* fraction of N(0) in the top sizes near n_max now (with coalescence
                          plus the overflow beyond n_max) */
+    uint32_t n_min;   /* lowest size of the state (2 unless a window, npg_me_options.n_min) */
+    double below;     /* window (n_min > 2): expected particles that left it downwards or were
+                         dropped by npg_me_set_window (an error the caller bounds); 0 otherwise
+                         (dissolved counts them) */
+    double tail_low;  /* window (n_min > 2): fraction of N(0) in the lowest sizes plus below;
+                         0 otherwise */
     double tail_grow; /* what an automatic n_max grows on: tail, with coalescence the
                          overflow since n_max last grew in place of all of it */
     double clipped;   /* fraction of the initial particles dropped above n_max (clip_initial) */
@@ -191,6 +210,25 @@ typedef struct npg_me_summary {
  * the directory into place and returns npg_stop_exit_code(). */
 int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *outdir, int force,
                  npg_me_summary *sum, char *err, size_t errlen);
+
+/* Values per output time of npg_me_particle. */
+#define NPG_ME_PARTICLE_NV 12
+
+/* One particle on its own under a schedule (what `npgrow predict` needs for each observed
+ * particle; host/meanfield/me_particle.c): P(n, t) from a delta at size n0 (>= 2) at time t0,
+ * integrated by this master equation over a window of sizes around the distribution (widened
+ * from the last output time whenever mass comes near either end; down to n = 2, where it can
+ * dissolve), with S(t) piecewise linear through (kt[k], ks[k]), k < nk, constant beyond the ends
+ * (npg_config_schedule_s), and cfg's rates (A_n, k^d_n; cfg's supply, initial distribution,
+ * coalescence and source are not used). o: NULL or options (tolerances, rate_table; n_max,
+ * n_min and t0 are set here). At each output time tout[j] (>= t0, non-decreasing, j < nout):
+ *   out[j * 12 + q] = sum_{n >= 2} n^q P(n, tout[j]) = E[n^q; not dissolved], q = 0..10
+ *   out[j * 12 + 11] = the probability that it dissolved by tout[j]
+ * Returns 0; NPG_EXIT_USAGE for bad input; 1 for a solver failure; npg_stop_exit_code() on a
+ * stop request. */
+int npg_me_particle(const npg_config *cfg, const npg_me_options *o, const double *kt,
+                    const double *ks, size_t nk, double t0, uint32_t n0, const double *tout,
+                    size_t nout, double *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,9 @@
  * evolves them, and at each time t_k draws M_k of them with replacement (the sample of t_k is
  * another aliquot); S(t) is --schedule, or one constant S >= 0 fitted by least squares to the
  * integrated mean identity <n>(t_J) - <n>(t_0) = S int <A_n> - int <k^d_n> over all times.
+ * Master equation (o->me, the caller's npg_me_particle): each particle's P(n, t) from its entry,
+ * counted where the replicas count it; per frame E[s_q] (s_q = sum n^q over a replica's present,
+ * undissolved particles) and the quantities from them (README, "Against the experiment").
  */
 #ifndef NPGROW_PREDICT_H
 #define NPGROW_PREDICT_H
@@ -36,12 +39,24 @@ extern "C" {
 
 #define NPG_PREDICT_REPLICAS_DEFAULT 1000
 
+/* The master-equation prediction of one particle under S(t) (piecewise linear through (kt, ks),
+ * constant beyond the ends) and cfg's rates, from a delta at size n0 at time t0: at each output
+ * time tout[j] (>= t0, non-decreasing) out[j * 12 + q] = E[n^q; not dissolved], q = 0..10, and
+ * out[j * 12 + 11] = P(dissolved by then). It is npg_me_particle (include/npgrow/me.h) with
+ * default options, handed in by the caller: this room (data) may not use the meanfield room.
+ * Returns 0, or an exit code with a message in err. Must be safe to call from several threads
+ * at once. */
+typedef int (*npg_predict_me_fn)(const npg_config *cfg, const double *kt, const double *ks,
+                                 size_t nk, double t0, uint32_t n0, const double *tout, size_t nout,
+                                 double *out, char *err, size_t errlen);
+
 typedef struct npg_predict_options {
     uint32_t replicas;    /* R >= 1 */
     uint32_t seed;        /* Philox key word */
     int threads;          /* OpenMP threads; 0 = the default */
     const char *schedule; /* a config with supply {mode: schedule}: its S(t) is used; NULL =
                              inferred from DATA_DIR with npg_infer_run's defaults */
+    npg_predict_me_fn me; /* the master-equation prediction (NULL: none, its columns empty) */
     int quiet;
 } npg_predict_options;
 

@@ -41,10 +41,12 @@ head -n 1 "$T/p/run.yaml" | grep -q '^# npgrow predict' || fail "run.yaml: first
 grep -q '^producer: predict' "$T/p/run.yaml" || fail "run.yaml: producer"
 grep -q '^time_unit: s' "$T/p/run.yaml" || fail "run.yaml: time_unit"
 grep -q 'mean_n' "$T/out" || fail "no summary on stdout"
-[ "$(wc -l <"$T/p/summary.csv")" = 11 ] || fail "summary.csv: expected a header and 10 rows"
+[ "$(wc -l <"$T/p/summary.csv")" = 21 ] || fail "summary.csv: expected a header and 10 + 10 (me_) rows"
+grep -q "^me_var_n," "$T/p/summary.csv" || fail "summary.csv: no me_var_n row"
 expect 2 "predict over an existing output" "$BIN" predict "$T/d" "$T/c.yaml" --replicas 20 -o "$T/p"
 expect 0 "predict --force --schedule" "$BIN" predict "$T/d" "$T/c.yaml" --replicas 20 -o "$T/p" \
-    --force -q --schedule "$T/c.yaml"
+    --force -q --schedule "$T/c.yaml" --no-me
+[ "$(wc -l <"$T/p/summary.csv")" = 11 ] || fail "--no-me: summary.csv: expected a header and 10 rows"
 [ -s "$T/out" ] && fail "-q printed on stdout"
 expect 2 "predict --replicas 0" "$BIN" predict "$T/d" "$T/c.yaml" --replicas 0 -o "$T/x"
 expect 2 "predict --threads x" "$BIN" predict "$T/d" "$T/c.yaml" --threads x -o "$T/x"

@@ -19,6 +19,7 @@
 //     config that is not supply mode schedule: exit 2, nothing written.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -113,7 +114,7 @@ std::string Predict::dir;
 
 TEST_F(Predict, TrueScheduleCoversTheData)
 {
-    ASSERT_EQ(predict("p_true", "--schedule '" + dir + "/true.yaml'"), 0);
+    ASSERT_EQ(predict("p_true", "--no-me --schedule '" + dir + "/true.yaml'"), 0);
     auto s = summary(dir + "/p_true");
     ASSERT_EQ(s["mean_n"].first, 61);
     EXPECT_GE(s["mean_n"].second, 0.85);
@@ -138,15 +139,15 @@ TEST_F(Predict, TrueScheduleCoversTheData)
 
 TEST_F(Predict, WrongScheduleMissesTheData)
 {
-    ASSERT_EQ(predict("p_wrong", "--schedule '" + dir + "/wrong.yaml'"), 0);
+    ASSERT_EQ(predict("p_wrong", "--no-me --schedule '" + dir + "/wrong.yaml'"), 0);
     auto s = summary(dir + "/p_wrong");
     EXPECT_LT(s["mean_n"].second, 0.30);
 }
 
 TEST_F(Predict, IndependentOfThreads)
 {
-    ASSERT_EQ(predict("p_t1", "--threads 1 --schedule '" + dir + "/true.yaml'"), 0);
-    ASSERT_EQ(predict("p_t2", "--threads 2 --schedule '" + dir + "/true.yaml'"), 0);
+    ASSERT_EQ(predict("p_t1", "--no-me --threads 1 --schedule '" + dir + "/true.yaml'"), 0);
+    ASSERT_EQ(predict("p_t2", "--no-me --threads 2 --schedule '" + dir + "/true.yaml'"), 0);
     std::string a = slurp(dir + "/p_t1/prediction.csv");
     EXPECT_GT(a.size(), 1000u);
     EXPECT_EQ(a, slurp(dir + "/p_t2/prediction.csv"));
@@ -154,7 +155,7 @@ TEST_F(Predict, IndependentOfThreads)
 
 TEST_F(Predict, InferredScheduleCoversTheMean)
 {
-    ASSERT_EQ(predict("p_inf", ""), 0);
+    ASSERT_EQ(predict("p_inf", "--no-me"), 0);
     auto s = summary(dir + "/p_inf");
     EXPECT_GE(s["mean_n"].second, 0.85);
 }
@@ -203,9 +204,9 @@ TEST_F(Predict, ExSitu)
     ASSERT_EQ(s["mean_n"].first, 5);
     EXPECT_GE(s["mean_n"].second, 0.8);
     EXPECT_GE(s["var_n"].second, 0.8);
-    ASSERT_EQ(run("ex_wrong", "--schedule '" + dir + "/wrong.yaml'"), 0);
+    ASSERT_EQ(run("ex_wrong", "--no-me --schedule '" + dir + "/wrong.yaml'"), 0);
     EXPECT_LE(summary(dir + "/ex_wrong")["mean_n"].second, 0.2);
-    ASSERT_EQ(run("ex_inf", ""), 0);
+    ASSERT_EQ(run("ex_inf", "--no-me"), 0);
     std::string y = slurp(dir + "/ex_inf/run.yaml");
     size_t at = y.find("schedule:");
     ASSERT_NE(at, std::string::npos);
@@ -238,6 +239,136 @@ TEST_F(Predict, BadInput)
                           dir + "/closed.yaml' -o '" + dir + "/bad3' 2>/dev/null"),
               2);
     EXPECT_NE(stat((dir + "/bad3").c_str(), &sb), 0);
+}
+
+// prediction.csv as rows of column -> value (empty cells: NaN)
+std::vector<std::map<std::string, double>> rows_of(const std::string &path,
+                                                   std::vector<std::string> *quantity)
+{
+    std::vector<std::map<std::string, double>> rows;
+    std::ifstream f(path);
+    std::string line, cell;
+    std::getline(f, line);
+    std::vector<std::string> head;
+    std::stringstream hs(line);
+    while (std::getline(hs, cell, ','))
+        head.push_back(cell);
+    while (std::getline(f, line)) {
+        std::map<std::string, double> r;
+        std::stringstream ls(line + ",");
+        for (size_t k = 0; k < head.size() && std::getline(ls, cell, ','); ++k) {
+            if (head[k] == "quantity")
+                quantity->push_back(cell);
+            else
+                r[head[k]] = cell.empty() ? NAN : std::atof(cell.c_str());
+        }
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+// The master-equation columns against the replicas they are the limit of: 40 particles of a
+// pt-acac run (none dissolves), 1000 replicas. Without dissolution the count of present
+// particles s_0 is fixed, so the replica averages of mean_n, var_n and m3..m10 have exactly the
+// master equation's values as expectation (var_n through the independent-particle term); m_qn =
+// m_q/<n>^q is a ratio, its replica average differs by O(1/N) (measured below the standard
+// error here). |z| = |replica mean - ME| / (replica sd / sqrt(R)) < 5 at every frame with t > 0
+// (61 x 18 correlated comparisons); the expected count of present particles equals the data's;
+// --threads 1 and 2 write the same prediction.csv.
+TEST(PredictMe, ReplicasConvergeToTheMasterEquation)
+{
+    std::string tmpl = ::testing::TempDir() + "npg_predme_XXXXXX";
+    char *d = mkdtemp(&tmpl[0]);
+    ASSERT_NE(d, nullptr);
+    const std::string dir = d, bin = std::string("'") + NPGROW_BINARY + "'";
+    write_file(dir + "/c.yaml",
+               "system: {preset: pt-acac}\n"
+               "supply: {mode: schedule, supersaturation: [[0, 3.5], [10, 3.5], [15, 2.5], "
+               "[30, 3.0]]}\n"
+               "run: {particles: 40, t_end: 30, output_every: 0.5, seed: 3}\n"
+               "initial: {kind: lognormal, mean_r_nm: 1.058, sd_r_nm: 0.230}\n"
+               "output: {trajectories: 40, hdf5: false}\n");
+    ASSERT_EQ(exit_status(bin + " run '" + dir + "/c.yaml' --quiet -o '" + dir + "/data'"), 0);
+    const int R = 1000;
+    for (int th : {1, 2})
+        ASSERT_EQ(exit_status(bin + " predict '" + dir + "/data' '" + dir +
+                              "/c.yaml' --schedule '" + dir +
+                              "/c.yaml' -q --replicas 1000 --threads " + std::to_string(th) +
+                              " -o '" + dir + "/p" + std::to_string(th) + "'"),
+                  0);
+    std::string a = slurp(dir + "/p1/prediction.csv");
+    EXPECT_EQ(a, slurp(dir + "/p2/prediction.csv"));
+    EXPECT_NE(slurp(dir + "/p1/run.yaml").find("dissolved_per_replica: 0 "), std::string::npos);
+    std::vector<std::string> q;
+    auto rows = rows_of(dir + "/p1/prediction.csv", &q);
+    ASSERT_EQ(rows.size(), 61u * 18u);
+    std::map<std::string, double> worst;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        auto &r = rows[i];
+        EXPECT_NEAR(r["me_particles"], r["particles"], 1e-6) << "t = " << r["t"];
+        if (r["t"] == 0) {
+            EXPECT_NEAR(r["me"], r["obs"], 1e-9 * std::fabs(r["obs"])) << q[i];
+            continue;
+        }
+        ASSERT_GT(r["pred_sd"], 0) << q[i] << " t = " << r["t"];
+        double z = (r["pred_mean"] - r["me"]) / (r["pred_sd"] / std::sqrt((double)R));
+        EXPECT_LT(std::fabs(z), 5.0) << q[i] << " at t = " << r["t"];
+        worst[q[i]] = std::fmax(worst[q[i]], std::fabs(z));
+    }
+    std::printf("max |z| over 60 frames:");
+    for (auto &w : worst)
+        std::printf(" %s %.2f", w.first.c_str(), w.second);
+    std::printf("\n");
+    std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+// One particle: the ME columns are that particle's master equation, the same as `npgrow me` of
+// one particle started at its size under the same schedule (mean_n and m3..m10 within 1e-4
+// relative: the per-particle tolerances are rtol 1e-5, npgrow me's 1e-10), and var_n is 0
+// (the population variance of one particle, in the replicas as in the master equation).
+TEST(PredictMe, OneParticleIsItsMasterEquation)
+{
+    std::string tmpl = ::testing::TempDir() + "npg_predme1_XXXXXX";
+    char *d = mkdtemp(&tmpl[0]);
+    ASSERT_NE(d, nullptr);
+    const std::string dir = d, bin = std::string("'") + NPGROW_BINARY + "'";
+    write_file(dir + "/c.yaml", "system: {preset: pt-acac}\n"
+                                "supply: {mode: schedule, supersaturation: [[0, 3.5], [4, 2.0], "
+                                "[10, 3.0]]}\n"
+                                "initial: {kind: monodisperse, n: 300}\n"
+                                "run: {particles: 1, t_end: 10, output_every: 1}\n");
+    mkdir((dir + "/data").c_str(), 0755);
+    write_file(dir + "/data/run.yaml", "time_unit: s\n");
+    std::string tr = "t,id,n,r_nm\n";
+    for (int t = 0; t <= 10; ++t)
+        tr += std::to_string(t) + ",0,300,1.04\n";
+    write_file(dir + "/data/trajectories.csv", tr);
+    ASSERT_EQ(exit_status(bin + " me '" + dir + "/c.yaml' -q -o '" + dir + "/me'"), 0);
+    ASSERT_EQ(exit_status(bin + " predict '" + dir + "/data' '" + dir + "/c.yaml' --schedule '" +
+                          dir + "/c.yaml' -q --replicas 20 -o '" + dir + "/p'"),
+              0);
+    std::vector<std::string> q, mq;
+    auto rows = rows_of(dir + "/p/prediction.csv", &q);
+    auto me = rows_of(dir + "/me/moments.csv", &mq);
+    ASSERT_EQ(me.size(), 11u);
+    ASSERT_EQ(rows.size(), 11u * 18u);
+    int checked = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        auto &r = rows[i];
+        const auto &m = me[(size_t)r["t"]];
+        ASSERT_EQ(m.at("t"), r["t"]);
+        if (q[i] == "var_n") {
+            EXPECT_LE(std::fabs(r["me"]), 1e-9 * m.at("m2")) << "t = " << r["t"];
+            EXPECT_EQ(r["pred_mean"], 0.0);
+            continue;
+        }
+        if (!m.count(q[i]))
+            continue;
+        EXPECT_NEAR(r["me"] / m.at(q[i]), 1.0, 1e-4) << q[i] << " at t = " << r["t"];
+        ++checked;
+    }
+    EXPECT_EQ(checked, 11 * 9);
+    std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 } // namespace
