@@ -194,6 +194,18 @@ static void me_cvode_free(npg_me *me)
     me->y = me->atol = NULL;
 }
 
+/* The grid's arrays (me_grid), freed and cleared. */
+static void me_grid_free(npg_me *me)
+{
+    double **arr[] = {&me->cmid, &me->fa0, &me->fa1, &me->fd0, &me->fd1};
+    for (size_t i = 0; i < sizeof arr / sizeof arr[0]; ++i) {
+        free(*arr[i]);
+        *arr[i] = NULL;
+    }
+    free(me->lo);
+    me->lo = NULL;
+}
+
 void npg_me_destroy(npg_me *me)
 {
     if (!me)
@@ -208,12 +220,7 @@ void npg_me_destroy(npg_me *me)
     free(me->u);
     free(me->w);
     free(me->ck);
-    free(me->lo);
-    free(me->cmid);
-    free(me->fa0);
-    free(me->fa1);
-    free(me->fd0);
-    free(me->fd1);
+    me_grid_free(me);
     npg_me_ext_free(me->x);
     free(me);
 }
@@ -353,12 +360,7 @@ static double me_tail(const npg_me *me, const double *y, double *cnt)
 static int me_grid(npg_me *me, uint32_t nm)
 {
     const uint32_t R = me->res, K = me_cells(me->n_lo, nm, R, NULL);
-    free(me->lo);
-    free(me->cmid);
-    free(me->fa0);
-    free(me->fa1);
-    free(me->fd0);
-    free(me->fd1);
+    me_grid_free(me);
     me->lo = malloc((K + 1) * sizeof *me->lo);
     me->cmid = malloc(K * sizeof *me->cmid);
     me->fa0 = malloc(K * sizeof *me->fa0);

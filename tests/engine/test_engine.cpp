@@ -11,19 +11,10 @@
 
 #include "npgrow/engine.h"
 #include "npgrow/observe.h"
+#include "../support/systems.h"
 
 namespace
 {
-
-// Table-1 parameter sets (model.md 1.8).
-npg_model pt_acac()
-{
-    return npg_model{3.04, -1.35, 6.50, 1.40, 0.171, 0.155672, 1.76};
-}
-npg_model au()
-{
-    return npg_model{5.45, -4.06, 8.72, 2.43, 0.424, 0.159342, 1.70};
-}
 
 // A schedule-mode config built by hand (no YAML): monodisperse start.
 struct Cfg {

@@ -12,14 +12,10 @@
 
 #include "npgrow/backend.h"
 #include "npgrow/ssa_batch.h"
+#include "../support/systems.h"
 
 namespace
 {
-
-npg_model pt_acac()
-{
-    return npg_model{3.04, -1.35, 6.50, 1.40, 0.171, 0.155672, 1.76};
-}
 
 struct Case {
     npg_model model;

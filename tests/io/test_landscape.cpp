@@ -15,17 +15,7 @@
 #include <vector>
 
 #include "npgrow/observe.h"
-
-namespace
-{
-
-npg_model pt_acac()
-{
-    npg_model m = {3.04, -1.35, 6.50, 1.40, 0.171, 0.155672, 1.76};
-    return m;
-}
-
-} // namespace
+#include "../support/systems.h"
 
 TEST(Landscape, NStar2BeyondTheTableIsExact)
 {

@@ -20,6 +20,7 @@
 #include "npgrow/rates.h"
 #ifdef NPGROW_HAVE_CUDA
 #include "../../kernels/backend_cuda.h"
+#include "../support/systems.h"
 #endif
 
 namespace
@@ -37,11 +38,6 @@ namespace
     } while (0)
 
 // Pt(acac)2, model.md Table 1.
-npg_model pt_acac()
-{
-    return npg_model{3.04, -1.35, 6.50, 1.40, 0.171, 0.155672, 1.76};
-}
-
 // One setup, owned here; both backends copy what they need from it.
 struct Case {
     std::vector<npg_rate_pair> table;

@@ -22,61 +22,17 @@
 #include "npgrow/me.h"
 #include "npgrow/rates.h"
 #include "npgrow/status.h"
+#include "../support/me_fixture.h"
 
 namespace
 {
 
-// Table-1 parameters of Pt(acac)2 (model.md 1.8).
-npg_model pt_acac()
-{
-    npg_model m;
-    m.d_eps_f = 3.04;
-    m.d_eps_e = -1.35;
-    m.ap = 6.50;
-    m.K = 1.40;
-    m.lam = 0.171;
-    m.sigma_s = 0.155672;
-    m.delta = 1.76;
-    return m;
-}
-
-// A config built by hand: constant S schedule, monodisperse start.
-struct Cfg {
-    npg_config c;
-    std::vector<double> ts, ss;
-    Cfg(double S, uint32_t n0, double t_end)
-    {
-        std::memset(&c, 0, sizeof c);
-        c.model = pt_acac();
-        std::strcpy(c.time_unit, "s");
-        ts = {0.0, 1e9};
-        ss = {S, S};
-        c.supply = NPG_SUPPLY_SCHEDULE;
-        c.schedule_len = 2;
-        c.schedule_t = ts.data();
-        c.schedule_s = ss.data();
-        c.init_kind = NPG_INIT_MONODISPERSE;
-        c.init_n = n0;
-        c.particles = 100000;
-        c.t_end = t_end;
-        c.output_every = t_end;
-        c.seed = 1;
-        c.n_table = 65536;
-        c.hist_bin_width = 50;
-    }
+// A config built by hand: constant S schedule, monodisperse start of n0.
+struct Cfg : ScheduleCfg {
+    Cfg(double S, uint32_t n0, double t_end) : ScheduleCfg(S, t_end) { c.init_n = n0; }
 };
 
-struct Me {
-    npg_me *me = nullptr;
-    char err[512] = "";
-    Me(const npg_config *c, const npg_me_options *o)
-    {
-        int rc = npg_me_create(&me, c, o, err, sizeof err);
-        EXPECT_EQ(rc, 0) << err;
-    }
-    ~Me() { npg_me_destroy(me); }
-    void to(double t) { ASSERT_EQ(npg_me_advance_to(me, t, err, sizeof err), 0) << err; }
-};
+using Me = MeRun;
 
 // Skellam law of the free constant-rate walk: P(displacement k) at time t.
 double skellam(int k, double up, double down, double t)

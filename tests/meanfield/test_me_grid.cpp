@@ -24,66 +24,23 @@
 #include "npgrow/me.h"
 #include "npgrow/rates.h"
 #include "npgrow/status.h"
+#include "../support/me_fixture.h"
 
 namespace
 {
 
-npg_model pt_acac()
-{
-    npg_model m;
-    m.d_eps_f = 3.04;
-    m.d_eps_e = -1.35;
-    m.ap = 6.50;
-    m.K = 1.40;
-    m.lam = 0.171;
-    m.sigma_s = 0.155672;
-    m.delta = 1.76;
-    return m;
-}
-
 // Constant S, a normal radius law (mean_r, sd_r) [nm].
-struct Cfg {
-    npg_config c;
-    std::vector<double> ts, ss;
-    Cfg(double S, double mean_r, double sd_r, double t_end)
+struct Cfg : ScheduleCfg {
+    Cfg(double S, double mean_r, double sd_r, double t_end) : ScheduleCfg(S, t_end)
     {
-        std::memset(&c, 0, sizeof c);
-        c.model = pt_acac();
-        std::strcpy(c.time_unit, "s");
-        ts = {0.0, 1e9};
-        ss = {S, S};
-        c.supply = NPG_SUPPLY_SCHEDULE;
-        c.schedule_len = 2;
-        c.schedule_t = ts.data();
-        c.schedule_s = ss.data();
         c.init_kind = NPG_INIT_NORMAL_R;
         c.init_mean_r_nm = mean_r;
         c.init_sd_r_nm = sd_r;
-        c.particles = 100000;
-        c.t_end = t_end;
-        c.output_every = t_end;
-        c.seed = 1;
-        c.n_table = 65536;
-        c.hist_bin_width = 50;
     }
 };
 
-struct Me {
-    npg_me *me = nullptr;
-    char err[512] = "";
-    int rc = 0;
-    Me(const npg_config *c, const npg_me_options *o)
-    {
-        rc = npg_me_create(&me, c, o, err, sizeof err);
-    }
-    ~Me() { npg_me_destroy(me); }
-    void to(double t) { ASSERT_EQ(npg_me_advance_to(me, t, err, sizeof err), 0) << err; }
-    npg_me_state get()
-    {
-        npg_me_state st;
-        npg_me_get(me, &st);
-        return st;
-    }
+struct Me : MeRun {
+    Me(const npg_config *c, const npg_me_options *o) : MeRun(c, o, false) {}
 };
 
 npg_me_options opts(uint32_t n_max, int resolution)

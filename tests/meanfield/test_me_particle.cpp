@@ -24,22 +24,10 @@
 #include "npgrow/config.h"
 #include "npgrow/me.h"
 #include "npgrow/rates.h"
+#include "../support/systems.h"
 
 namespace
 {
-
-npg_model pt_acac()
-{
-    npg_model m;
-    m.d_eps_f = 3.04;
-    m.d_eps_e = -1.35;
-    m.ap = 6.50;
-    m.K = 1.40;
-    m.lam = 0.171;
-    m.sigma_s = 0.155672;
-    m.delta = 1.76;
-    return m;
-}
 
 npg_config base()
 {
