@@ -106,8 +106,14 @@ int npg_cmd_me(int argc, char **argv)
     } else if (rc) {
         fprintf(stderr, "npgrow me: %s\n", err);
     } else if (!quiet) {
-        fprintf(stderr, "npgrow me: %s: n_max %u, %ld CVODE steps, %.3f s", outdir, s.n_max,
-                s.steps, s.wall_s);
+        fprintf(stderr, "npgrow me: %s: n_max %u, ", outdir, s.n_max);
+        if (s.resolution)
+            fprintf(stderr, "grid R = %u", s.resolution);
+        else
+            fprintf(stderr, "exact grid");
+        if (s.refines)
+            fprintf(stderr, " (refined %d x)", s.refines);
+        fprintf(stderr, ", %ld CVODE steps, %.3f s", s.steps, s.wall_s);
         if (cfg.supply != NPG_SUPPLY_SCHEDULE)
             fprintf(stderr, ", monomer conservation %.2e", s.monomer_error);
         fprintf(stderr, ", particle conservation %.2e\n", s.particle_error);
