@@ -18,9 +18,10 @@
 
 #include "npgrow/backend.h"
 #include "npgrow/rates.h"
+
+#include "../support/systems.h"
 #ifdef NPGROW_HAVE_CUDA
 #include "../../kernels/backend_cuda.h"
-#include "../support/systems.h"
 #endif
 
 namespace
