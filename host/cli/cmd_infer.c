@@ -30,6 +30,8 @@ int npg_cmd_infer(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(npg_cli_help_text("infer"), stdout);
             return NPG_EXIT_OK;
+        } else if (!strcmp(a, "--block-bootstrap")) {
+            o.block_bootstrap = 1;
         } else if (!strcmp(a, "--force")) {
             force = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -111,6 +113,11 @@ int npg_cmd_infer(int argc, char **argv)
                 "%g %s; rms residual %.4g monomers; %u bootstrap resamples\n",
                 res.particles, res.frames, res.pairs, o.n_min, res.knot_every, u, res.rms,
                 (unsigned)res.boot_done);
+        if (o.block_bootstrap && res.boot_done)
+            fprintf(stderr,
+                    "npgrow infer: band with moving blocks of %zu frames (%g %s) of the frame "
+                    "residuals, scaled to their share %.3g not explained by the particles\n",
+                    res.block_frames, o.block, u, res.frame_share);
         fprintf(stderr, "  %10s %9s %21s %21s\n", "t", "S", "68 %", "95 %");
         for (size_t k = 0; k < res.nk; ++k)
             fprintf(stderr, "  %10.4g %9.4f  [%8.4f, %8.4f]  [%8.4f, %8.4f]\n", res.t[k], res.s[k],

@@ -33,6 +33,16 @@
  * Band. The particles are resampled with replacement (GSL mt19937, --seed), the whole fit is
  * redone, and the 16/84 and 2.5/97.5 % quantiles of each knot's S are the 68 and 95 % bands.
  * This is the sampling error over particles; noise shared by a whole frame is not resampled.
+ * --block-bootstrap adds it: a moving-block bootstrap over frames of the residuals r_f of the
+ * integrated identity (fit to all particles). Each resample draws blocks of L consecutive frames'
+ * residuals (L = the cross-validation block B in frames; start anywhere, with replacement), lays
+ * them end to end and adds them, scaled by sqrt(share), to the rows of its particle resample
+ * before the fit. The residuals hold the frame noise and the particles' own noise, and the
+ * particle resampling already carries the latter: share = 1 - V_part / V_all, V_all the mean
+ * square residual and V_part the mean square change of the residuals over the particle resamples
+ * (a first pass over the same resamples). Residual levels, not increments: a frame that reads
+ * high shifts one row of the integrated identity; resampled increments would turn it into a
+ * random walk and inflate the band over spacings of many frames.
  */
 #define _POSIX_C_SOURCE 200809L /* getline */
 #include <errno.h>
@@ -64,6 +74,7 @@ void npg_infer_options_default(npg_infer_options *o)
     o->seed = 1;
     o->n_min = NPG_INFER_N_MIN_DEFAULT;
     o->quiet = 0;
+    o->block_bootstrap = 0;
 }
 
 void npg_infer_free(npg_infer_result *r)
@@ -434,9 +445,12 @@ static double interval_row(const problem *pb, size_t j, double *xk)
 }
 
 /* Fit the integrated identity to the sums in pb->acc, leaving out the intervals with drop[j]
- * (NULL: none). s_out[nk]; *rms when non-NULL. Returns 0, 1 when the fit fails, 2 when no
+ * (NULL: none). yadd[f] (NULL: none) is added to the row of frame f (a bootstrap's resampled
+ * residuals); resid[f] (NULL: not wanted) receives the residual of frame f's row, NAN for a frame
+ * without one. s_out[nk]; *rms when non-NULL. Returns 0, 1 when the fit fails, 2 when no
  * interval has a usable particle. */
-static int fit(problem *pb, const char *drop, double *s_out, double *rms)
+static int fit(problem *pb, const char *drop, const double *yadd, double *s_out, double *rms,
+               double *resid)
 {
     size_t ni = pb->nf - 1, nk = pb->nk;
     const double *acc = pb->acc;
@@ -461,10 +475,13 @@ static int fit(problem *pb, const char *drop, double *s_out, double *rms)
     gsl_matrix *Z = gsl_matrix_calloc(rows, nseg + nk);
     gsl_vector *y = gsl_vector_calloc(rows), *x = gsl_vector_alloc(nseg + nk);
     double *xk = malloc(nk * sizeof *xk);
+    size_t *rf = NULL; /* row -> frame */
     int rc = 1;
     if (!Z || !y || !x || !xk)
         goto done;
     size_t r = 0, seg = 0;
+    if (!(rf = malloc(rows * sizeof *rf)))
+        goto done;
     for (size_t j = 0; j < ni;) {
         if (!USE(j)) {
             ++j;
@@ -472,34 +489,44 @@ static int fit(problem *pb, const char *drop, double *s_out, double *rms)
         }
         /* first frame of the segment: Y = 0, Z = 0, intercept 1 */
         gsl_matrix_set(Z, r, seg, 1.0);
+        rf[r] = j;
         ++r;
         for (; j < ni && USE(j); ++j, ++r) {
             double d = interval_row(pb, j, xk);
             gsl_vector_set(y, r, gsl_vector_get(y, r - 1) + d);
             gsl_matrix_set(Z, r, seg, 1.0);
+            rf[r] = j + 1;
             for (size_t k = 0; k < nk; ++k)
                 gsl_matrix_set(Z, r, nseg + k, gsl_matrix_get(Z, r - 1, nseg + k) + xk[k]);
         }
         ++seg;
     }
 #undef USE
+    if (yadd)
+        for (size_t i = 0; i < rows; ++i)
+            gsl_vector_set(y, i, gsl_vector_get(y, i) + yadd[rf[i]]);
     rc = nnls(Z, y, nseg, x);
     if (!rc) {
         for (size_t k = 0; k < nk; ++k)
             s_out[k] = gsl_vector_get(x, nseg + k);
-        if (rms) {
-            double ss = 0.0;
-            for (size_t i = 0; i < rows; ++i) {
-                gsl_vector_const_view zr = gsl_matrix_const_row(Z, i);
-                double pred;
-                gsl_blas_ddot(&zr.vector, x, &pred);
-                double e = gsl_vector_get(y, i) - pred;
-                ss += e * e;
-            }
-            *rms = sqrt(ss / (double)rows);
+        if (resid)
+            for (size_t f = 0; f < pb->nf; ++f)
+                resid[f] = NAN;
+        double ss = 0.0;
+        for (size_t i = 0; (rms || resid) && i < rows; ++i) {
+            gsl_vector_const_view zr = gsl_matrix_const_row(Z, i);
+            double pred;
+            gsl_blas_ddot(&zr.vector, x, &pred);
+            double e = gsl_vector_get(y, i) - pred;
+            ss += e * e;
+            if (resid)
+                resid[rf[i]] = e;
         }
+        if (rms)
+            *rms = sqrt(ss / (double)rows);
     }
 done:
+    free(rf);
     free(xk);
     if (x)
         gsl_vector_free(x);
@@ -566,7 +593,7 @@ static double cv_score(problem *pb, double B, char *drop, double *s)
             drop[j] = tm >= lo && tm < hi;
             cnt += drop[j] && pb->acc[6 * j] > 0.0;
         }
-        if (!cnt || fit(pb, drop, s, NULL))
+        if (!cnt || fit(pb, drop, NULL, s, NULL, NULL))
             continue;
         double obs = 0.0, pred = 0.0;
         for (size_t j = 0; j < ni; ++j)
@@ -580,6 +607,96 @@ static double cv_score(problem *pb, double B, char *drop, double *s)
     }
     free(xk);
     return nb ? ss / (double)nb : NAN;
+}
+
+/* Moving-block bootstrap of the frame residuals (block_bootstrap): the relative residuals
+ * r_f / level_f of the integrated identity (level_f: the mean size at frame f, so that a frame
+ * noise that scales every size by one factor is a stationary series) at the frames that have a
+ * row (in time order, gaps closed) are cut into blocks of L consecutive frames starting anywhere
+ * (moving blocks), drawn with replacement and laid end to end; yadd[f] = scale x level_f x the
+ * drawn relative residual (0 at frames without a row). */
+static void block_residuals(size_t nf, const double *resid, const double *level, size_t L,
+                            double scale, gsl_rng *rng, double *yadd)
+{
+    size_t nr = 0;
+    for (size_t f = 0; f < nf; ++f)
+        nr += isfinite(resid[f]);
+    if (L > nr)
+        L = nr;
+    size_t start = 0, off = L; /* block being copied: resid rows start .. start + L - 1 */
+    size_t src = 0;            /* its frame index of row `start + off` */
+    for (size_t f = 0; f < nf; ++f) {
+        yadd[f] = 0.0;
+        if (!isfinite(resid[f]))
+            continue;
+        if (off == L) { /* a new block: row start, found by walking the frames */
+            start = gsl_rng_uniform_int(rng, (unsigned long)(nr - L + 1));
+            off = 0;
+            src = 0;
+            for (size_t row = 0;; ++src)
+                if (isfinite(resid[src]) && row++ == start)
+                    break;
+        }
+        while (!isfinite(resid[src]))
+            ++src;
+        yadd[f] = scale * level[f] * resid[src] / level[src];
+        ++src;
+        ++off;
+    }
+}
+
+/* The share of the residual variance of the integrated identity that the particles do not
+ * explain: V_part, the mean square change of the frame residuals over particle resamples (what
+ * resampling particles already moves), against V_all, the mean square residual of the fit to
+ * all particles; frame_share = max(0, 1 - V_part / V_all) (the whole-frame noise, which every
+ * particle of a frame shares). The block resamples add the residuals scaled by
+ * sqrt(frame_share), so that the particle noise in them is not counted twice. Sets
+ * res->frame_share and res->block_frames (L: frames in a cross-validation block, >= 1). Uses the
+ * particle resamples of the bootstrap itself (rng from the seed). */
+static int frame_share(problem *pb, size_t npart, const npg_infer_options *opt, const double *resid,
+                       gsl_rng *rng, double *wt, double *sbuf, npg_infer_result *res, char *err,
+                       size_t errlen)
+{
+    const size_t nf = pb->nf;
+    double *rb = malloc(nf * sizeof *rb);
+    if (!rb) {
+        snprintf(err, errlen, "out of memory");
+        return NPG_EXIT_FAIL;
+    }
+    double v_all = 0.0, v_part = 0.0;
+    size_t n_all = 0, n_part = 0;
+    for (size_t f = 0; f < nf; ++f)
+        if (isfinite(resid[f])) {
+            v_all += resid[f] * resid[f];
+            ++n_all;
+        }
+    for (uint32_t b = 0; b < opt->bootstrap; ++b) {
+        if (npg_stop_requested()) {
+            free(rb);
+            snprintf(err, errlen, "interrupted during the bootstrap");
+            return npg_stop_exit_code();
+        }
+        memset(wt, 0, npart * sizeof *wt);
+        for (size_t i = 0; i < npart; ++i)
+            wt[gsl_rng_uniform_int(rng, npart)] += 1.0;
+        sums(pb, wt);
+        if (fit(pb, NULL, NULL, sbuf, NULL, rb))
+            continue;
+        for (size_t f = 0; f < nf; ++f)
+            if (isfinite(rb[f]) && isfinite(resid[f])) {
+                v_part += (rb[f] - resid[f]) * (rb[f] - resid[f]);
+                ++n_part;
+            }
+    }
+    free(rb);
+    sums(pb, NULL);
+    v_all = n_all ? v_all / (double)n_all : 0.0;
+    v_part = n_part ? v_part / (double)n_part : 0.0;
+    res->frame_share = v_all > 0.0 ? fmax(0.0, 1.0 - v_part / v_all) : 0.0;
+    const double dt = (pb->ft[nf - 1] - pb->ft[0]) / (double)(nf - 1);
+    const double blk = opt->block > 0.0 ? opt->block : NPG_INFER_BLOCK_DEFAULT;
+    res->block_frames = (size_t)fmax(1.0, floor(blk / dt + 0.5));
+    return 0;
 }
 
 int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_options *opt,
@@ -611,6 +728,8 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
         return rc;
 
     double *ft = NULL, *kt = NULL, *acc = NULL, *wt = NULL, *boot = NULL, *col = NULL;
+    double *resid = NULL, *yadd = NULL; /* [nf] frame residuals, block resample's additions */
+    double *level = NULL;               /* [nf] mean size at each frame (block_bootstrap) */
     char *drop = NULL;
     pair *pr = NULL;
     gsl_rng *rng = NULL;
@@ -689,11 +808,20 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
     double B = opt->block > 0.0 ? opt->block : NPG_INFER_BLOCK_DEFAULT;
     acc = malloc(6 * (nf - 1) * sizeof *acc);
     drop = malloc(nf - 1);
-    if (!acc || !drop) {
+    resid = malloc(nf * sizeof *resid);
+    yadd = malloc(nf * sizeof *yadd);
+    level = calloc(2 * nf, sizeof *level);
+    if (!acc || !drop || !resid || !yadd || !level) {
         snprintf(err, errlen, "out of memory (%zu frames)", nf);
         rc = NPG_EXIT_FAIL;
         goto done;
     }
+    for (size_t i = 0; i < nrow; ++i) {
+        level[rows[i].frame] += rows[i].n;
+        level[nf + rows[i].frame] += 1.0;
+    }
+    for (size_t f = 0; f < nf; ++f)
+        level[f] = level[nf + f] > 0.0 && level[f] > 0.0 ? level[f] / level[nf + f] : 1.0;
     problem pb = {nf, ft, 0, NULL, np, pr, acc};
     sums(&pb, NULL);
     static const double mult[NPG_INFER_CV_MAX] = {1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0};
@@ -781,7 +909,7 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
                  kt[bare], res->time_unit, h, res->time_unit);
         goto done;
     }
-    int fr = fit(&pb, NULL, res->s, &res->rms);
+    int fr = fit(&pb, NULL, NULL, res->s, &res->rms, resid);
     if (fr) {
         snprintf(err, errlen, "the constrained least-squares fit failed (%zu knots, %zu frames)",
                  nk, nf);
@@ -791,7 +919,7 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
     for (size_t k = 0; k < nk; ++k)
         res->lo68[k] = res->hi68[k] = res->lo95[k] = res->hi95[k] = NAN;
 
-    /* bootstrap over particles */
+    /* bootstrap over particles; with block_bootstrap also moving blocks of frames */
     if (opt->bootstrap) {
         wt = malloc(npart * sizeof *wt);
         boot = malloc((size_t)opt->bootstrap * nk * sizeof *boot);
@@ -803,6 +931,10 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
             goto done;
         }
         gsl_rng_set(rng, opt->seed);
+        if (opt->block_bootstrap &&
+            (rc = frame_share(&pb, npart, opt, resid, rng, wt, boot, res, err, errlen)))
+            goto done;
+        gsl_rng_set(rng, opt->seed); /* the same particle resamples as without blocks */
         size_t nb = 0;
         const int tty = isatty(2);
         for (uint32_t b = 0; b < opt->bootstrap; ++b) {
@@ -817,7 +949,10 @@ int npg_infer_run(const char *data_dir, const npg_config *cfg, const npg_infer_o
                 wt[gsl_rng_uniform_int(rng, npart)] += 1.0;
             /* a resample without any usable interval (tiny data) is skipped */
             sums(&pb, wt);
-            if (fit(&pb, NULL, boot + nb * nk, NULL) == 0)
+            if (opt->block_bootstrap)
+                block_residuals(nf, resid, level, res->block_frames, sqrt(res->frame_share), rng,
+                                yadd);
+            if (fit(&pb, NULL, opt->block_bootstrap ? yadd : NULL, boot + nb * nk, NULL, NULL) == 0)
                 ++nb;
             /* a live line on a terminal; in a log, one line at the end */
             if (!opt->quiet && tty && (b + 1) % 50 == 0)
@@ -846,6 +981,9 @@ done:
     free(wt);
     free(drop);
     free(acc);
+    free(resid);
+    free(yadd);
+    free(level);
     free(kt);
     free(pr);
     free(ft);
@@ -944,6 +1082,11 @@ int npg_infer_write(const char *yaml_path, int force, const npg_config *cfg,
             "# particles) in ",
             res->particles, res->frames, res->pairs, res->rms, res->knot_every, res->time_unit,
             (unsigned)res->boot_done);
+    if (res->block_frames)
+        fprintf(f,
+                "(with moving blocks of %zu frames of the frame residuals, scaled by\n"
+                "# sqrt(%.4g), the share of their variance the particles do not explain) ",
+                res->block_frames, res->frame_share);
     npg_yaml_write_string(f, csv);
     fputs("\n# run.t_end is the last frame.\n", f);
     npg_config_write_yaml(f, &c, 0);

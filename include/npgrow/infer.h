@@ -13,7 +13,10 @@
  *   - the integrated identity  sum_{i<J} <dn>_i = c + int_{t0}^{t_J} (S <A_n> - <k^d_n>) dt,
  *     one row per frame J, is fitted by least squares with S >= 0 at every knot as a constraint
  *     (Lawson-Hanson active set; c, the offset of the first frame, is free);
- *   - the band: bootstrap over particles (trajectories resampled with replacement, refitted).
+ *   - the band: bootstrap over particles (trajectories resampled with replacement, refitted);
+ *     with block_bootstrap also a moving-block bootstrap over frames: the residuals of the
+ *     integrated identity, in blocks of consecutive frames of length B, scaled to the part of
+ *     their variance the particle resamples do not explain, added to each resample's rows.
  * Units: t in the data's time unit (which must equal the config's), S dimensionless.
  */
 #ifndef NPGROW_INFER_H
@@ -36,13 +39,15 @@ extern "C" {
 #define NPG_INFER_N_MIN_DEFAULT     20.0 /* [monomers] smallest size in the rate averages */
 
 typedef struct npg_infer_options {
-    double knot_every;  /* [time unit] spacing of the knots of S(t); 0 = chosen by block
-                         * cross-validation among B x {1, 1.5, 2, 3, 4, 6, 8} (default) */
-    double block;       /* [time unit] cross-validation block length B (default 5) */
-    uint32_t bootstrap; /* resamples for the band; 0 = none */
-    uint32_t seed;      /* GSL mt19937 seed of the bootstrap */
-    double n_min;       /* [monomers] particles below it at either frame are left out */
-    int quiet;          /* no progress on stderr */
+    double knot_every;   /* [time unit] spacing of the knots of S(t); 0 = chosen by block
+                          * cross-validation among B x {1, 1.5, 2, 3, 4, 6, 8} (default) */
+    double block;        /* [time unit] cross-validation block length B (default 5) */
+    uint32_t bootstrap;  /* resamples for the band; 0 = none */
+    uint32_t seed;       /* GSL mt19937 seed of the bootstrap */
+    int block_bootstrap; /* also resample moving blocks of frame residuals (whole-frame noise);
+                          * 0 = particles only (default) */
+    double n_min;        /* [monomers] particles below it at either frame are left out */
+    int quiet;           /* no progress on stderr */
 } npg_infer_options;
 
 /* Defaults above, seed 1. */
@@ -63,6 +68,9 @@ typedef struct npg_infer_result {
     double cv_h[NPG_INFER_CV_MAX];     /* [time unit] candidate spacings */
     double cv_score[NPG_INFER_CV_MAX]; /* [monomers^2] mean squared block-total error */
     uint32_t boot_done;                /* resamples fitted */
+    size_t block_frames; /* block_bootstrap: frames per block (the cross-validation block) */
+    double frame_share;  /* block_bootstrap: share of the residual variance not explained by
+                          * the particle resamples (the frame noise), 0 .. 1 */
     char time_unit[8];
 } npg_infer_result;
 

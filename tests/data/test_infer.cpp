@@ -24,9 +24,11 @@
 #include <string>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <vector>
 
 #include "npgrow/config.h"
 #include "npgrow/infer.h"
+#include "npgrow/model.h"
 
 namespace
 {
@@ -227,6 +229,110 @@ TEST_F(Infer, WholeFrameNoiseIsNotChased)
     }
     npg_infer_free(&res);
     npg_config_free(&cfg);
+}
+
+// Synthetic data with whole-frame noise, made here (no run of npgrow): P particles follow the
+// birth-death chain's diffusion limit, dn = (S A_n - k^d_n) dt + sqrt((S A_n + k^d_n) dt) Z
+// (substeps of 0.05 s; E[dn/dt] is the identity infer fits), under a known S(t) piecewise
+// linear on the 10 s knots infer uses (so the band's target is the truth itself). Observed:
+// n exp(eps_f + eta_if), eps_f an AR(1) over frames (correlation 0.5, sd 0.05: a whole frame
+// jumps by a few per cent, a run of frames together) and eta_if the particle's own jitter (sd
+// 0.1).
+static void write_frame_noise_data(const std::string &d, const npg_config &cfg, unsigned seed)
+{
+    mkdir(d.c_str(), 0755);
+    write_file(d + "/run.yaml", "kind: data\ntime_unit: s\n");
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<double> z(0.0, 1.0);
+    std::uniform_real_distribution<double> u(150.0, 500.0);
+    const int P = 100, F = 121, sub = 10;
+    const double dt = 0.5;
+    std::vector<double> n(P), eps(F);
+    for (int i = 0; i < P; ++i)
+        n[i] = u(gen);
+    const double SD = 0.05, ETA = 0.1, PHI = 0.5;
+    eps[0] = SD * z(gen);
+    for (int f = 1; f < F; ++f)
+        eps[f] = PHI * eps[f - 1] + std::sqrt(1.0 - PHI * PHI) * SD * z(gen);
+    FILE *out = std::fopen((d + "/trajectories.csv").c_str(), "w");
+    ASSERT_NE(out, nullptr);
+    std::fputs("t,id,n,r_nm\n", out);
+    for (int f = 0; f < F; ++f) {
+        const double t = f * dt;
+        for (int i = 0; i < P; ++i)
+            std::fprintf(out, "%.10g,%d,%.4f,0\n", t, i, n[i] * std::exp(eps[f] + ETA * z(gen)));
+        for (int k = 0; k < sub && f + 1 < F; ++k) {
+            const double s = npg_config_schedule_s(&cfg, t + (k + 0.5) * dt / sub), h = dt / sub;
+            for (int i = 0; i < P; ++i) {
+                const double a = s * npg_model_assoc(&cfg.model, n[i]),
+                             b = npg_model_dissoc(&cfg.model, n[i]);
+                n[i] = std::fmax(25.0, n[i] + (a - b) * h + std::sqrt((a + b) * h) * z(gen));
+            }
+        }
+    }
+    std::fclose(out);
+}
+
+TEST_F(Infer, BlockBootstrapCoversUnderFrameNoise)
+{
+    // 25 synthetic data sets (above), 7 knots each; the 95 % band of each mode against the true
+    // S at every knot. Particle resampling alone keeps each data set's frame noise fixed, so it
+    // undercovers; the moving blocks of frame residuals put it into the band.
+    write_file(dir + "/blk.yaml",
+               "system: {preset: pt-acac}\n"
+               "supply: {mode: schedule, supersaturation: [[0, 3.0], [10, 3.5], [20, 2.5], "
+               "[30, 3.0], [40, 3.5], [50, 3.0], [60, 2.5]]}\n"
+               "run: {particles: 100, t_end: 60, output_every: 1, seed: 1}\n" +
+                   std::string(kBody));
+    const int D = 25;
+    int cov[2] = {0, 0}, total = 0;
+    double width[2] = {0, 0};
+    for (int ds = 0; ds < D; ++ds) {
+        npg_config cfg;
+        char err[2048] = "";
+        ASSERT_EQ(npg_config_load((dir + "/blk.yaml").c_str(), &cfg, err, sizeof err), 0) << err;
+        std::string d = dir + "/blk" + std::to_string(ds);
+        write_frame_noise_data(d, cfg, 100 + ds);
+        for (int mode = 0; mode < 2; ++mode) {
+            npg_infer_options o;
+            npg_infer_options_default(&o);
+            o.quiet = 1;
+            o.knot_every = 10.0;
+            o.bootstrap = 80;
+            o.seed = 7 + ds;
+            o.block_bootstrap = mode;
+            npg_infer_result res;
+            ASSERT_EQ(npg_infer_run(d.c_str(), &cfg, &o, &res, err, sizeof err), 0) << err;
+            ASSERT_EQ(res.nk, 7u);
+            for (size_t k = 0; k < res.nk; ++k) {
+                const double truth = npg_config_schedule_s(&cfg, res.t[k]);
+                cov[mode] += res.lo95[k] <= truth && truth <= res.hi95[k];
+                width[mode] += res.hi95[k] - res.lo95[k];
+                total += mode;
+            }
+            if (mode) {
+                EXPECT_EQ(res.block_frames, 10u);
+                EXPECT_GT(res.frame_share, 0.0);
+            }
+            npg_infer_free(&res);
+        }
+        npg_config_free(&cfg);
+        exit_status("rm -rf '" + d + "'");
+    }
+    const double c0 = (double)cov[0] / total, c1 = (double)cov[1] / total;
+    std::printf("95 %% band coverage over %d knots: particles %.3f (mean width %.3g), with "
+                "blocks %.3f (mean width %.3g)\n",
+                total, c0, width[0] / total, c1, width[1] / total);
+    // Measured: particles 0.251, blocks 0.783 (175 knots; with 40 data sets and 100 resamples
+    // 0.246 and 0.761; iid frame noise 0.257 and 0.807). The blocks do not reach the nominal
+    // 0.95: the fit takes the slow part of the noise (periods beyond the knot spacing, what moves
+    // S) out of the residuals, so blocks of them carry too little of it (blocks of 1 frame: 0.70;
+    // of 20 s: 0.75 under iid noise). Bounds: binomial sd over 175 knots ~0.03 (more, as the knots
+    // of one data set share its noise).
+    EXPECT_LT(c0, 0.45) << "particle resampling alone should undercover under frame noise";
+    EXPECT_GT(c1, 0.62) << "the block bootstrap should cover far more often";
+    EXPECT_GT(c1 - c0, 0.35);
+    EXPECT_LT(c1, 0.995) << "the block bootstrap should not be wildly conservative";
 }
 
 TEST_F(Infer, BadInputIsRefused)
