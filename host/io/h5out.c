@@ -143,11 +143,13 @@ typedef struct table {
     size_t ncol, nrow;
     char **cell; /* [nrow * ncol] */
     char **head; /* [ncol] */
+    double *num; /* [nrow * ncol] every cell parsed once (table_parse), NULL: parse on use */
 } table;
 
 static void table_free(table *t)
 {
     free(t->buf);
+    free(t->num);
     free(t->cell);
     free(t->head);
     memset(t, 0, sizeof *t);
@@ -248,7 +250,21 @@ static double num(const char *s)
 
 static double cell_num(const table *t, size_t r, int c)
 {
-    return c < 0 ? NAN : num(t->cell[r * t->ncol + (size_t)c]);
+    if (c < 0)
+        return NAN;
+    const size_t i = r * t->ncol + (size_t)c;
+    return t->num ? t->num[i] : num(t->cell[i]);
+}
+
+/* Parse every cell once into t->num (cells that are not numbers: NAN, as num() gives); on
+ * failure to allocate t->num stays NULL and cell_num parses on use. */
+static void table_parse(table *t)
+{
+    const size_t n = t->nrow * t->ncol;
+    if (!n || !(t->num = malloc(n * sizeof *t->num)))
+        return;
+    for (size_t i = 0; i < n; ++i)
+        t->num[i] = num(t->cell[i]);
 }
 
 /* Is column c numeric (every non-empty cell parses)? */
@@ -304,7 +320,11 @@ static size_t distinct(const double *v, size_t n, double **out)
     if (!*out)
         return 0;
     memcpy(*out, v, n * sizeof *v);
-    qsort(*out, n, sizeof **out, cmp_double);
+    size_t i = 1;
+    while (i < n && v[i - 1] <= v[i]) /* times come in order: no sort needed */
+        ++i;
+    if (i < n)
+        qsort(*out, n, sizeof **out, cmp_double);
     size_t k = 0;
     for (size_t i = 0; i < n; ++i)
         if (!k || (*out)[i] != (*out)[k - 1])
@@ -924,9 +944,26 @@ int npg_h5out_finish(npg_h5out *h, char *err, size_t errlen)
     int rc = table_read(h->dir, "moments.csv", &m, err, errlen);
     if (rc == 1)
         snprintf(err, errlen, "%s/moments.csv: missing (run.h5 is built from it)", h->dir);
-    int rh = rc ? -1 : table_read(h->dir, "histogram.csv", &hist, err, errlen);
-    int rg = rh < 0 ? -1 : table_read(h->dir, "growth_rate.csv", &gr, err, errlen);
-    int rt = rg < 0 ? -1 : table_read(h->dir, "trajectories.csv", &traj, err, errlen);
+    /* The three large files are read and parsed one thread each (plain C: no HDF5 call). */
+    char eh[1024] = "", eg[1024] = "", et[1024] = "";
+    int rh = -1, rg = -1, rt = -1;
+    if (!rc) {
+#pragma omp parallel sections num_threads(3)
+        {
+#pragma omp section
+            if ((rh = table_read(h->dir, "histogram.csv", &hist, eh, sizeof eh)) == 0)
+                table_parse(&hist);
+#pragma omp section
+            if ((rg = table_read(h->dir, "growth_rate.csv", &gr, eg, sizeof eg)) == 0)
+                table_parse(&gr);
+#pragma omp section
+            if ((rt = table_read(h->dir, "trajectories.csv", &traj, et, sizeof et)) == 0)
+                table_parse(&traj);
+        }
+        const char *e = rh < 0 ? eh : rg < 0 ? eg : rt < 0 ? et : NULL;
+        if (e)
+            snprintf(err, errlen, "%s", e);
+    }
     double *mt = NULL;
     hid_t obs = -1;
     if (rc || rh < 0 || rg < 0 || rt < 0)

@@ -164,6 +164,78 @@ static void put_opt(FILE *f, double v, const char *fmt)
         fprintf(f, fmt, v);
 }
 
+/* histogram.csv rows of snapshot s (m: its moments). */
+static void write_histogram(npg_observer *o, const npg_snapshot *s, const npg_moments *m)
+{
+    const npg_config *cfg = o->cfg;
+    const int coal = cfg->coal.mode != NPG_COAL_NONE;
+    /* Histogram: every bin from the first to the last occupied one. */
+    uint32_t first = 0, last = 0;
+    for (uint32_t n = 2; n < s->len; ++n)
+        if (s->count[n] > 0.0) {
+            if (!first)
+                first = n;
+            last = n;
+        }
+    if (first) {
+        uint32_t lo, hi;
+        npg_hist_bin(cfg, first, &lo, &hi);
+        while (lo <= last) {
+            ksum c = {0, 0};
+            for (uint32_t n = lo < 2 ? 2 : lo; n <= hi && n < s->len; ++n)
+                ksum_add(&c, s->count[n]);
+            double cv = ksum_get(&c);
+            fprintf(o->histogram, "%.10g,%u,%u,%.15g,%.12g", s->t, lo, hi, cv,
+                    m->particles > 0 ? cv / m->particles : 0.0);
+            if (coal) {
+                ksum b = {0, 0};
+                for (uint32_t n = lo < 2 ? 2 : lo; s->count_b && n <= hi && n < s->len; ++n)
+                    ksum_add(&b, s->count_b[n]);
+                double bv = ksum_get(&b);
+                fprintf(o->histogram, ",%.15g,%.15g", cv - bv, bv);
+            }
+            fputc('\n', o->histogram);
+            if (hi >= s->len - 1)
+                break;
+            npg_hist_bin(cfg, hi + 1, &lo, &hi);
+        }
+    }
+}
+
+/* growth_rate.csv rows of snapshot s. */
+static void write_growth(npg_observer *o, const npg_snapshot *s)
+{
+    const npg_config *cfg = o->cfg;
+    /* Growth rate over the last output interval, binned by the size at its start. */
+    if (s->prev_count && s->dt_out > 0.0) {
+        uint32_t lo = 0, hi = 0;
+        ksum np = {0, 0}, dn = {0, 0}, jm = {0, 0};
+        for (uint32_t n = 2; n < s->len; ++n) {
+            if (n > hi) {
+                if (ksum_get(&np) > 0.0) {
+                    double P = ksum_get(&np);
+                    fprintf(o->growth, "%.10g,%u,%u,%.15g,%.12g,%.12g\n", s->t, lo, hi, P,
+                            ksum_get(&dn) / (P * s->dt_out), ksum_get(&jm) / P);
+                }
+                npg_hist_bin(cfg, n, &lo, &hi);
+                np = dn = jm = (ksum){0, 0};
+            }
+            double c = s->prev_count[n];
+            if (c == 0.0)
+                continue;
+            npg_rate_pair r = npg_rates_at(o->rates, n);
+            ksum_add(&np, c);
+            ksum_add(&dn, s->sum_dn[n]);
+            ksum_add(&jm, c * (s->s_mean * r.assoc - r.dissoc));
+        }
+        if (ksum_get(&np) > 0.0) {
+            double P = ksum_get(&np);
+            fprintf(o->growth, "%.10g,%u,%u,%.15g,%.12g,%.12g\n", s->t, lo, hi, P,
+                    ksum_get(&dn) / (P * s->dt_out), ksum_get(&jm) / P);
+        }
+    }
+}
+
 int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t errlen)
 {
     const npg_config *cfg = o->cfg;
@@ -227,65 +299,13 @@ int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t
     }
     fputc('\n', f);
 
-    /* Histogram: every bin from the first to the last occupied one. */
-    uint32_t first = 0, last = 0;
-    for (uint32_t n = 2; n < s->len; ++n)
-        if (s->count[n] > 0.0) {
-            if (!first)
-                first = n;
-            last = n;
-        }
-    if (first) {
-        uint32_t lo, hi;
-        npg_hist_bin(cfg, first, &lo, &hi);
-        while (lo <= last) {
-            ksum c = {0, 0};
-            for (uint32_t n = lo < 2 ? 2 : lo; n <= hi && n < s->len; ++n)
-                ksum_add(&c, s->count[n]);
-            double cv = ksum_get(&c);
-            fprintf(o->histogram, "%.10g,%u,%u,%.15g,%.12g", s->t, lo, hi, cv,
-                    m.particles > 0 ? cv / m.particles : 0.0);
-            if (coal) {
-                ksum b = {0, 0};
-                for (uint32_t n = lo < 2 ? 2 : lo; s->count_b && n <= hi && n < s->len; ++n)
-                    ksum_add(&b, s->count_b[n]);
-                double bv = ksum_get(&b);
-                fprintf(o->histogram, ",%.15g,%.15g", cv - bv, bv);
-            }
-            fputc('\n', o->histogram);
-            if (hi >= s->len - 1)
-                break;
-            npg_hist_bin(cfg, hi + 1, &lo, &hi);
-        }
-    }
-
-    /* Growth rate over the last output interval, binned by the size at its start. */
-    if (s->prev_count && s->dt_out > 0.0) {
-        uint32_t lo = 0, hi = 0;
-        ksum np = {0, 0}, dn = {0, 0}, jm = {0, 0};
-        for (uint32_t n = 2; n < s->len; ++n) {
-            if (n > hi) {
-                if (ksum_get(&np) > 0.0) {
-                    double P = ksum_get(&np);
-                    fprintf(o->growth, "%.10g,%u,%u,%.15g,%.12g,%.12g\n", s->t, lo, hi, P,
-                            ksum_get(&dn) / (P * s->dt_out), ksum_get(&jm) / P);
-                }
-                npg_hist_bin(cfg, n, &lo, &hi);
-                np = dn = jm = (ksum){0, 0};
-            }
-            double c = s->prev_count[n];
-            if (c == 0.0)
-                continue;
-            npg_rate_pair r = npg_rates_at(o->rates, n);
-            ksum_add(&np, c);
-            ksum_add(&dn, s->sum_dn[n]);
-            ksum_add(&jm, c * (s->s_mean * r.assoc - r.dissoc));
-        }
-        if (ksum_get(&np) > 0.0) {
-            double P = ksum_get(&np);
-            fprintf(o->growth, "%.10g,%u,%u,%.15g,%.12g,%.12g\n", s->t, lo, hi, P,
-                    ksum_get(&dn) / (P * s->dt_out), ksum_get(&jm) / P);
-        }
+    /* The two large files are independent: one thread each (their bytes do not depend on it). */
+#pragma omp parallel sections num_threads(2) if (s->len > 4096)
+    {
+#pragma omp section
+        write_histogram(o, s, &m);
+#pragma omp section
+        write_growth(o, s);
     }
     if (ferror(o->moments) || ferror(o->histogram) || ferror(o->growth)) {
         snprintf(err, errlen, "write error: %s", strerror(errno));
