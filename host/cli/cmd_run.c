@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "commands.h"
 #include "util/util.h"
 #include "npgrow/run.h"
@@ -112,6 +114,8 @@ int npg_cmd_run(int argc, char **argv)
     o.quiet = quiet;
     o.ens.backend = backend;
     o.ens.threads = (int)threads;
+    if (threads) /* every OpenMP region of the run (output writers too), not only the backend */
+        omp_set_num_threads((int)threads);
     o.ens.device = (int)device;
     o.max_output_bytes = max_output_gb * 1073741824.0;
     npg_run_summary sum;

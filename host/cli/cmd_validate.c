@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <omp.h>
 #include <sys/stat.h>
 
 #include "commands.h"
@@ -185,6 +187,8 @@ int npg_cmd_validate(int argc, char **argv)
     ro.quiet = quiet;
     ro.ens.backend = backend;
     ro.ens.threads = (int)threads;
+    if (threads) /* every OpenMP region (output writers too), not only the backend */
+        omp_set_num_threads((int)threads);
     ro.ens.device = (int)device;
     npg_run_summary rs;
     memset(&rs, 0, sizeof rs);

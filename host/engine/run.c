@@ -326,6 +326,7 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
         status = 1;
         goto fail;
     }
+    obs.threads = o->ens.threads; /* --threads also bounds the writers */
     char path[4200];
     snprintf(path, sizeof path, "%s/trajectories.csv", tmp);
     traj = fopen(path, "w");

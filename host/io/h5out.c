@@ -15,6 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <yaml.h>
@@ -948,7 +952,7 @@ int npg_h5out_finish(npg_h5out *h, char *err, size_t errlen)
     char eh[1024] = "", eg[1024] = "", et[1024] = "";
     int rh = -1, rg = -1, rt = -1;
     if (!rc) {
-#pragma omp parallel sections num_threads(3)
+#pragma omp parallel sections num_threads(3) if (omp_get_max_threads() > 1)
         {
 #pragma omp section
             if ((rh = table_read(h->dir, "histogram.csv", &hist, eh, sizeof eh)) == 0)

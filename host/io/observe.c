@@ -12,6 +12,21 @@
 
 #include "npgrow/observe.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Threads a caller allows (0: the OpenMP default). */
+static int io_threads(int t)
+{
+#ifdef _OPENMP
+    return t > 0 ? t : omp_get_max_threads();
+#else
+    (void)t;
+    return 1;
+#endif
+}
+
 /* Neumaier-compensated accumulator. */
 typedef struct ksum {
     double s, c;
@@ -300,7 +315,7 @@ int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t
     fputc('\n', f);
 
     /* The two large files are independent: one thread each (their bytes do not depend on it). */
-#pragma omp parallel sections num_threads(2) if (s->len > 4096)
+#pragma omp parallel sections num_threads(2) if (s->len > 4096 && io_threads(o->threads) > 1)
     {
 #pragma omp section
         write_histogram(o, s, &m);

@@ -104,6 +104,10 @@ typedef struct npg_observer {
     FILE *moments, *histogram, *growth;
     double *rn; /* [rn_len] sigma_s n^(1/3) [nm], grown with the snapshots' len */
     uint32_t rn_len;
+    /* CPU threads the caller runs on (0 = the OpenMP default): with 2 or more, histogram.csv
+     * and growth_rate.csv are written by one thread each (their bytes do not depend on it).
+     * Set after npg_observer_open. */
+    int threads;
 } npg_observer;
 
 /* Create moments.csv, histogram.csv and growth_rate.csv in dir and write the headers. */
