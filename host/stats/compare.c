@@ -823,6 +823,16 @@ int npg_compare_exit_status(const npg_compare_result *r)
 
 /* ---- output -------------------------------------------------------------------------------- */
 
+/* One table cell: the number, or "-" where it does not apply (NaN), right-aligned in width. */
+static void put_cell(FILE *f, int width, const char *fmt, double v)
+{
+    fputc(' ', f);
+    if (isnan(v))
+        fprintf(f, "%*s", width, "-");
+    else
+        fprintf(f, fmt, v);
+}
+
 static const char *mode_name(npg_compare_mode m)
 {
     return m == NPG_COMPARE_TWO_SAMPLE   ? "two-sample (both stochastic)"
@@ -851,10 +861,16 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
     fprintf(f, "  pass\n");
     for (size_t i = 0; i < r->n; ++i) {
         const npg_compare_row *w = &r->rows[i];
-        fprintf(f, "%10.4g %12.3e %12.4g %10.4g %10.4g %10.4g %10.4g", w->t, w->rel[1], w->Z, w->Y,
-                w->L1, w->KS, w->KS_crit);
-        if (coal)
-            fprintf(f, " %10.4g %10.4g", w->Z_count, w->Z_kf);
+        fprintf(f, "%10.4g", w->t);
+        put_cell(f, 12, "%12.3e", w->rel[1]);
+        put_cell(f, 12, "%12.4g", w->Z);
+        const double rest[] = {w->Y, w->L1, w->KS, w->KS_crit};
+        for (size_t j = 0; j < sizeof rest / sizeof rest[0]; ++j)
+            put_cell(f, 10, "%10.4g", rest[j]);
+        if (coal) {
+            put_cell(f, 10, "%10.4g", w->Z_count);
+            put_cell(f, 10, "%10.4g", w->Z_kf);
+        }
         fprintf(f, "  %s%s\n",
                 !w->tested ? "--"
                 : w->pass  ? "ok"
@@ -867,8 +883,10 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
     }
     double zmax = 0.0, ymax = 0.0, ksr = 0.0, zcmax = -1.0, zkmax = -1.0;
     size_t fails = 0;
+    int sized = 0; /* any size statistic (none against the pair equation: it has no sizes) */
     for (size_t i = 0; i < r->n; ++i) {
         const npg_compare_row *w = &r->rows[i];
+        sized |= !isnan(w->Z) || !isnan(w->rel[1]);
         if (!isnan(w->Z_count) && fabs(w->Z_count) > zcmax)
             zcmax = fabs(w->Z_count);
         if (!isnan(w->Z_kf) && fabs(w->Z_kf) > zkmax)
@@ -881,10 +899,12 @@ void npg_compare_print(FILE *f, const npg_result *a, const npg_result *b,
             ksr = w->KS / w->KS_crit;
         fails += w->tested && !w->pass;
     }
-    fprintf(f,
-            "%zu common times (%zu only in A, %zu only in B); max |Z| %.3g, max |Y| %.3g, "
-            "max KS/crit %.3g; %zu failing",
-            r->n, r->only_a, r->only_b, zmax, ymax, ksr, fails);
+    fprintf(f, "%zu common times (%zu only in A, %zu only in B); ", r->n, r->only_a, r->only_b);
+    if (sized)
+        fprintf(f, "max |Z| %.3g, max |Y| %.3g, max KS/crit %.3g", zmax, ymax, ksr);
+    else
+        fprintf(f, "no size statistics (a side has no size distribution)");
+    fprintf(f, "; %zu failing", fails);
     if (zcmax >= 0.0)
         fprintf(f, "; coalescence: max |Z_count| %.3g (particle count, Poisson approximation)",
                 zcmax);
