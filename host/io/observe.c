@@ -323,7 +323,7 @@ int npg_observer_write(npg_observer *o, const npg_snapshot *s, char *err, size_t
         write_growth(o, s);
     }
     if (ferror(o->moments) || ferror(o->histogram) || ferror(o->growth)) {
-        snprintf(err, errlen, "write error: %s", strerror(errno));
+        snprintf(err, errlen, "write error (moments.csv, histogram.csv or growth_rate.csv)");
         return 1;
     }
     return 0;

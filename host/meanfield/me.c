@@ -685,6 +685,7 @@ int npg_me_create(npg_me **out, const npg_config *cfg, const npg_me_options *o, 
             }
             me_sizes_to_cells(me->lo, me->K, c0, len0, y0);
         }
+        me->total_cfg = me->total0;
         if (me->mode != NPG_SUPPLY_SCHEDULE) /* F(0) exactly as configured, on this grid */
             me->total0 += me_bound(me, y0) - bound0;
     }
@@ -752,6 +753,11 @@ static int me_regrid(npg_me *me, uint32_t n_lo, uint32_t n_max, uint32_t res, in
     const uint32_t nm_old = me->n_max, lo_old = me->n_lo;
     double *sz = calloc((size_t)nm_old + 1, sizeof *sz), *sz_ck = NULL;
     double *y0 = calloc((size_t)me_cells(n_lo, n_max, res, NULL) + 1, sizeof *y0);
+    /* The checkpoint follows onto the new grid, unless the window's bottom rises from now:
+     * what is negligible below it now need not have been then (a growing particle), so the
+     * checkpoint is dropped instead (a later rollback needs a new one). */
+    if (me->ck_t >= 0.0 && !from_checkpoint && n_lo > lo_old)
+        me->ck_t = -1.0;
     const int ck_too = me->ck_t >= 0.0 && !from_checkpoint;
     if (ck_too)
         sz_ck = calloc((size_t)nm_old + 1, sizeof *sz_ck);
@@ -974,6 +980,9 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     const double bound = me_bound(me, y);
     const double tail = me_tail(me, y, me->count);
     me_expand(me, y, me->count);
+    double bound_out = 0.0; /* monomers in the counts as written (before the floor) */
+    for (uint32_t n = me->n_lo; n <= nm; ++n)
+        bound_out += (double)n * me->count[n];
     /* Values below 1e-20 N(0) (and the solver's small negative noise) are written as 0. */
     const double floor_ = 1e-20 * me->N0;
     const uint32_t lo = me->n_lo;
@@ -1004,6 +1013,8 @@ void npg_me_get(npg_me *me, npg_me_state *st)
         st->total0 = me->total0;
         st->monomer_error =
             fabs(st->free_monomers + P + bound - me->total0) / me->total0; /* rounding only */
+        st->monomer_output_error =
+            fabs(st->free_monomers + P + bound_out - me->total_cfg) / me->total_cfg;
     } else {
         st->free_monomers = st->precursor = st->total0 = NAN;
     }

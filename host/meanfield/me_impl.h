@@ -88,6 +88,8 @@ struct npg_me {
     double *ck;                    /* [neq] checkpoint of y (npg_me_checkpoint) */
     double ck_t;                   /* its time; < 0: none */
     double ck_total0; /* total0 that goes with it (a regridding moves total0 with the monomers) */
+    double total_cfg; /* closed/precursor: the total at t = 0 over the sizes themselves (F0 + P0 +
+                         sum_n n N_n(0)), what the written outputs are checked against */
     double N0;        /* particles at t = 0 */
     double vrho;      /* V rho_1inf [monomers at S = 1] (closed/precursor) */
     double kp, P0;    /* precursor conversion rate [per time unit], initial precursor units */

@@ -306,6 +306,7 @@ int npg_result_read_yaml(FILE *f, const char *path, npg_result *r, char *err, si
     } else {
         yaml_node_t *root = yaml_document_get_root_node(&d);
         int has_particles = 0;
+        char kinetics[32] = "";
         if (!root || root->type != YAML_MAPPING_NODE) {
             snprintf(err, errlen, "%s: expected a mapping at the top level", path);
             rc = BAD;
@@ -326,6 +327,8 @@ int npg_result_read_yaml(FILE *f, const char *path, npg_result *r, char *err, si
                     r->t_reached = node_num(v);
                 else if (!strcmp(key, "particles"))
                     has_particles = 1;
+                else if (!strcmp(key, "kinetics") && v && v->type == YAML_SCALAR_NODE)
+                    snprintf(kinetics, sizeof kinetics, "%s", (const char *)v->data.scalar.value);
             }
             r->t_end = node_num(npg_yaml_map_get(
                 &d, npg_yaml_map_get(&d, npg_yaml_map_get(&d, root, "config"), "run"), "t_end"));
@@ -336,6 +339,15 @@ int npg_result_read_yaml(FILE *f, const char *path, npg_result *r, char *err, si
             else if (!strcmp(r->producer, "pair")) {
                 r->stochastic = 0;
                 r->sizes = 0; /* the pair equation has no size distribution */
+                if (strcmp(kinetics, "box")) {
+                    /* kinetics: study is the study's A(t), whose k_f absorbs the density: not a
+                     * particle ensemble's A and kf (model.md 3.4) */
+                    snprintf(err, errlen,
+                             "%s: a pair result with kinetics: %s; only pair.kinetics: box (dA/dt "
+                             "= -(N(0)/V)/2 k_f A^2) is the A and kf of a particle run",
+                             path, kinetics[0] ? kinetics : "(missing)");
+                    rc = BAD;
+                }
             } else
                 r->stochastic = has_particles;
         }
@@ -560,12 +572,20 @@ static double kf_z(const npg_result *a, size_t i, const npg_result *b, size_t j,
         const size_t x = ix[k];
         const double n0 = r->particles[0] > 0.0 ? r->particles[0] : 1.0;
         M[k] = r->merges[x] - r->merges[x - 1];
-        w[k] = r->particles[x - 1] * r->particles[x] * dt / n0; /* exposure: merges = kf w */
+        /* exposure from the count at the start of the interval only (the count at its end
+         * holds the merges under test): merges ~ kf N_prev^2 dt / N(0) */
+        w[k] = r->particles[x - 1] * r->particles[x - 1] * dt / n0;
         kf[k] = r->kf[x];
     }
     if (mode == NPG_COMPARE_ONE_SAMPLE) {
         const int s = a->stochastic ? 0 : 1; /* the particle side; 1 - s the reference */
-        const double mu = kf[1 - s] * w[s], k = M[s];
+        /* the reference's own ratio N_x / N_{x-1} carries the depletion (and a source) over
+         * the interval: merges = kf N_prev N_x dt / N(0) with N_x = N_prev (ref ratio) */
+        const npg_result *rf = sd[1 - s];
+        const size_t xr = ix[1 - s];
+        const double ratio =
+            rf->particles[xr - 1] > 0.0 ? rf->particles[xr] / rf->particles[xr - 1] : NAN;
+        const double mu = kf[1 - s] * w[s] * ratio, k = M[s];
         if (isnan(mu) || mu < 0.0 || k < 0.0 || k != floor(k))
             return NAN;
         if (mu == 0.0)

@@ -91,8 +91,10 @@ typedef struct npg_compare_row {
     double Z_kf;            /* coalescence, both sides with kf and merges, the previous row common
                                too: the merges in the interval against the rate coefficient, as a
                                normal score of an exact tail (one-sample: Poisson with mean kf_ref
-                               N(t - dt) N(t) dt / N(0) of the particle side; two-sample: binomial
-                               split of both sides' merges by exposure N(t - dt) N(t) dt / N(0));
+                               N(t - dt)^2 (N_ref(t) / N_ref(t - dt)) dt / N(0) of the particle
+                               side, conditioned on its count at the start of the interval only;
+                               two-sample: binomial split of both sides' merges by exposure
+                               N(t - dt)^2 dt / N(0));
                                NAN otherwise. Passes with |Z_kf| <= z_max like Z. */
     int tested; /* 0: no statistic could be computed (too few particles, nothing alive) */
     int pass;   /* meaningful only when tested */

@@ -99,7 +99,8 @@ uint32_t npg_me_grid_resolution(const npg_me *me);
 /* The same as npg_me_grow for a window (npg_me_options.n_min; the plain equation on the exact
  * grid only): sizes n_min..n_max (n_min >= 2, n_max >= the current n_max). n_min may also move
  * up: the probability of the sizes dropped goes to npg_me_state.below (the caller drops only
- * what is negligible). */
+ * what is negligible; it never comes back), and a stored checkpoint is then dropped (unless
+ * this goes from it): take a new one before a rollback. */
 int npg_me_set_window(npg_me *me, uint32_t n_min, uint32_t n_max, int from_checkpoint, char *err,
                       size_t errlen);
 
@@ -124,6 +125,11 @@ typedef struct npg_me_state {
      * exchange it is the drift of the bound monomers (a real check: nothing else changes
      * them). */
     double monomer_error;
+    /* closed/precursor: |free + precursor + sum_n n count[n] - total| / total with the counts as
+     * written (a lumped grid spreads each cell over its sizes, which moves their first moment
+     * slightly: ~1e-6 at R = 256) and the total of the configured start; rounding on the exact
+     * grid. 0 otherwise. */
+    double monomer_output_error;
     /* |alive + dissolved - N(0)| / N(0) now; extended: |alive + dissolved + merges + overflow
      * - N(0) - entered| / N(0) */
     double particle_error;
@@ -187,16 +193,17 @@ typedef struct npg_me_summary {
     uint32_t n_max;
     long steps, rhs_evals, lin_iters;
     double wall_s;
-    double monomer_error;  /* max over outputs, closed/precursor (0 in schedule mode) */
-    double particle_error; /* max over outputs */
-    double tail_max;       /* max over outputs */
-    int grows;             /* automatic n_max enlargements during the run */
-    int rollbacks;         /* ... of which restarted from the previous output time */
-    uint32_t resolution;   /* the size grid at the end (0: exact) */
-    int refines;           /* its refinements (at the start, and from a check: a rollback) */
-    double grid_error_max; /* max over outputs of npg_me_state.grid_error */
-    int interrupted;       /* stopped by a signal: outputs up to t_reached */
-    double t_reached;      /* last output time written */
+    double monomer_error;        /* max over outputs, closed/precursor (0 in schedule mode) */
+    double monomer_output_error; /* max over outputs of npg_me_state.monomer_output_error */
+    double particle_error;       /* max over outputs */
+    double tail_max;             /* max over outputs */
+    int grows;                   /* automatic n_max enlargements during the run */
+    int rollbacks;               /* ... of which restarted from the previous output time */
+    uint32_t resolution;         /* the size grid at the end (0: exact) */
+    int refines;                 /* its refinements (at the start, and from a check: a rollback) */
+    double grid_error_max;       /* max over outputs of npg_me_state.grid_error */
+    int interrupted;             /* stopped by a signal: outputs up to t_reached */
+    double t_reached;            /* last output time written */
     /* the extended equation (coalescence, source, no monomer exchange), at the end: */
     double merges;   /* expected merges */
     double entered;  /* expected particles the source added */

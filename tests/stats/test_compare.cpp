@@ -332,9 +332,10 @@ std::string write_kf_dir(const std::string &name, const std::string &producer, c
     std::string cmd = "rm -rf '" + dir + "' && mkdir -p '" + dir + "'";
     EXPECT_EQ(std::system(cmd.c_str()), 0);
     FILE *f = std::fopen((dir + "/run.yaml").c_str(), "w");
-    std::fprintf(f, "producer: %s\nstatus: complete\n", producer.c_str());
-    std::fclose(f);
     const bool pair = producer == "pair";
+    std::fprintf(f, "producer: %s\nstatus: complete\n%s", producer.c_str(),
+                 pair ? "kinetics: box\n" : "");
+    std::fclose(f);
     f = std::fopen((dir + "/moments.csv").c_str(), "w");
     std::fprintf(f, pair ? "t,particles,alive_fraction,coalescences,kf,kf_instant\n"
                          : "t,particles,mean_n,var_n,coalescences,kf\n");
@@ -358,8 +359,10 @@ std::string write_kf_dir(const std::string &name, const std::string &producer, c
 } // namespace
 
 // A run against a pair result: one-sample, no size statistics, tested through Z_count and Z_kf.
-// Z_kf is the run's merges in (1, 2] against the Poisson mean kf_pair N(1) N(2) / N(0), as the
-// normal score of the exact upper tail; a pair result lacking coalescences is bad input.
+// Z_kf is the run's merges in (1, 2] against the Poisson mean kf_pair N(1)^2 (A_pair(2) /
+// A_pair(1)) / N(0) (conditioned on the run's count at the start of the interval only), as the
+// normal score of the exact upper tail; a pair result lacking coalescences, or with the study's
+// kinetics, is bad input.
 TEST(Compare, PairResultKf)
 {
     // run: N(0) = 1e4, 50 then 100 merges; pair: A, merges fraction and kf with mu = 79.2 at t = 2
@@ -385,9 +388,10 @@ TEST(Compare, PairResultKf)
     EXPECT_TRUE(std::isnan(r.rows[2].Z));
     EXPECT_TRUE(std::isnan(r.rows[0].Z_kf)); // t = 0: no interval
     EXPECT_NEAR(r.rows[1].Z_kf, 0.0, 1e-12); // 50 merges against a mean of 50: the tails cap
-    const double z = gsl_cdf_ugaussian_Qinv(gsl_cdf_poisson_Q(99, 79.2));
+    const double mu = kf2 * Nr[1] * Nr[1] * (Np[2] / Np[1]) / 1e4; // 79.37
+    const double z = gsl_cdf_ugaussian_Qinv(gsl_cdf_poisson_Q(99, mu));
     EXPECT_NEAR(r.rows[2].Z_kf, z, 1e-9);
-    EXPECT_NEAR(z, (100 - 79.2) / std::sqrt(79.2), 0.2); // close to the normal form here
+    EXPECT_NEAR(z, (100 - mu) / std::sqrt(mu), 0.2); // close to the normal form here
     EXPECT_EQ(r.rows[2].pass, std::fabs(r.rows[2].Z_count) <= 3.0 && z <= 3.0);
     npg_compare_result_free(&r);
     // 130 merges in (1, 2] would fail: z > 5
@@ -415,4 +419,12 @@ TEST(Compare, PairResultKf)
     npg_result d{};
     EXPECT_EQ(npg_result_load(bad.c_str(), &d, err, sizeof err), NPG_EXIT_USAGE);
     EXPECT_NE(std::string(err).find("missing column 'coalescences'"), std::string::npos) << err;
+    // the study's kinetics (k_f with the density absorbed): not a particle run's A and kf
+    std::string study = ::testing::TempDir() + "npg_compare_kf_study";
+    cmd = "rm -rf '" + study + "' && cp -r '" + pr + "' '" + study +
+          "' && sed -i 's/^kinetics: box/" + "kinetics: study/' '" + study + "/run.yaml'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    npg_result e{};
+    EXPECT_EQ(npg_result_load(study.c_str(), &e, err, sizeof err), NPG_EXIT_USAGE);
+    EXPECT_NE(std::string(err).find("kinetics: study"), std::string::npos) << err;
 }
