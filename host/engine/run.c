@@ -25,34 +25,21 @@
 
 #include "util/util.h"
 
-/* Progress on stderr: a live line on a terminal, a plain line every 5 s otherwise. */
-typedef struct progress {
-    int quiet, tty;
-    double start, last;
-} progress;
-
-static void progress_show(progress *p, const npg_config *cfg, const npg_supply_state *st, int done)
+/* Progress on stderr (util.h npg_progress). */
+static void progress_show(npg_progress *p, const npg_config *cfg, const npg_supply_state *st,
+                          int done)
 {
-    if (p->quiet)
+    if (!npg_progress_due(p, done))
         return;
-    double now = npg_wall_seconds();
-    if (!done && now - p->last < (p->tty ? 0.2 : 5.0))
-        return;
-    p->last = now;
     double frac = cfg->t_end > 0 ? st->t / cfg->t_end : 1.0;
-    double el = now - p->start;
     double eps = st->advance_wall_s > 0 ? (double)st->events / st->advance_wall_s : 0.0;
-    double eta = frac > 0 ? el * (1.0 - frac) / frac : 0.0;
     char merges[48] = "";
     if (cfg->coal.mode != NPG_COAL_NONE)
         snprintf(merges, sizeof merges, "  merges %llu", (unsigned long long)st->merges);
-    fprintf(stderr,
-            "%st = %.4g / %g %s  %5.1f%%  %.3g events/s  S = %.4g  alive %llu%s  ETA %.0f s%s",
-            p->tty ? "\r" : "", st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, eps, st->S,
-            (unsigned long long)st->alive, merges, eta, p->tty ? "   " : "\n");
-    if (p->tty && done)
-        fputc('\n', stderr);
-    fflush(stderr);
+    npg_progress_line(
+        p, done, "t = %.4g / %g %s  %5.1f%%  %.3g events/s  S = %.4g  alive %llu%s  ETA %.0f s",
+        st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, eps, st->S, (unsigned long long)st->alive,
+        merges, npg_progress_eta(p, frac));
 }
 
 /* e may be NULL (stopped before the ensemble existed); t_reached < 0: the ensemble's time. */
@@ -343,7 +330,8 @@ int npg_run(const npg_config *cfg, const npg_run_options *o, npg_run_summary *su
     fprintf(traj, "%s\n", NPG_TRAJECTORY_HEADER);
     trajectory_ids(cfg->particles, k, ids);
 
-    progress pr = {o->quiet, isatty(2), npg_wall_seconds(), 0.0};
+    npg_progress pr;
+    npg_progress_init(&pr, !o->quiet);
     coal_track ct = {0.0, 0, 0.0};
     if (snapshot(&obs, e, cfg, 0.0, 0.0, 0, &ct, err, errlen) ||
         write_trajectories(traj, e, cfg, 0.0, ids, nbuf, k, err, errlen) ||

@@ -880,6 +880,20 @@ static int me_leg(npg_me *me, double t, double stop, char *err, size_t errlen)
     return npg_cv_leg(me->cv, me->y, &me->t, t, stop, err, errlen);
 }
 
+/* Integrate to the kink bp and restart the BDF history there (CVodeReInit zeroes the counters:
+ * they are kept in acc). */
+static int me_restart_at(npg_me *me, double bp, char *err, size_t errlen)
+{
+    int rc = me_leg(me, bp, bp, err, errlen);
+    if (rc)
+        return rc;
+    long cnt[7];
+    me_counters(me, cnt);
+    for (int j = 0; j < 7; ++j)
+        me->acc[j] += cnt[j];
+    return npg_cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen) ? 1 : 0;
+}
+
 int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
 {
     if (t < me->t) {
@@ -897,14 +911,8 @@ int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
             double bp = npg_me_ext_next_break(me, me->t);
             if (bp > t)
                 return me_leg(me, t, bp < stop ? bp : stop, err, errlen);
-            if ((rc = me_leg(me, bp, bp, err, errlen)))
+            if ((rc = me_restart_at(me, bp, err, errlen)))
                 return rc;
-            long cnt[7]; /* CVodeReInit zeroes the counters */
-            me_counters(me, cnt);
-            for (int j = 0; j < 7; ++j)
-                me->acc[j] += cnt[j];
-            if (npg_cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen))
-                return 1;
         }
     }
     if (me->mode == NPG_SUPPLY_SCHEDULE) {
@@ -918,14 +926,8 @@ int npg_me_advance_to(npg_me *me, double t, char *err, size_t errlen)
                 stop = bp < stop ? bp : stop;
                 break;
             }
-            if ((rc = me_leg(me, bp, bp, err, errlen)))
+            if ((rc = me_restart_at(me, bp, err, errlen)))
                 return rc;
-            long cnt[7]; /* CVodeReInit zeroes the counters */
-            me_counters(me, cnt);
-            for (int j = 0; j < 7; ++j)
-                me->acc[j] += cnt[j];
-            if (npg_cv_fail(CVodeReInit(me->cv, bp, me->y), "CVodeReInit", err, errlen))
-                return 1;
         }
     }
     return me_leg(me, t, stop, err, errlen);
@@ -978,8 +980,11 @@ void npg_me_get(npg_me *me, npg_me_state *st)
     for (uint32_t k = 0; k < me->K; ++k)
         alive += y[k + 1];
     const double bound = me_bound(me, y);
-    const double tail = me_tail(me, y, me->count);
     me_expand(me, y, me->count);
+    double tail = 0.0; /* the truncation check's window (me_tail), from the counts just spread */
+    for (uint32_t n = nm - me->tail_w + 1; n <= nm; ++n)
+        tail += fabs(me->count[n]);
+    tail /= me->N0;
     double bound_out = 0.0; /* monomers in the counts as written (before the floor) */
     for (uint32_t n = me->n_lo; n <= nm; ++n)
         bound_out += (double)n * me->count[n];

@@ -27,29 +27,16 @@ static const char *supply_name(int mode)
                                           : "schedule";
 }
 
-/* Progress on stderr: a live line on a terminal, a plain line every 5 s otherwise. */
-typedef struct progress {
-    int on, tty;
-    double start, last;
-} progress;
-
-static void progress_show(progress *p, const npg_config *cfg, const npg_me_state *st, int done)
+/* Progress on stderr (util.h npg_progress). */
+static void progress_show(npg_progress *p, const npg_config *cfg, const npg_me_state *st, int done)
 {
-    if (!p->on)
+    if (!npg_progress_due(p, done))
         return;
-    double now = npg_wall_seconds();
-    if (!done && now - p->last < (p->tty ? 0.2 : 5.0))
-        return;
-    p->last = now;
     double frac = cfg->t_end > 0 ? st->t / cfg->t_end : 1.0;
-    double el = now - p->start;
-    double eta = frac > 0 ? el * (1.0 - frac) / frac : 0.0;
-    fprintf(stderr, "%sme: t = %.4g / %g %s  %5.1f%%  S = %.4g  n_max %u  %ld steps  ETA %.0f s%s",
-            p->tty ? "\r" : "", st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, st->S, st->len - 1,
-            st->steps, eta, p->tty ? "   " : "\n");
-    if (p->tty && done)
-        fputc('\n', stderr);
-    fflush(stderr);
+    npg_progress_line(p, done,
+                      "me: t = %.4g / %g %s  %5.1f%%  S = %.4g  n_max %u  %ld steps  ETA %.0f s",
+                      st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, st->S, st->len - 1,
+                      st->steps, npg_progress_eta(p, frac));
 }
 
 static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_me_options *opt,
@@ -208,7 +195,7 @@ static int me_advance_checked(npg_me *me, const npg_config *cfg, const npg_me_op
 
 /* The output loop into the open observer. Returns 0, 1, 2, or the stop exit code. */
 static int me_outputs(npg_me *me, const npg_config *cfg, const npg_me_options *opt, int automatic,
-                      npg_observer *obs, progress *pr, npg_me_summary *sum, char *err,
+                      npg_observer *obs, npg_progress *pr, npg_me_summary *sum, char *err,
                       size_t errlen)
 {
     double *sum_dn = NULL;
@@ -386,15 +373,17 @@ int npg_me_solve(const npg_config *cfg, const npg_me_options *o, const char *out
         return 1;
     }
     npg_me_checkpoint(me); /* t = 0: a growth may go back to it */
-    progress pr = {opt.progress, isatty(2), t0, 0.0};
+    npg_progress pr;
+    npg_progress_init(&pr, opt.progress);
+    pr.start = t0;
     rc = me_outputs(me, cfg, &opt, automatic, &obs, &pr, sum, err, errlen);
     const int stopped = rc && rc == npg_stop_exit_code();
     npg_me_state st;
     npg_me_get(me, &st);
     if (!rc)
         progress_show(&pr, cfg, &st, 1);
-    else if (pr.on && pr.tty)
-        fputc('\n', stderr);
+    else
+        npg_progress_break(&pr);
     sum->n_max = npg_me_n_max(me);
     sum->resolution = st.resolution;
     sum->refines = st.refines;

@@ -527,26 +527,15 @@ void npg_pair_profile(const npg_pair *p, size_t *n, const double **faces, const 
 
 /* ---- npgrow pair ------------------------------------------------------------------------ */
 
-typedef struct progress {
-    int on, tty;
-    double start, last;
-} progress;
-
-static void progress_show(progress *pr, const npg_config *cfg, const npg_pair_state *st, int done)
+/* Progress on stderr (util.h npg_progress). */
+static void progress_show(npg_progress *pr, const npg_config *cfg, const npg_pair_state *st,
+                          int done)
 {
-    if (!pr->on)
+    if (!npg_progress_due(pr, done))
         return;
-    double now = npg_wall_seconds();
-    if (!done && now - pr->last < (pr->tty ? 0.2 : 5.0))
-        return;
-    pr->last = now;
     double frac = cfg->t_end > 0.0 ? st->t / cfg->t_end : 1.0;
-    fprintf(stderr, "%spair: t = %.4g / %g %s  %5.1f%%  k_f = %.4g  A = %.6g  %ld steps%s",
-            pr->tty ? "\r" : "", st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, st->kf, st->A,
-            st->steps, pr->tty ? "   " : "\n");
-    if (pr->tty && done)
-        fputc('\n', stderr);
-    fflush(stderr);
+    npg_progress_line(pr, done, "pair: t = %.4g / %g %s  %5.1f%%  k_f = %.4g  A = %.6g  %ld steps",
+                      st->t, cfg->t_end, cfg->time_unit, 100.0 * frac, st->kf, st->A, st->steps);
 }
 
 static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_pair_options *opt,
@@ -593,7 +582,7 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_pair
 }
 
 /* The output loop into pair.csv. Returns 0, 1 or the stop exit code. */
-static int pair_outputs(npg_pair *p, const npg_config *cfg, FILE *csv, FILE *mom, progress *pr,
+static int pair_outputs(npg_pair *p, const npg_config *cfg, FILE *csv, FILE *mom, npg_progress *pr,
                         npg_pair_summary *sum, char *err, size_t errlen)
 {
     double t_prev = 0.0, A_prev = 1.0, m_prev = 0.0;
@@ -689,7 +678,9 @@ int npg_pair_solve(const npg_config *cfg, const npg_pair_options *o, const char 
         return 1;
     }
     fprintf(mom, "t,particles,alive_fraction,coalescences,kf,kf_instant\n");
-    progress pr = {opt.progress, isatty(2), t0, 0.0};
+    npg_progress pr;
+    npg_progress_init(&pr, opt.progress);
+    pr.start = t0;
     npg_stop_install();
     rc = pair_outputs(p, cfg, csv, mom, &pr, sum, err, errlen);
     const int stopped = rc && rc == npg_stop_exit_code();
@@ -697,8 +688,8 @@ int npg_pair_solve(const npg_config *cfg, const npg_pair_options *o, const char 
     npg_pair_get(p, &st);
     if (!rc)
         progress_show(&pr, cfg, &st, 1);
-    else if (pr.on && pr.tty)
-        fputc('\n', stderr);
+    else
+        npg_progress_break(&pr);
     sum->steps = st.steps;
     sum->rhs_evals = st.rhs_evals;
     sum->interrupted = stopped;

@@ -4,10 +4,12 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int npg_parse_double(const char *s, double lo, double hi, double *out)
 {
@@ -48,4 +50,46 @@ void npg_default_outdir(const char *config, const char *suffix, char *out, size_
     const char *base = strrchr(config, '/');
     base = base ? base + 1 : config;
     snprintf(out, len, "runs/%.*s%s", (int)strcspn(base, "."), base, suffix);
+}
+
+void npg_progress_init(npg_progress *p, int on)
+{
+    p->on = on;
+    p->tty = isatty(2);
+    p->start = npg_wall_seconds();
+    p->last = 0.0;
+}
+
+int npg_progress_due(npg_progress *p, int done)
+{
+    if (!p->on)
+        return 0;
+    double now = npg_wall_seconds();
+    if (!done && now - p->last < (p->tty ? 0.2 : 5.0))
+        return 0;
+    p->last = now;
+    return 1;
+}
+
+double npg_progress_eta(const npg_progress *p, double frac)
+{
+    return frac > 0.0 ? (p->last - p->start) * (1.0 - frac) / frac : 0.0;
+}
+
+void npg_progress_line(const npg_progress *p, int done, const char *fmt, ...)
+{
+    if (p->tty)
+        fputc('\r', stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(p->tty ? (done ? "   \n" : "   ") : "\n", stderr);
+    fflush(stderr);
+}
+
+void npg_progress_break(const npg_progress *p)
+{
+    if (p->on && p->tty)
+        fputc('\n', stderr);
 }

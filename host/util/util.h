@@ -15,6 +15,26 @@ int npg_parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
 /* Monotonic wall clock [s]. */
 double npg_wall_seconds(void);
 
+/* Progress of a long command on stderr: on a terminal one live line rewritten every 0.2 s,
+ * otherwise a plain line every 5 s; the final line always. */
+typedef struct npg_progress {
+    int on, tty;
+    double start, last; /* [s] npg_wall_seconds */
+} npg_progress;
+
+/* Start (on = 0: print nothing). */
+void npg_progress_init(npg_progress *p, int on);
+/* Is a line due now (always when done)? Records the time when it is. */
+int npg_progress_due(npg_progress *p, int done);
+/* Seconds left, extrapolated from the fraction done so far. */
+double npg_progress_eta(const npg_progress *p, double frac);
+/* Print one progress line (printf format, no newline): live or plain as above; done ends the
+ * live line. */
+void npg_progress_line(const npg_progress *p, int done, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* End a live line that a failure or stop interrupted. */
+void npg_progress_break(const npg_progress *p);
+
 /* runs/<stem of config><suffix>, e.g. ("configs/pt-acac.yaml", "-me") -> runs/pt-acac-me. */
 void npg_default_outdir(const char *config, const char *suffix, char *out, size_t len);
 
