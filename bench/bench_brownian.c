@@ -19,7 +19,11 @@
  * ~(20 - 6 nm)^2 / (6 D_r) ~ 25 s of simulated time), so a second workload measures merges:
  * "dense", N = 1e5 at 12 nm spacing, no minimum distance beyond contact, 2000 steps (~7 % of
  * the particles merge): events/s and the share of the serial close-pair work.
- * Usage: bench_brownian [max_N] [threads_max] [trials]
+ * With "cuda" as the fourth argument the GPU's device is attached (npg_bd_device_cuda: moves,
+ * pair search, rebuilds on the GPU; the serial close-pair work on the host's mirror): N from
+ * 1e5, one host thread count (threads_max), and the table adds the device's bytes per particle
+ * and the slots fetched to / put back from the host per step.
+ * Usage: bench_brownian [max_N] [threads_max] [trials] [cpu|cuda]
  * Output: a table, also as CSV lines "csv,...".
  */
 #define _POSIX_C_SOURCE 200809L
@@ -35,8 +39,10 @@
 typedef struct result {
     double rate, wall, place_s;
     npg_bd_stats st;
-    double bpp;
+    double bpp, dev_bpp;
 } result;
+
+static int use_cuda;
 
 static void die(const char *what, const char *err)
 {
@@ -83,6 +89,11 @@ static result run_point(uint64_t N, int threads, uint64_t steps, double spacing,
     npg_bd *bd;
     if (npg_bd_create(&bd, &p, N, err, sizeof err))
         die("create", err);
+    if (use_cuda) {
+        npg_bd_device *dev = npg_bd_device_cuda(N, err, sizeof err);
+        if (!dev || npg_bd_attach(bd, dev, err, sizeof err))
+            die("device", err);
+    }
     double t0 = omp_get_wtime();
     if (npg_bd_place_all(bd, n, rc, err, sizeof err))
         die("place", err);
@@ -96,6 +107,7 @@ static result run_point(uint64_t N, int threads, uint64_t steps, double spacing,
     npg_bd_get_stats(bd, &r.st);
     r.rate = (double)r.st.particle_steps / r.wall;
     r.bpp = npg_bd_bytes_per_particle(bd);
+    r.dev_bpp = npg_bd_device_bytes_per_particle(bd);
     npg_bd_destroy(bd);
     free(n);
     return r;
@@ -112,24 +124,30 @@ int main(int argc, char **argv)
     const double maxN = argc > 1 ? atof(argv[1]) : 1e6;
     const int tmax = argc > 2 ? atoi(argv[2]) : 2;
     const int trials = argc > 3 ? atoi(argv[3]) : 3;
-    if (!(maxN >= 1e3) || tmax < 1 || tmax > 64 || trials < 1 || trials > 99) {
-        fprintf(stderr, "usage: bench_brownian [max_N >= 1e3] [threads_max] [trials]\n");
+    use_cuda = argc > 4 && !strcmp(argv[4], "cuda");
+    if (!(maxN >= 1e3) || tmax < 1 || tmax > 64 || trials < 1 || trials > 99 ||
+        (argc > 4 && !use_cuda && strcmp(argv[4], "cpu"))) {
+        fprintf(stderr, "usage: bench_brownian [max_N >= 1e3] [threads_max] [trials] [cpu|cuda]\n");
         return 2;
     }
-    printf("Brownian-dynamics coalescence, study parameters at 45 nm spacing; %d trial(s)\n",
-           trials);
-    printf("%9s %3s %6s %12s %22s %8s %26s %7s %6s %7s\n", "N", "thr", "steps", "p-steps/s",
-           "[min, max]", "wall s", "moves/cells/pairs/merges %", "reacts", "rebld", "B/part");
-    for (double Nd = 1e4; Nd <= maxN * 1.0001; Nd *= 10.0) {
+    printf("Brownian-dynamics coalescence%s, study parameters at 45 nm spacing; %d trial(s)\n",
+           use_cuda ? " on the GPU (npg_bd_device_cuda)" : "", trials);
+    printf("%9s %3s %6s %12s %22s %8s %26s %7s %6s %7s%s\n", "N", "thr", "steps", "p-steps/s",
+           "[min, max]", "wall s", "moves/cells/pairs/merges %", "reacts", "rebld", "B/part",
+           use_cuda ? "  dev B/part fetch/step put/step" : "");
+    const int tmin = use_cuda ? tmax : 1;
+    for (double Nd = use_cuda ? 1e5 : 1e4; Nd <= maxN * 1.0001; Nd *= 10.0) {
         const uint64_t N = (uint64_t)Nd;
-        uint64_t steps = (uint64_t)(5e7 / Nd);
-        if (steps < 300)
-            steps = 300;
-        result res[64][99];
+        uint64_t steps = (uint64_t)((use_cuda ? 1e9 : 5e7) / Nd);
+        if (steps < (use_cuda ? 100u : 300u))
+            steps = use_cuda ? 100u : 300u;
+        if (use_cuda && steps > 3000)
+            steps = 3000;
+        static result res[65][99];
         for (int tr = 0; tr < trials; ++tr)
-            for (int th = 1; th <= tmax; th *= 2)
+            for (int th = tmin; th <= tmax; th *= 2)
                 res[th][tr] = run_point(N, th, steps, 45.0, 20.0);
-        for (int th = 1; th <= tmax; th *= 2) {
+        for (int th = tmin; th <= tmax; th *= 2) {
             qsort(res[th], (size_t)trials, sizeof res[th][0], cmp_res);
             const result *m = &res[th][trials / 2];
             const double tot = m->st.t_moves + m->st.t_cells + m->st.t_pairs + m->st.t_merges;
@@ -139,6 +157,11 @@ int main(int argc, char **argv)
                    res[th][trials - 1].rate, m->wall, 100 * m->st.t_moves / tot,
                    100 * m->st.t_cells / tot, 100 * m->st.t_pairs / tot, 100 * m->st.t_merges / tot,
                    (unsigned long long)m->st.reactions, (unsigned long long)m->st.rebuilds, m->bpp);
+            if (use_cuda)
+                printf("          device: %.1f B/particle, %.1f slots fetched and %.1f put per "
+                       "step\n",
+                       m->dev_bpp, (double)m->st.dev_fetched / (double)m->st.steps,
+                       (double)m->st.dev_put / (double)m->st.steps);
             printf("csv,%.0f,%d,%llu,%.6e,%.6e,%.6e,%.4f,%.4f,%.4f,%.4f,%.4f,%llu,%llu,%.2f,%.4f,"
                    "%.3f,%.3f,%.3f,%u,%.3e\n",
                    Nd, th, (unsigned long long)steps, m->rate, res[th][0].rate,
@@ -152,7 +175,7 @@ int main(int argc, char **argv)
     printf("dense (1e5 particles, 12 nm spacing, 2000 steps): merges\n");
     printf("%3s %12s %12s %8s %26s %7s\n", "thr", "p-steps/s", "events/s", "wall s",
            "moves/cells/pairs/merges %", "reacts");
-    for (int th = 1; th <= tmax; th *= 2) {
+    for (int th = tmin; th <= tmax; th *= 2) {
         result m = run_point(100000, th, 2000, 12.0, 0.0);
         const double tot = m.st.t_moves + m.st.t_cells + m.st.t_pairs + m.st.t_merges;
         printf("%3d %12.3e %12.3e %8.2f %5.1f/%5.1f/%5.1f/%5.1f %7llu\n", th, m.rate,

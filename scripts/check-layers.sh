@@ -13,6 +13,7 @@ declare -A rank=([physics]=0 [util]=1 [io]=2 [stats]=2 [coalesce]=3 [engine]=4 [
 # backend interface the kernels implement).
 declare -A owner=([hd]=physics [model]=physics [rates]=physics [philox]=physics [init]=physics
                   [step]=physics [backend]=physics [coalesce]=physics [bdstep]=physics
+                  [bddevice]=physics
                   [status]=util
                   [config]=io [observe]=io [outdir]=io [h5out]=io
                   [compare]=stats

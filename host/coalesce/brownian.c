@@ -60,16 +60,11 @@
 /* Fewer slots than this run on one thread (a parallel region costs more than their work). */
 #define PAR_MIN 4096
 
-/* A pair within r_cut that the serial part must see: near contact (the hard core may act), or
- * reacting in this step (decided in the parallel pass unless a hard-core move intervenes). */
-enum { PAIR_CONTACT = 1, PAIR_FIRE = 2, PAIR_EVAL = 3 };
-
-typedef struct pairv {
-    uint32_t a, b;     /* slots */
-    uint32_t ida, idb; /* their ids, ida < idb */
-    uint32_t prio;     /* PAIR_FIRE: the reaction's Philox priority */
-    uint32_t kind;
-} pairv;
+/* Pairs within r_cut that the serial part must see (npg_bd_pair, npgrow/bdstep.h). */
+#define PAIR_CONTACT NPG_BD_PAIR_CONTACT
+#define PAIR_FIRE    NPG_BD_PAIR_FIRE
+#define PAIR_EVAL    NPG_BD_PAIR_EVAL
+typedef npg_bd_pair pairv;
 
 typedef struct pairbuf {
     pairv *v;
@@ -108,8 +103,9 @@ struct npg_bd {
     uint64_t n_at_grid;
     double rmax, sstep;
     uint64_t step, placements;
-    pairbuf *tbuf;
+    npg_bd_sink *tbuf; /* per thread: the parallel pair pass's pairs */
     int ntbuf;
+    npg_bd_view v; /* the pair pass's view (set_view) */
     pairbuf close; /* this step's kept pairs, by ids */
     pairbuf cont;  /* its contact pairs */
     pairbuf cand;  /* reaction candidates */
@@ -130,6 +126,17 @@ struct npg_bd {
     uint32_t *queue, *near;
     size_t qcap, nearcap;
     npg_bd_stats st;
+    /* an attached device (npg_bd_attach): once live, it holds the state and the arrays above
+     * are the host's mirror */
+    npg_bd_device *dev;
+    int live;
+    int dev_failed;      /* a device call or the mirror's bookkeeping failed */
+    uint32_t epoch;      /* bumped whenever the device changes every slot */
+    uint32_t dl_epoch;   /* epoch of the displaced slots' host copies */
+    uint32_t *cstamp;    /* [ncells]: epoch of each cell's host copy */
+    uint64_t *dirtybits; /* by slot: written by the host since the last put */
+    uint32_t *dirty, *dirty_ids, *fetch;
+    size_t ndirty, dirtycap, nid, idcap, fetchcap;
 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
@@ -186,7 +193,7 @@ static double radius(const npg_bd *bd, uint32_t n)
 
 static float gfac(const npg_bd *bd, uint32_t n)
 {
-    return (float)sqrt(bd->p.coal.d_ref_r_ref / (radius(bd, n) + bd->p.coal.ligand));
+    return npg_bd_gfac(&bd->p.coal, n);
 }
 
 static double wfac(const npg_bd *bd, double R)
@@ -202,8 +209,11 @@ static void sep(const npg_bd *bd, uint32_t a, uint32_t b, double d[3])
     d[2] = (double)(int32_t)(bd->z[b] - bd->z[a]) * bd->tick;
 }
 
+static void touch(npg_bd *bd, uint32_t s);
+
 static void shift(npg_bd *bd, uint32_t s, const double v[3])
 {
+    touch(bd, s);
     bd->x[s] += (uint32_t)npg_round_i32(v[0] * bd->inv_tick);
     bd->y[s] += (uint32_t)npg_round_i32(v[1] * bd->inv_tick);
     bd->z[s] += (uint32_t)npg_round_i32(v[2] * bd->inv_tick);
@@ -248,6 +258,139 @@ static int slot_within(const npg_bd *bd, uint32_t s)
     const uint32_t c = cell_of_slot(bd, s), nc = bd->nc, et = e_ticks(bd);
     return within1(bd, bd->x[s], c % nc, et) && within1(bd, bd->y[s], (c / nc) % nc, et) &&
            within1(bd, bd->z[s], c / nc / nc, et);
+}
+
+/* ---- the device's mirror ------------------------------------------------------------------- */
+
+/* The host wrote slot s (positions, g or ids): put it back before the device's next step. */
+static void touch(npg_bd *bd, uint32_t s)
+{
+    if (!bd->live || bit(bd->dirtybits, s))
+        return;
+    if (grow((void **)&bd->dirty, &bd->dirtycap, bd->ndirty + 1, sizeof *bd->dirty)) {
+        bd->dev_failed = 1;
+        return;
+    }
+    bit_set(bd->dirtybits, s);
+    bd->dirty[bd->ndirty++] = s;
+}
+
+/* The host changed n[id] (a merge). */
+static void touch_id(npg_bd *bd, uint32_t id)
+{
+    if (!bd->live)
+        return;
+    if (grow((void **)&bd->dirty_ids, &bd->idcap, bd->nid + 1, sizeof *bd->dirty_ids)) {
+        bd->dev_failed = 1;
+        return;
+    }
+    bd->dirty_ids[bd->nid++] = id;
+}
+
+/* The device changed every slot: every host copy is stale. */
+static void bump(npg_bd *bd)
+{
+    if (++bd->epoch == 0) {
+        if (bd->cstamp)
+            memset(bd->cstamp, 0, bd->ncells * sizeof *bd->cstamp);
+        bd->dl_epoch = 0;
+        bd->epoch = 1;
+    }
+}
+
+/* The host's writes to the device. */
+static int flush(npg_bd *bd)
+{
+    if (!bd->live)
+        return 0;
+    if (bd->dev_failed)
+        return 1;
+    npg_bd_device *d = bd->dev;
+    if (bd->ndirty) {
+        if (d->put(d->ctx, bd->dirty, bd->ndirty, bd->x, bd->y, bd->z, bd->g, bd->ids,
+                   bd->dispbits))
+            return bd->dev_failed = 1;
+        bd->st.dev_put += bd->ndirty;
+        for (size_t i = 0; i < bd->ndirty; ++i)
+            bit_clear(bd->dirtybits, bd->dirty[i]);
+        bd->ndirty = 0;
+    }
+    if (bd->nid) {
+        if (d->put_n(d->ctx, bd->dirty_ids, bd->nid, bd->pn))
+            return bd->dev_failed = 1;
+        bd->nid = 0;
+    }
+    return 0;
+}
+
+/* Slots [0, k) of bd->fetch from the device to the host arrays. */
+static int fetch_list(npg_bd *bd, size_t k)
+{
+    if (!k)
+        return 0;
+    if (flush(bd))
+        return 1;
+    npg_bd_device *d = bd->dev;
+    if (d->get(d->ctx, bd->fetch, k, bd->x, bd->y, bd->z, bd->g, bd->ids))
+        return bd->dev_failed = 1;
+    bd->st.dev_fetched += k;
+    return 0;
+}
+
+static int fetch_push(npg_bd *bd, size_t *k, uint32_t s)
+{
+    if (grow((void **)&bd->fetch, &bd->fetchcap, *k + 1, sizeof *bd->fetch))
+        return bd->dev_failed = 1;
+    bd->fetch[(*k)++] = s;
+    return 0;
+}
+
+/* Host copies of the slots of cells[0..k) (those stale), in one transfer. */
+static int fresh_cells(npg_bd *bd, const uint32_t *cells, size_t k)
+{
+    if (!bd->live)
+        return 0;
+    size_t m = 0;
+    for (size_t i = 0; i < k; ++i) {
+        const uint32_t c = cells[i];
+        if (bd->cstamp[c] == bd->epoch)
+            continue;
+        bd->cstamp[c] = bd->epoch;
+        for (uint32_t s = bd->start[c]; s < bd->start[c + 1]; ++s)
+            if (fetch_push(bd, &m, s))
+                return 1;
+    }
+    return fetch_list(bd, m);
+}
+
+static int fresh_cell(npg_bd *bd, uint32_t c)
+{
+    return bd->live && bd->cstamp[c] != bd->epoch ? fresh_cells(bd, &c, 1) : 0;
+}
+
+/* Host copies of the displaced slots. */
+static int fresh_dlist(npg_bd *bd)
+{
+    if (!bd->live || bd->dl_epoch == bd->epoch)
+        return 0;
+    size_t m = 0;
+    for (size_t i = 0; i < bd->dlen; ++i)
+        if (fetch_push(bd, &m, bd->dlist[i]))
+            return 1;
+    if (fetch_list(bd, m))
+        return 1;
+    bd->dl_epoch = bd->epoch;
+    return 0;
+}
+
+/* The message for a failure: the device's when it failed, else `what`. */
+static void fail_msg(const npg_bd *bd, char *err, size_t errlen, const char *what)
+{
+    if (bd->dev_failed && bd->dev)
+        snprintf(err, errlen, "Brownian coalescence on the device: %s",
+                 bd->dev->error(bd->dev->ctx));
+    else
+        snprintf(err, errlen, "Brownian coalescence: %s", what);
 }
 
 static int mark_displaced(npg_bd *bd, uint32_t s)
@@ -328,6 +471,7 @@ int npg_bd_create(npg_bd **out, const npg_bd_params *p, uint64_t capacity, char 
     bd->mark = calloc(words, sizeof *bd->mark);
     bd->taken = calloc(words, sizeof *bd->taken);
     bd->alive = calloc(words, sizeof *bd->alive);
+    bd->epoch = 1;
     bd->groupb = calloc(words, sizeof *bd->groupb);
     bd->ntbuf = bd->threads;
     bd->tbuf = calloc((size_t)bd->ntbuf, sizeof *bd->tbuf);
@@ -374,6 +518,14 @@ void npg_bd_destroy(npg_bd *bd)
     free(bd->events);
     free(bd->queue);
     free(bd->near);
+    free(bd->cstamp);
+    free(bd->dirtybits);
+    free(bd->dirty);
+    free(bd->dirty_ids);
+    free(bd->fetch);
+    if (bd->dev)
+        bd->dev->destroy(bd->dev->ctx);
+    free(bd->dev);
     free(bd);
 }
 
@@ -383,6 +535,21 @@ void npg_bd_destroy(npg_bd *bd)
 static void rebuild(npg_bd *bd)
 {
     const double t0 = omp_get_wtime();
+    if (bd->live) {
+        uint64_t live = 0;
+        if (flush(bd) || bd->dev->rebuild(bd->dev->ctx, bd->nslots, bd->start, &live)) {
+            bd->dev_failed = 1;
+        } else {
+            bd->nslots = live;
+            bd->nmain = live;
+        }
+        bump(bd);
+        memset(bd->dispbits, 0, (bd->capacity / 64 + 1) * sizeof *bd->dispbits);
+        bd->dlen = 0;
+        bd->st.rebuilds += 1;
+        bd->st.t_cells += omp_get_wtime() - t0;
+        return;
+    }
     const uint32_t nc = bd->nc;
     const uint64_t ncells = bd->ncells, ns = bd->nslots;
     uint32_t *key = bd->scratch, *start = bd->start;
@@ -433,9 +600,14 @@ static void rebuild(npg_bd *bd)
     bd->st.t_cells += omp_get_wtime() - t0;
 }
 
-static uint64_t count_live(const npg_bd *bd)
+static uint64_t count_live(npg_bd *bd)
 {
     uint64_t k = 0;
+    if (bd->live) {
+        if (flush(bd) || bd->dev->count(bd->dev->ctx, bd->nslots, &k))
+            bd->dev_failed = 1;
+        return k;
+    }
     for (uint64_t s = 0; s < bd->nslots; ++s)
         k += bd->g[s] >= 0.0f;
     return k;
@@ -503,7 +675,25 @@ static int regrid(npg_bd *bd, double rcut, double e_target, char *err, size_t er
         bd->e = 0.0;
     bd->n_at_grid = nlive;
     bd->st.regrids += 1;
+    if (bd->dev) {
+        uint32_t *cs = realloc(bd->cstamp, bd->ncells * sizeof *cs);
+        if (!cs) {
+            snprintf(err, errlen, "Brownian coalescence: out of memory for the grid");
+            return 1;
+        }
+        memset(cs, 0, bd->ncells * sizeof *cs);
+        bd->cstamp = cs;
+    }
+    if (bd->live && bd->dev->grid(bd->dev->ctx, bd->nc, lo, wd, NULL, 0)) {
+        bd->dev_failed = 1;
+        fail_msg(bd, err, errlen, "");
+        return 1;
+    }
     rebuild(bd);
+    if (bd->dev_failed) {
+        fail_msg(bd, err, errlen, "");
+        return 1;
+    }
     return 0;
 }
 
@@ -555,6 +745,10 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
             for (int iy = 0; iy < ky; ++iy)
                 for (int ix = 0; ix < kx; ++ix) {
                     const uint32_t c = cellidx(bd, ax[ix], ax[stride + iy], ax[2 * stride + iz]);
+                    if (fresh_cell(bd, c)) {
+                        free(ax);
+                        return -1;
+                    }
                     for (uint32_t t = bd->start[c]; t < bd->start[c + 1]; ++t) {
                         if (t == skip || bd->g[t] < 0.0f || bit(bd->dispbits, t))
                             continue;
@@ -573,6 +767,8 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
         free(ax);
     }
     /* displaced slots, and every slot when there is no grid yet */
+    if (fresh_dlist(bd))
+        return -1;
     const size_t nd = bd->nc ? bd->dlen : bd->nslots;
     for (size_t i = 0; i < nd; ++i) {
         const uint32_t t = bd->nc ? bd->dlist[i] : (uint32_t)i;
@@ -595,176 +791,114 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
 /* Pairs of alive slots closer than r_cut into bd->close, sorted by (lower id, higher id).
  * Returns 1 when a normal slot has left its extended box (the caller rebuilds and repeats),
  * -1 when out of memory, else 0. */
-/* Does the pair (ids ida < idb, centre distance r, radii Ra, Rb [nm]) react in this step? Its
- * priority through prio. The draw depends on the ids and the step only. */
-static int pair_fires(const npg_bd *bd, uint32_t ida, uint32_t idb, double r, double Ra, double Rb,
+/* The pair pass's view of the current state (npgrow/bdstep.h). */
+static void set_view(npg_bd *bd)
+{
+    npg_bd_view *v = &bd->v;
+    v->x = bd->x, v->y = bd->y, v->z = bd->z, v->ids = bd->ids, v->g = bd->g;
+    v->disp = bd->dispbits, v->start = bd->start, v->lo = bd->lo, v->wd = bd->wd, v->n = bd->pn;
+    v->coal = bd->p.coal;
+    v->tick = bd->tick;
+    v->rcut2 = bd->rcut * bd->rcut;
+    v->hc_margin = bd->hc_margin;
+    v->pair_extent = bd->pair_extent;
+    v->kappa_c = bd->p.kappa_c;
+    v->shell_nm = bd->p.shell_nm;
+    v->dt = bd->pdt;
+    v->step = bd->step;
+    v->nc = bd->nc;
+    v->et = e_ticks(bd);
+    v->rct = (uint32_t)ceil(bd->rcut * bd->inv_tick);
+    v->seed = bd->p.seed;
+    v->shell = bd->p.shell;
+    v->fire = bd->pfire;
+}
+
+/* Does the pair (ids ida < idb, centre distance r, radii Ra, Rb [nm]) react in this step? */
+static int pair_fires(npg_bd *bd, uint32_t ida, uint32_t idb, double r, double Ra, double Rb,
                       double dt, uint32_t *prio)
 {
-    if (!(bd->p.kappa_c > 0.0))
-        return 0;
-    const double sg = Ra + Rb;
-    const double kp = bd->p.kappa_c * npg_coal_fermi(&bd->p.coal, sg);
-    const double hz = npg_bd_hazard(bd->p.shell, kp, r, sg + bd->p.coal.ligand, bd->p.shell_nm);
-    if (!(hz > 0.0))
-        return 0;
-    const double prob = -expm1(-hz * dt);
-    const npg_u32x4 w = npg_philox4x32_10(npg_bd_counter(idb, bd->step, NPG_BD_TAG_PAIR),
-                                          npg_philox_key(bd->p.seed, ida));
-    *prio = w.y;
-    return npg_u01_closed0(w.x) < prob;
+    bd->v.step = bd->step;
+    return npg_bd_fires(&bd->v, ida, idb, r, Ra, Rb, dt, prio);
 }
 
-/* A pair of alive slots closer than r_cut (squared distance d2 [nm^2]): kept as a contact pair
- * when within hc_margin of contact, as a reacting pair when it fires, else dropped. */
-static int keep_pair(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t t, uint32_t is,
-                     uint32_t it, double d2)
+/* npg_bd_keep into a growable buffer. */
+static int keep_pair(npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t t, uint32_t is, uint32_t it,
+                     double d2)
 {
-    if (bd->p.coal.d_ref_r_ref > 0.0) {
-        /* a cheap bound first: R + l = D_ref r_ref / g^2 from the float g (relative error
-         * < 2e-7, allowed for by the 1e-6 below); beyond it neither the hard core nor the
-         * shell can act, whatever the other sizes make r_cut */
-        const double gs = (double)bd->g[s], gt = (double)bd->g[t];
-        const double sum = bd->p.coal.d_ref_r_ref * (1.0 / (gs * gs) + 1.0 / (gt * gt));
-        const double reach = sum * (1.0 + 1e-6) - 2.0 * bd->p.coal.ligand + bd->pair_extent;
-        if (d2 >= reach * reach)
-            return 0;
-    }
-    const double Rs = radius(bd, bd->pn[is]), Rt = radius(bd, bd->pn[it]);
-    const double r = sqrt(d2);
-    uint32_t prio = 0;
-    if (r < Rs + Rt + bd->hc_margin)
-        return pb_push(pb, s, t, is, it, PAIR_CONTACT, 0);
-    if (bd->pfire &&
-        pair_fires(bd, is < it ? is : it, is < it ? it : is, r, Rs, Rt, bd->pdt, &prio))
-        return pb_push(pb, s, t, is, it, PAIR_FIRE, prio);
+    if (pb->len == pb->cap && grow((void **)&pb->v, &pb->cap, pb->len + 1, sizeof *pb->v))
+        return 1;
+    npg_bd_sink sk = {pb->v, (uint32_t)(pb->cap > 0xffffffffu ? 0xffffffffu : pb->cap),
+                      (uint32_t)pb->len};
+    npg_bd_keep(&bd->v, &sk, s, t, is, it, d2);
+    pb->len = sk.len;
     return 0;
-}
-
-/* Candidates t in slots [t0, t1) of slot s at (xi, yi, zi): pairs closer than r_cut. */
-static inline int scan_range(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t idi, uint32_t xi,
-                             uint32_t yi, uint32_t zi, uint32_t t0, uint32_t t1, uint32_t rct,
-                             double rcut2)
-{
-    const uint32_t *X = bd->x, *Y = bd->y, *Z = bd->z;
-    int oom = 0;
-    for (uint32_t t = t0; t < t1; ++t) {
-        /* the box test as one branch (rarely passed; three branches would mispredict) */
-        const int32_t dx = (int32_t)(X[t] - xi), dy = (int32_t)(Y[t] - yi),
-                      dz = (int32_t)(Z[t] - zi);
-        const int in = ((uint32_t)dx + rct <= 2u * rct) & ((uint32_t)dy + rct <= 2u * rct) &
-                       ((uint32_t)dz + rct <= 2u * rct);
-        if (!in)
-            continue;
-        if (bd->g[t] < 0.0f || bit(bd->dispbits, t))
-            continue;
-        const double fx = dx * bd->tick, fy = dy * bd->tick, fz = dz * bd->tick;
-        if (fx * fx + fy * fy + fz * fz >= rcut2)
-            continue;
-        oom |= keep_pair(bd, pb, s, t, idi, bd->ids[t], fx * fx + fy * fy + fz * fz);
-    }
-    return oom;
-}
-
-/* Cells xl..xh (xl >= -1, xh <= nc, xh - xl <= 2) of the row starting at cell rowbase: one
- * contiguous range of slots unless it wraps around the row's ends. */
-static inline int scan_row(const npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t idi, uint32_t xi,
-                           uint32_t yi, uint32_t zi, uint32_t rowbase, int xl, int xh, uint32_t rct,
-                           double rcut2)
-{
-    const uint32_t *start = bd->start;
-    const int nc = (int)bd->nc;
-    int oom = 0;
-    if (xl < 0) {
-        oom |= scan_range(bd, pb, s, idi, xi, yi, zi, start[rowbase + nc - 1], start[rowbase + nc],
-                          rct, rcut2);
-        xl = 0;
-    }
-    if (xh >= nc) {
-        oom |=
-            scan_range(bd, pb, s, idi, xi, yi, zi, start[rowbase], start[rowbase + 1], rct, rcut2);
-        xh = nc - 1;
-    }
-    return oom | scan_range(bd, pb, s, idi, xi, yi, zi, start[rowbase + (uint32_t)xl],
-                            start[rowbase + (uint32_t)xh + 1], rct, rcut2);
 }
 
 static int pair_pass(npg_bd *bd)
 {
     const uint32_t nc = bd->nc;
-    const uint32_t et = e_ticks(bd);
-    const double rcut_td = ceil(bd->rcut * bd->inv_tick);
-    if (rcut_td + et >= 2147483648.0)
+    if (ceil(bd->rcut * bd->inv_tick) + e_ticks(bd) >= 2147483648.0)
         return -1;
-    const uint32_t rct = (uint32_t)rcut_td;
-    const int64_t reach = (int64_t)rct + et, e64 = et;
-    const double rcut2 = bd->rcut * bd->rcut;
-    const uint32_t *X = bd->x, *Y = bd->y, *Z = bd->z, *ids = bd->ids, *start = bd->start;
-    const uint32_t *lo = bd->lo, *wd = bd->wd;
+    set_view(bd);
+    const npg_bd_view *v = &bd->v;
+    const uint32_t *ids = bd->ids, *start = bd->start;
     const float *G = bd->g;
     const uint64_t *disp = bd->dispbits;
-    int viol = 0, oom = 0;
-    for (int i = 0; i < bd->ntbuf; ++i)
-        bd->tbuf[i].len = 0;
-#pragma omp parallel num_threads(bd->threads) reduction(| : viol, oom) if (bd->nslots > PAR_MIN)
-    {
-        pairbuf *pb = &bd->tbuf[omp_get_thread_num() % bd->ntbuf];
+    const double rcut2 = bd->rcut * bd->rcut;
+    pairbuf *cl = &bd->close;
+    int viol = 0, full;
+    if (bd->live) {
+        const npg_bd_pair *dp = NULL;
+        size_t dn = 0;
+        if (flush(bd) || bd->dev->pairs(bd->dev->ctx, v, bd->nmain, &dp, &dn, &viol))
+            return bd->dev_failed = 1, -1;
+        if (viol)
+            return 1;
+        if (grow((void **)&cl->v, &cl->cap, dn, sizeof *cl->v))
+            return -1;
+        if (dn)
+            memcpy(cl->v, dp, dn * sizeof *cl->v);
+        cl->len = dn;
+        goto displaced;
+    }
+    do {
+        full = 0;
+        viol = 0;
+        for (int i = 0; i < bd->ntbuf; ++i)
+            bd->tbuf[i].len = 0;
+#pragma omp parallel num_threads(bd->threads) reduction(| : viol) if (bd->nslots > PAR_MIN)
+        {
+            npg_bd_sink *sk = &bd->tbuf[omp_get_thread_num() % bd->ntbuf];
 #pragma omp for schedule(dynamic, 8)
-        for (uint64_t row = 0; row < (uint64_t)nc * nc; ++row) {
-            const uint32_t cz = (uint32_t)(row / nc), cy = (uint32_t)(row % nc);
-            const uint32_t zp = cz + 1 < nc ? cz + 1 : 0;
-            const uint32_t yp = cy + 1 < nc ? cy + 1 : 0, ym = cy ? cy - 1 : nc - 1;
-            const uint32_t own = (uint32_t)row * nc;
-            for (uint32_t cx = 0; cx < nc; ++cx) {
-                const uint32_t c = own + cx;
-                for (uint32_t s = start[c]; s < start[c + 1]; ++s) {
-                    if (G[s] < 0.0f || ((disp[s >> 6] >> (s & 63u)) & 1u))
-                        continue;
-                    const uint32_t xi = X[s], yi = Y[s], zi = Z[s];
-                    /* offsets from the cell's lower faces [ticks]: within [-e, width + e)? */
-                    const int64_t ox = (int32_t)(xi - lo[cx]), oy = (int32_t)(yi - lo[cy]),
-                                  oz = (int32_t)(zi - lo[cz]);
-                    if (ox < -e64 || ox >= wd[cx] + e64 || oy < -e64 || oy >= wd[cy] + e64 ||
-                        oz < -e64 || oz >= wd[cz] + e64) {
-                        viol = 1;
-                        continue;
-                    }
-                    /* neighbour cells within reach along each axis; only forward offsets
-                     * (dz > 0; dz = 0, dy > 0; dz = dy = 0, dx > 0; the own cell after s):
-                     * a pair closer than r_cut lies in both partners' stencils, so it is
-                     * found once, from the partner for which the other's cell is forward */
-                    const int xl = (int)cx - (ox < reach), xh = (int)cx + (ox >= wd[cx] - reach);
-                    const int yl = oy < reach, yh = oy >= wd[cy] - reach;
-                    const int zh = oz >= wd[cz] - reach;
-                    const uint32_t idi = ids[s];
-                    /* own row: the own cell after s, then the next if within reach */
-                    oom |= scan_range(bd, pb, s, idi, xi, yi, zi, s + 1, start[c + 1], rct, rcut2);
-                    if (xh > (int)cx)
-                        oom |=
-                            scan_row(bd, pb, s, idi, xi, yi, zi, own, (int)cx + 1, xh, rct, rcut2);
-                    if (yh)
-                        oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (cz * nc + yp) * nc, xl, xh,
-                                        rct, rcut2);
-                    if (zh) {
-                        const uint32_t zb = zp * nc;
-                        oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (zb + cy) * nc, xl, xh, rct,
-                                        rcut2);
-                        if (yl)
-                            oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (zb + ym) * nc, xl, xh, rct,
-                                            rcut2);
-                        if (yh)
-                            oom |= scan_row(bd, pb, s, idi, xi, yi, zi, (zb + yp) * nc, xl, xh, rct,
-                                            rcut2);
+            for (uint64_t row = 0; row < (uint64_t)nc * nc; ++row) {
+                const uint32_t cz = (uint32_t)(row / nc), cy = (uint32_t)(row % nc);
+                for (uint32_t cx = 0; cx < nc; ++cx) {
+                    const uint32_t c = (uint32_t)row * nc + cx;
+                    for (uint32_t s = start[c]; s < start[c + 1]; ++s) {
+                        if (G[s] < 0.0f || ((disp[s >> 6] >> (s & 63u)) & 1u))
+                            continue;
+                        viol |= npg_bd_scan_slot(v, sk, s, cx, cy, cz);
                     }
                 }
             }
         }
-    }
-    (void)X, (void)Y, (void)Z;
-    if (oom)
-        return -1;
+        /* a thread's buffer overflowed: grow it to what it needed and repeat */
+        for (int i = 0; i < bd->ntbuf; ++i) {
+            npg_bd_sink *sk = &bd->tbuf[i];
+            if (sk->len <= sk->cap)
+                continue;
+            full = 1;
+            const size_t need = (size_t)sk->len + sk->len / 2 + 64;
+            npg_bd_pair *q = realloc(sk->v, need * sizeof *q);
+            if (!q || need > 0xffffffffu)
+                return -1;
+            sk->v = q;
+            sk->cap = (uint32_t)need;
+        }
+    } while (full && !viol);
     if (viol)
         return 1;
-    pairbuf *cl = &bd->close;
     cl->len = 0;
     for (int i = 0; i < bd->ntbuf; ++i) {
         if (grow((void **)&cl->v, &cl->cap, cl->len + bd->tbuf[i].len, sizeof *cl->v))
@@ -773,7 +907,10 @@ static int pair_pass(npg_bd *bd)
             memcpy(cl->v + cl->len, bd->tbuf[i].v, bd->tbuf[i].len * sizeof *cl->v);
         cl->len += bd->tbuf[i].len;
     }
+displaced:
     /* displaced slots: against normal slots through the 27 cells around them, and each other */
+    if (fresh_dlist(bd))
+        return -1;
     for (size_t i = 0; i < bd->dlen; ++i) {
         const uint32_t k = bd->dlist[i];
         if (bd->g[k] < 0.0f)
@@ -805,6 +942,36 @@ static int pair_pass(npg_bd *bd)
     return 0;
 }
 
+/* With a device: the host copies of the cells around every close pair's slots, in one
+ * transfer (the serial part reads them; scan_near fetches any other cell it visits). */
+static int prefetch(npg_bd *bd)
+{
+    size_t k = 0;
+    const uint32_t nc = bd->nc;
+    for (size_t i = 0; i < bd->close.len; ++i)
+        for (int q = 0; q < 2; ++q) {
+            const uint32_t s = q ? bd->close.v[i].b : bd->close.v[i].a;
+            if (s >= bd->nmain)
+                continue; /* appended: among the displaced slots, fetched already */
+            const uint32_t c = cell_of_slot(bd, s);
+            const uint32_t cx = c % nc, cy = (c / nc) % nc, cz = c / nc / nc;
+            for (int dz = -1; dz <= 1; ++dz)
+                for (int dy = -1; dy <= 1; ++dy)
+                    for (int dx = -1; dx <= 1; ++dx) {
+                        const uint32_t x = (cx + nc + (uint32_t)dx) % nc;
+                        const uint32_t y = (cy + nc + (uint32_t)dy) % nc;
+                        const uint32_t z = (cz + nc + (uint32_t)dz) % nc;
+                        const uint32_t cc = cellidx(bd, x, y, z);
+                        if (bd->cstamp[cc] == bd->epoch)
+                            continue;
+                        if (grow((void **)&bd->queue, &bd->qcap, k + 1, sizeof *bd->queue))
+                            return 1;
+                        bd->queue[k++] = cc;
+                    }
+        }
+    return fresh_cells(bd, bd->queue, k); /* a repeated cell is fetched once */
+}
+
 static int cmp_pair(const void *pa, const void *pb)
 {
     const pairv *a = pa, *b = pb;
@@ -828,11 +995,16 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
         if (rc == 0)
             break;
         if (rc < 0 || tries > 2) {
-            snprintf(err, errlen, "Brownian coalescence: %s in the pair search",
-                     rc < 0 ? "out of memory" : "no valid cell list");
+            fail_msg(bd, err, errlen,
+                     rc < 0 ? "out of memory in the pair search"
+                            : "no valid cell list in the pair search");
             return 1;
         }
         rebuild(bd);
+    }
+    if (bd->live && bd->close.len && prefetch(bd)) {
+        fail_msg(bd, err, errlen, "out of memory");
+        return 1;
     }
     if (bd->close.len > 1)
         qsort(bd->close.v, bd->close.len, sizeof *bd->close.v, cmp_pair);
@@ -850,34 +1022,31 @@ static void move_block(uint32_t *restrict x, uint32_t *restrict y, uint32_t *res
                        const float *restrict g, const uint32_t *restrict ids, long count,
                        uint32_t seed, uint64_t step, double c)
 {
-    const npg_u32x4 ctr = npg_bd_counter(0, step, NPG_BD_TAG_MOVE);
     for (long i = 0; i < count; ++i) {
-        const npg_u32x4 b = npg_philox4x32_10(ctr, npg_philox_key(seed, ids[i]));
-        double z0, z1, z2;
-        npg_bd_normals(b, &z0, &z1, &z2);
-        const double s = (double)g[i] * c; /* dead slots (g < 0) move too, harmlessly */
-        x[i] += (uint32_t)npg_round_i32(z0 * s);
-        y[i] += (uint32_t)npg_round_i32(z1 * s);
-        z[i] += (uint32_t)npg_round_i32(z2 * s);
+        int32_t d[3];
+        npg_bd_move_ticks(seed, ids[i], g[i], step, c, d);
+        x[i] += (uint32_t)d[0];
+        y[i] += (uint32_t)d[1];
+        z[i] += (uint32_t)d[2];
     }
 }
 
 /* The same displacement for one slot, as ticks (to undo a move). */
 static void move_ticks(const npg_bd *bd, uint32_t s, uint64_t step, double c, int32_t d[3])
 {
-    const npg_u32x4 b = npg_philox4x32_10(npg_bd_counter(0, step, NPG_BD_TAG_MOVE),
-                                          npg_philox_key(bd->p.seed, bd->ids[s]));
-    double z0, z1, z2;
-    npg_bd_normals(b, &z0, &z1, &z2);
-    const double sc = (double)bd->g[s] * c;
-    d[0] = npg_round_i32(z0 * sc);
-    d[1] = npg_round_i32(z1 * sc);
-    d[2] = npg_round_i32(z2 * sc);
+    npg_bd_move_ticks(bd->p.seed, bd->ids[s], bd->g[s], step, c, d);
 }
 
 static void moves(npg_bd *bd, double c)
 {
     const double t0 = omp_get_wtime();
+    if (bd->live) {
+        if (flush(bd) || bd->dev->moves(bd->dev->ctx, bd->nslots, bd->p.seed, bd->step, c))
+            bd->dev_failed = 1;
+        bump(bd);
+        bd->st.t_moves += omp_get_wtime() - t0;
+        return;
+    }
     const long ns = (long)bd->nslots;
     const long nb = (ns + NPG_BD_BLOCK - 1) / NPG_BD_BLOCK;
 #pragma omp parallel for num_threads(bd->threads) schedule(static) if (ns > PAR_MIN)
@@ -1100,6 +1269,7 @@ static int hard_core(npg_bd *bd, const uint32_t *n, double c, char *err, size_t 
     for (size_t i = 0; i < bd->nloc; ++i) {
         loc *L = &bd->locs[i];
         if (L->bad) {
+            touch(bd, L->slot);
             bd->x[L->slot] = L->ox, bd->y[L->slot] = L->oy, bd->z[L->slot] = L->oz;
             L->reverted = 1;
             bd->st.reverts += 1;
@@ -1115,6 +1285,7 @@ static int hard_core(npg_bd *bd, const uint32_t *n, double c, char *err, size_t 
                 loc *L = &bd->locs[bd->pl[2 * k + q]];
                 if (L->reverted)
                     continue;
+                touch(bd, L->slot);
                 bd->x[L->slot] = L->ox, bd->y[L->slot] = L->oy, bd->z[L->slot] = L->oz;
                 L->reverted = 1;
                 bd->st.reverts += 1;
@@ -1242,6 +1413,10 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
         npg_wm_event ev = {t, ia, ib, n[ia], n[ib]};
         bd->events[bd->nev++] = ev;
         bd->st.reactions += 1;
+        touch(bd, sa);
+        touch(bd, sb);
+        touch_id(bd, ia);
+        touch_id(bd, ib);
         if (bd->p.on_reaction == NPG_BD_REMOVE) {
             n[ia] = n[ib] = 0;
             bd->g[sa] = bd->g[sb] = DEAD_G;
@@ -1425,6 +1600,7 @@ static int append(npg_bd *bd, uint32_t *n_arr, uint32_t id, uint32_t n, uint32_t
                   uint32_t pz)
 {
     const uint64_t s = bd->nslots++;
+    touch(bd, (uint32_t)s);
     bd->x[s] = px;
     bd->y[s] = py;
     bd->z[s] = pz;
@@ -1451,15 +1627,29 @@ static int prepare_insert(npg_bd *bd, const uint32_t *n_arr, uint32_t id, uint32
         return 1;
     }
     if (bit(bd->alive, id)) {
-        for (uint64_t s = 0; s < bd->nslots; ++s)
-            if (bd->ids[s] == id)
-                bd->g[s] = DEAD_G;
+        if (bd->live) {
+            if (flush(bd) || bd->dev->kill(bd->dev->ctx, bd->nslots, id)) {
+                bd->dev_failed = 1;
+                fail_msg(bd, err, errlen, "");
+                return 1;
+            }
+            bump(bd);
+        } else {
+            for (uint64_t s = 0; s < bd->nslots; ++s)
+                if (bd->ids[s] == id)
+                    bd->g[s] = DEAD_G;
+        }
         bit_clear(bd->alive, id);
     }
     const size_t tmax =
         bd->nmain / 256 > 1024 ? 1024 : (bd->nmain / 256 < 64 ? 64 : bd->nmain / 256);
-    if (bd->nc && (bd->nslots >= bd->capacity || bd->dlen >= tmax))
+    if (bd->nc && (bd->nslots >= bd->capacity || bd->dlen >= tmax)) {
         rebuild(bd);
+        if (bd->dev_failed) {
+            fail_msg(bd, err, errlen, "");
+            return 1;
+        }
+    }
     if (bd->nslots >= bd->capacity) {
         uint64_t live = count_live(bd);
         if (live >= bd->capacity) {
@@ -1562,6 +1752,19 @@ static double sync_sizes(npg_bd *bd, const uint32_t *n, uint64_t *nlive)
     double rmin = INFINITY, rmax = 0.0;
     uint64_t live = 0;
     const uint64_t ns = bd->nslots;
+    if (bd->live) {
+        npg_bd_device *d = bd->dev;
+        if (flush(bd) || d->put_n(d->ctx, NULL, bd->capacity, n) ||
+            d->sizes(d->ctx, ns, &bd->p.coal, 1, &rmin, &rmax, &live))
+            bd->dev_failed = 1;
+        bump(bd);
+        for (uint64_t id = 0; id < bd->capacity; ++id)
+            if (n[id] < 2 && bit(bd->alive, id))
+                bit_clear(bd->alive, id);
+        bd->rmax = rmax;
+        *nlive = live;
+        return rmin;
+    }
 #pragma omp parallel for num_threads(bd->threads) schedule(static) reduction(min : rmin)        \
     reduction(max : rmax) reduction(+ : live) if (ns > PAR_MIN)
     for (uint64_t s = 0; s < ns; ++s) {
@@ -1586,6 +1789,30 @@ static double sync_sizes(npg_bd *bd, const uint32_t *n, uint64_t *nlive)
     return rmin;
 }
 
+/* Put the whole state on the attached device; from now on the host arrays are its mirror. */
+static int go_live(npg_bd *bd, const uint32_t *n, char *err, size_t errlen)
+{
+    npg_bd_device *d = bd->dev;
+    size_t k = 0;
+    for (uint64_t s = 0; s < bd->nslots; ++s)
+        if (fetch_push(bd, &k, (uint32_t)s))
+            break;
+    bd->pn = n;
+    if (bd->dev_failed || d->grid(d->ctx, bd->nc, bd->lo, bd->wd, bd->start, bd->nmain) ||
+        (k && d->put(d->ctx, bd->fetch, k, bd->x, bd->y, bd->z, bd->g, bd->ids, bd->dispbits)) ||
+        d->put_n(d->ctx, NULL, bd->capacity, n)) {
+        bd->dev_failed = 1;
+        fail_msg(bd, err, errlen, "out of memory");
+        return 1;
+    }
+    bd->live = 1;
+    bd->epoch = 1;
+    for (uint64_t c = 0; c < bd->ncells; ++c)
+        bd->cstamp[c] = 1; /* the host's copies are the state itself */
+    bd->dl_epoch = 1;
+    return 0;
+}
+
 static double dt_for(const npg_bd *bd, double rmin, double t0, double t1)
 {
     if (bd->p.dt > 0.0)
@@ -1600,7 +1827,15 @@ static double dt_for(const npg_bd *bd, double rmin, double t0, double t1)
 double npg_bd_step(npg_bd *bd, const uint32_t *n, double t0, double t1)
 {
     double rmin = INFINITY;
-    for (uint64_t s = 0; s < bd->nslots; ++s)
+    if (bd->live) {
+        npg_bd_device *d = bd->dev;
+        double rmax;
+        uint64_t live;
+        if (flush(bd) || d->put_n(d->ctx, NULL, bd->capacity, n) ||
+            d->sizes(d->ctx, bd->nslots, &bd->p.coal, 0, &rmin, &rmax, &live))
+            bd->dev_failed = 1;
+    }
+    for (uint64_t s = 0; s < (bd->live ? 0 : bd->nslots); ++s)
         if (bd->g[s] >= 0.0f && n[bd->ids[s]] >= 2) {
             const double R = radius(bd, n[bd->ids[s]]);
             rmin = R < rmin ? R : rmin;
@@ -1649,6 +1884,12 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
         fmax(fmin(EXC_STEPS * bd->sstep, fmax(0.25 * spacing, 8.0 * bd->sstep)), 64.0 * bd->tick);
     if (fit_grid(bd, rcut_for(bd, bd->rmax, bd->sstep), e_target, err, errlen))
         return 1;
+    if (bd->dev && !bd->live && bd->nc && go_live(bd, n, err, errlen))
+        return 1;
+    if (bd->dev_failed) {
+        fail_msg(bd, err, errlen, "");
+        return 1;
+    }
     /* overlaps from growth since the last advance */
     if (close_pairs(bd, n, 0.0, 0, err, errlen))
         return 1;
@@ -1684,6 +1925,10 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
             return 1;
         if (process_close(bd, n, t, dt, c, err, errlen))
             return 1;
+        if (bd->dev_failed) {
+            fail_msg(bd, err, errlen, "");
+            return 1;
+        }
         bd->st.particle_steps += nlive;
         nlive -= bd->nev * (bd->p.on_reaction == NPG_BD_REMOVE ? 2 : 1);
         bd->step += 1;
@@ -1705,10 +1950,23 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
 
 /* ---- queries --------------------------------------------------------------------------------- */
 
-void npg_bd_positions(const npg_bd *bd, double *xyz)
+void npg_bd_positions(const npg_bd *cbd, double *xyz)
 {
-    for (uint64_t i = 0; i < 3 * bd->capacity; ++i)
+    for (uint64_t i = 0; i < 3 * cbd->capacity; ++i)
         xyz[i] = NAN;
+    /* with a device, the host's mirror is refreshed first (a cache: the state is unchanged) */
+    npg_bd *bd = (npg_bd *)cbd;
+    if (bd->live) {
+        size_t k = 0;
+        for (uint64_t s = 0; s < bd->nslots; ++s)
+            if (fetch_push(bd, &k, (uint32_t)s))
+                return;
+        if (fetch_list(bd, k))
+            return;
+        for (uint64_t c = 0; c < bd->ncells; ++c)
+            bd->cstamp[c] = bd->epoch;
+        bd->dl_epoch = bd->epoch;
+    }
     for (uint64_t s = 0; s < bd->nslots; ++s) {
         if (bd->g[s] < 0.0f)
             continue;
@@ -1717,6 +1975,33 @@ void npg_bd_positions(const npg_bd *bd, double *xyz)
         xyz[3 * id + 1] = (double)bd->y[s] * bd->tick;
         xyz[3 * id + 2] = (double)bd->z[s] * bd->tick;
     }
+}
+
+int npg_bd_attach(npg_bd *bd, npg_bd_device *dev, char *err, size_t errlen)
+{
+    if (bd->live || bd->step) {
+        snprintf(err, errlen,
+                 "Brownian coalescence: a device is attached before the first advance");
+        return 1;
+    }
+    if (!bd->dirtybits) {
+        bd->dirtybits = calloc(bd->capacity / 64 + 1, sizeof *bd->dirtybits);
+        if (!bd->dirtybits) {
+            snprintf(err, errlen, "Brownian coalescence: out of memory");
+            return 1;
+        }
+    }
+    if (bd->dev) {
+        bd->dev->destroy(bd->dev->ctx);
+        free(bd->dev);
+    }
+    bd->dev = dev;
+    return 0;
+}
+
+double npg_bd_device_bytes_per_particle(const npg_bd *bd)
+{
+    return bd->dev ? bd->dev->bytes_per_slot(bd->dev->ctx) : 0.0;
 }
 
 const uint64_t *npg_bd_group_b(const npg_bd *bd)
@@ -1738,8 +2023,10 @@ double npg_bd_bytes_per_particle(const npg_bd *bd)
     if (!bd->capacity)
         return 0.0;
     const double per_slot = 3 * sizeof(uint32_t) + sizeof(float) + 2 * sizeof(uint32_t);
-    /* by slot: displaced, moved, taken; by id: alive, Group B */
-    const double bits = 5.0 * (double)(bd->capacity / 64 + 1) * 8.0;
-    const double cells = bd->nc ? (double)(bd->ncells + 1) * sizeof(uint32_t) : 0.0;
+    /* by slot: displaced, moved, taken (with a device, dirty); by id: alive, Group B */
+    const double bits = (bd->dev ? 6.0 : 5.0) * (double)(bd->capacity / 64 + 1) * 8.0;
+    /* cell starts, and with a device each cell's epoch */
+    const double cells =
+        bd->nc ? (double)(bd->ncells + 1) * sizeof(uint32_t) * (bd->dev ? 2.0 : 1.0) : 0.0;
     return per_slot + (bits + cells) / (double)bd->capacity;
 }

@@ -518,8 +518,18 @@ int npg_ensemble_create(npg_ensemble **out, const npg_config *cfg, const npg_ens
         } else if (!rc) {
             npg_bd_params bp;
             npg_bd_params_from_config(cfg, o->threads, &bp);
-            rc = npg_bd_create(&e->bd, &bp, e->capacity, err, errlen) ||
-                 npg_bd_place_all(e->bd, n, e->min_dist, err, errlen);
+            rc = npg_bd_create(&e->bd, &bp, e->capacity, err, errlen);
+            /* on the CUDA backend the steps' parallel parts run on the GPU too */
+            if (!rc && !strcmp(e->be.name, "cuda")) {
+                npg_bd_device *dev = npg_bd_device_cuda(e->capacity, err, errlen);
+                rc = !dev;
+                if (dev && npg_bd_attach(e->bd, dev, err, errlen)) {
+                    dev->destroy(dev->ctx);
+                    free(dev);
+                    rc = 1;
+                }
+            }
+            rc = rc || npg_bd_place_all(e->bd, n, e->min_dist, err, errlen);
         }
         if (rc) {
             npg_ensemble_destroy(e);
@@ -748,9 +758,10 @@ size_t npg_ensemble_merges(npg_ensemble *e, const npg_wm_event **ev)
 
 double npg_ensemble_bytes_per_particle(const npg_ensemble *e)
 {
-    return e->be.bytes_per_particle + (e->wm   ? npg_wm_bytes_per_particle(e->wm)
-                                       : e->bd ? npg_bd_bytes_per_particle(e->bd)
-                                               : 0.0);
+    return e->be.bytes_per_particle +
+           (e->wm   ? npg_wm_bytes_per_particle(e->wm)
+            : e->bd ? npg_bd_bytes_per_particle(e->bd) + npg_bd_device_bytes_per_particle(e->bd)
+                    : 0.0);
 }
 
 int npg_ensemble_mark(npg_ensemble *e, char *err, size_t errlen)

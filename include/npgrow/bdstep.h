@@ -20,6 +20,7 @@
 #ifndef NPGROW_BDSTEP_H
 #define NPGROW_BDSTEP_H
 
+#include "npgrow/coalesce.h"
 #include "npgrow/hd.h"
 #include "npgrow/philox.h"
 
@@ -135,6 +136,237 @@ static inline NPG_HD double npg_bd_hazard(int shell, double kp, double r, double
     if (shell == NPG_BD_SHELL_STEP)
         return npg_fabs(x) <= nu ? kp : 0.0;
     return kp * npg_exp(-x * x / (2.0 * nu * nu));
+}
+
+/* ---- the pair pass, one slot at a time --------------------------------------------------------
+ * The cell list's view that the pair search reads (host arrays on the CPU, device arrays in the
+ * CUDA kernel; the same functions run on both). Slots [start[c], start[c + 1]) lay in cell c at
+ * the last rebuild; a cell's interval along an axis is [lo[k], lo[k] + wd[k]) ticks. A "normal"
+ * slot (not dead, g < 0, and not displaced, its bit in disp clear) stays within et ticks of its
+ * cell's box (the skin), or the pass reports a violation and the caller rebuilds. */
+typedef struct npg_bd_view {
+    const uint32_t *x, *y, *z; /* fixed-point positions by slot */
+    const uint32_t *ids;       /* id of each slot */
+    const float *g;            /* sqrt(D_ref r_ref / (R + l)) by slot; < 0: dead */
+    const uint64_t *disp;      /* displaced slots (bitset) */
+    const uint32_t *start;     /* [nc^3 + 1] */
+    const uint32_t *lo, *wd;   /* [nc + 1] */
+    const uint32_t *n;         /* monomers by id */
+    npg_coal_params coal;
+    double tick;        /* nm per tick */
+    double rcut2;       /* r_cut^2 [nm^2] */
+    double hc_margin;   /* a pair within this of contact [nm] is a contact pair */
+    double pair_extent; /* beyond R_i + R_j where a pair can matter [nm] */
+    double kappa_c;     /* shell hazard amplitude [1 / time unit] */
+    double shell_nm;    /* nu [nm] */
+    double dt;          /* the step [time unit] */
+    uint64_t step;      /* step index (the reaction draws' counter) */
+    uint32_t nc;        /* cells per axis */
+    uint32_t et;        /* skin [ticks] */
+    uint32_t rct;       /* ceil(r_cut) [ticks] */
+    uint32_t seed;
+    int shell; /* NPG_BD_SHELL_* */
+    int fire;  /* also keep the pairs that react in this step */
+} npg_bd_view;
+
+/* A pair the serial part must see: near contact (the hard core may act), or reacting in this
+ * step (decided in the parallel pass unless a hard-core move intervenes), or to be decided. */
+#define NPG_BD_PAIR_CONTACT 1u
+#define NPG_BD_PAIR_FIRE    2u
+#define NPG_BD_PAIR_EVAL    3u
+
+typedef struct npg_bd_pair {
+    uint32_t a, b;     /* slots */
+    uint32_t ida, idb; /* their ids, ida < idb */
+    uint32_t prio;     /* NPG_BD_PAIR_FIRE: the reaction's Philox priority */
+    uint32_t kind;
+} npg_bd_pair;
+
+/* Where a pass writes its pairs: v[0..cap), len counts every pair found (len > cap: the buffer
+ * was too small, the caller grows it and repeats the pass). Threads may share a sink. */
+typedef struct npg_bd_sink {
+    npg_bd_pair *v;
+    uint32_t cap;
+    uint32_t len;
+} npg_bd_sink;
+
+static inline NPG_HD void npg_bd_emit(npg_bd_sink *sk, uint32_t s, uint32_t t, uint32_t is,
+                                      uint32_t it, uint32_t kind, uint32_t prio)
+{
+#if defined(__CUDA_ARCH__)
+    const uint32_t i = atomicAdd(&sk->len, 1u);
+#else
+    const uint32_t i = __atomic_fetch_add(&sk->len, 1u, __ATOMIC_RELAXED);
+#endif
+    if (i >= sk->cap)
+        return;
+    npg_bd_pair p;
+    if (is < it) {
+        p.a = s, p.b = t, p.ida = is, p.idb = it;
+    } else {
+        p.a = t, p.b = s, p.ida = it, p.idb = is;
+    }
+    p.prio = prio;
+    p.kind = kind;
+    sk->v[i] = p;
+}
+
+/* Does the pair (ids ida < idb, centre distance r, radii Ra, Rb [nm]) react in a step of dt?
+ * Its priority through prio. The draw depends on the ids and the step only. */
+static inline NPG_HD int npg_bd_fires(const npg_bd_view *v, uint32_t ida, uint32_t idb, double r,
+                                      double Ra, double Rb, double dt, uint32_t *prio)
+{
+    if (!(v->kappa_c > 0.0))
+        return 0;
+    const double sg = Ra + Rb;
+    const double kp = v->kappa_c * npg_coal_fermi(&v->coal, sg);
+    const double hz = npg_bd_hazard(v->shell, kp, r, sg + v->coal.ligand, v->shell_nm);
+    if (!(hz > 0.0))
+        return 0;
+    const double prob = -npg_expm1(-hz * dt);
+    const npg_u32x4 w = npg_philox4x32_10(npg_bd_counter(idb, v->step, NPG_BD_TAG_PAIR),
+                                          npg_philox_key(v->seed, ida));
+    *prio = w.y;
+    return npg_u01_closed0(w.x) < prob;
+}
+
+/* A pair of alive slots s, t (ids is, it) closer than r_cut (squared distance d2 [nm^2]): kept
+ * as a contact pair when within hc_margin of contact, as a reacting pair when it fires, else
+ * dropped. */
+static inline NPG_HD void npg_bd_keep(const npg_bd_view *v, npg_bd_sink *sk, uint32_t s, uint32_t t,
+                                      uint32_t is, uint32_t it, double d2)
+{
+    if (v->coal.d_ref_r_ref > 0.0) {
+        /* a cheap bound first: R + l = D_ref r_ref / g^2 from the float g (relative error
+         * < 2e-7, allowed for by the 1e-6 below); beyond it neither the hard core nor the
+         * shell can act, whatever the other sizes make r_cut */
+        const double gs = (double)v->g[s], gt = (double)v->g[t];
+        const double sum = v->coal.d_ref_r_ref * (1.0 / (gs * gs) + 1.0 / (gt * gt));
+        const double reach = sum * (1.0 + 1e-6) - 2.0 * v->coal.ligand + v->pair_extent;
+        if (d2 >= reach * reach)
+            return;
+    }
+    const double Rs = npg_coal_radius(&v->coal, (double)v->n[is]);
+    const double Rt = npg_coal_radius(&v->coal, (double)v->n[it]);
+    const double r = npg_sqrt(d2);
+    uint32_t prio = 0;
+    if (r < Rs + Rt + v->hc_margin) {
+        npg_bd_emit(sk, s, t, is, it, NPG_BD_PAIR_CONTACT, 0);
+        return;
+    }
+    if (v->fire && npg_bd_fires(v, is < it ? is : it, is < it ? it : is, r, Rs, Rt, v->dt, &prio))
+        npg_bd_emit(sk, s, t, is, it, NPG_BD_PAIR_FIRE, prio);
+}
+
+static inline NPG_HD int npg_bd_bit(const uint64_t *bits, uint64_t i)
+{
+    return (int)((bits[i >> 6] >> (i & 63u)) & 1u);
+}
+
+/* Candidates t in slots [t0, t1) of slot s (id idi) at (xi, yi, zi): pairs closer than r_cut. */
+static inline NPG_HD void npg_bd_scan_range(const npg_bd_view *v, npg_bd_sink *sk, uint32_t s,
+                                            uint32_t idi, uint32_t xi, uint32_t yi, uint32_t zi,
+                                            uint32_t t0, uint32_t t1)
+{
+    const uint32_t rct = v->rct;
+    for (uint32_t t = t0; t < t1; ++t) {
+        /* the box test as one branch (rarely passed; three branches would mispredict) */
+        const int32_t dx = (int32_t)(v->x[t] - xi), dy = (int32_t)(v->y[t] - yi),
+                      dz = (int32_t)(v->z[t] - zi);
+        const int in = ((uint32_t)dx + rct <= 2u * rct) & ((uint32_t)dy + rct <= 2u * rct) &
+                       ((uint32_t)dz + rct <= 2u * rct);
+        if (!in)
+            continue;
+        if (v->g[t] < 0.0f || npg_bd_bit(v->disp, t))
+            continue;
+        const double fx = dx * v->tick, fy = dy * v->tick, fz = dz * v->tick;
+        const double d2 = fx * fx + fy * fy + fz * fz;
+        if (d2 >= v->rcut2)
+            continue;
+        npg_bd_keep(v, sk, s, t, idi, v->ids[t], d2);
+    }
+}
+
+/* Cells xl..xh (xl >= -1, xh <= nc, xh - xl <= 2) of the row starting at cell rowbase: one
+ * contiguous range of slots unless it wraps around the row's ends. */
+static inline NPG_HD void npg_bd_scan_row(const npg_bd_view *v, npg_bd_sink *sk, uint32_t s,
+                                          uint32_t idi, uint32_t xi, uint32_t yi, uint32_t zi,
+                                          uint32_t rowbase, int xl, int xh)
+{
+    const uint32_t *start = v->start;
+    const int nc = (int)v->nc;
+    if (xl < 0) {
+        npg_bd_scan_range(v, sk, s, idi, xi, yi, zi, start[rowbase + nc - 1], start[rowbase + nc]);
+        xl = 0;
+    }
+    if (xh >= nc) {
+        npg_bd_scan_range(v, sk, s, idi, xi, yi, zi, start[rowbase], start[rowbase + 1]);
+        xh = nc - 1;
+    }
+    npg_bd_scan_range(v, sk, s, idi, xi, yi, zi, start[rowbase + (uint32_t)xl],
+                      start[rowbase + (uint32_t)xh + 1]);
+}
+
+/* The pairs closer than r_cut that normal slot s of cell (cx, cy, cz) forms with the normal
+ * slots of the cells forward of it: pairs found once, from the partner for which the other's
+ * cell is forward (dz > 0; dz = 0, dy > 0; dz = dy = 0, dx > 0; the own cell after s). Returns
+ * 1 (and scans nothing) when s has left its cell's box extended by the skin. */
+static inline NPG_HD int npg_bd_scan_slot(const npg_bd_view *v, npg_bd_sink *sk, uint32_t s,
+                                          uint32_t cx, uint32_t cy, uint32_t cz)
+{
+    const uint32_t nc = v->nc;
+    const int64_t reach = (int64_t)v->rct + v->et, e64 = v->et;
+    const uint32_t xi = v->x[s], yi = v->y[s], zi = v->z[s];
+    /* offsets from the cell's lower faces [ticks]: within [-e, width + e)? */
+    const int64_t ox = (int32_t)(xi - v->lo[cx]), oy = (int32_t)(yi - v->lo[cy]),
+                  oz = (int32_t)(zi - v->lo[cz]);
+    if (ox < -e64 || ox >= v->wd[cx] + e64 || oy < -e64 || oy >= v->wd[cy] + e64 || oz < -e64 ||
+        oz >= v->wd[cz] + e64)
+        return 1;
+    /* neighbour cells within reach along each axis */
+    const int xl = (int)cx - (ox < reach), xh = (int)cx + (ox >= v->wd[cx] - reach);
+    const int yl = oy < reach, yh = oy >= v->wd[cy] - reach;
+    const int zh = oz >= v->wd[cz] - reach;
+    const uint32_t zp = cz + 1 < nc ? cz + 1 : 0;
+    const uint32_t yp = cy + 1 < nc ? cy + 1 : 0, ym = cy ? cy - 1 : nc - 1;
+    const uint32_t own = (cz * nc + cy) * nc, c = own + cx;
+    const uint32_t idi = v->ids[s];
+    /* own row: the own cell after s, then the next if within reach */
+    npg_bd_scan_range(v, sk, s, idi, xi, yi, zi, s + 1, v->start[c + 1]);
+    if (xh > (int)cx)
+        npg_bd_scan_row(v, sk, s, idi, xi, yi, zi, own, (int)cx + 1, xh);
+    if (yh)
+        npg_bd_scan_row(v, sk, s, idi, xi, yi, zi, (cz * nc + yp) * nc, xl, xh);
+    if (zh) {
+        const uint32_t zb = zp * nc;
+        npg_bd_scan_row(v, sk, s, idi, xi, yi, zi, (zb + cy) * nc, xl, xh);
+        if (yl)
+            npg_bd_scan_row(v, sk, s, idi, xi, yi, zi, (zb + ym) * nc, xl, xh);
+        if (yh)
+            npg_bd_scan_row(v, sk, s, idi, xi, yi, zi, (zb + yp) * nc, xl, xh);
+    }
+    return 0;
+}
+
+/* The diffusion factor of a particle of n monomers: sqrt(D_ref r_ref / (R + l)) as a float. */
+static inline NPG_HD float npg_bd_gfac(const npg_coal_params *c, uint32_t n)
+{
+    return (float)npg_sqrt(c->d_ref_r_ref / (npg_coal_radius(c, (double)n) + c->ligand));
+}
+
+/* The displacement of one slot in step `step` [ticks]: every coordinate round(z g c) with
+ * c = sqrt(2 f dt) / tick, z from Philox keyed by (seed, id). */
+static inline NPG_HD void npg_bd_move_ticks(uint32_t seed, uint32_t id, float g, uint64_t step,
+                                            double c, int32_t d[3])
+{
+    const npg_u32x4 b =
+        npg_philox4x32_10(npg_bd_counter(0, step, NPG_BD_TAG_MOVE), npg_philox_key(seed, id));
+    double z0, z1, z2;
+    npg_bd_normals(b, &z0, &z1, &z2);
+    const double sc = (double)g * c; /* dead slots (g < 0) move too, harmlessly */
+    d[0] = npg_round_i32(z0 * sc);
+    d[1] = npg_round_i32(z1 * sc);
+    d[2] = npg_round_i32(z2 * sc);
 }
 
 #endif /* NPGROW_BDSTEP_H */

@@ -60,6 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "npgrow/bddevice.h"
 #include "npgrow/bdstep.h"
 #include "npgrow/coalesce.h"
 #include "npgrow/wellmixed.h"
@@ -99,6 +100,8 @@ typedef struct npg_bd_stats {
     uint64_t close_pairs;    /* pairs found within r_cut, summed over steps */
     uint64_t placed;         /* particles placed (npg_bd_place_all, npg_bd_insert, _at) */
     uint64_t place_attempts; /* positions drawn for them */
+    uint64_t dev_fetched;    /* with a device: slots copied to the host's mirror */
+    uint64_t dev_put;        /* with a device: slots the host wrote, put back */
     double t_moves, t_cells, t_pairs, t_merges; /* wall seconds in each part of the steps */
     double dt_last;                             /* the last advance's step [time unit] */
     double cell_nm, excursion_nm, rcut_nm;      /* current grid: h, e, r_cut [nm] */
@@ -106,6 +109,10 @@ typedef struct npg_bd_stats {
 } npg_bd_stats;
 
 typedef struct npg_bd npg_bd;
+
+/* Attach a device (before the first advance; bd takes ownership of dev, a malloc'd struct, and
+ * npg_bd_destroy destroys it). The first advance puts the state there. */
+int npg_bd_attach(npg_bd *bd, npg_bd_device *dev, char *err, size_t errlen);
 
 /* The parameters of cfg's `coalescence: {mode: brownian}` section in its time unit (box edge
  * V^(1/3), kappa_c and the diffusion keys converted from per second), merging on reaction,
@@ -150,6 +157,9 @@ const uint64_t *npg_bd_group_b(const npg_bd *bd);
 void npg_bd_get_stats(const npg_bd *bd, npg_bd_stats *st);
 /* Host bytes held per particle slot (capacity), the engine's n arrays not included. */
 double npg_bd_bytes_per_particle(const npg_bd *bd);
+/* Device bytes held per particle slot (0 without a device): its copy of the slots, of n, and
+ * the rebuild's sort buffers. */
+double npg_bd_device_bytes_per_particle(const npg_bd *bd);
 
 #ifdef __cplusplus
 }

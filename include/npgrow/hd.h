@@ -60,6 +60,10 @@ static inline NPG_HD double npg_log2(double x)
 {
     return log2(x);
 }
+static inline NPG_HD double npg_expm1(double x)
+{
+    return expm1(x);
+}
 static inline NPG_HD double npg_exp2(double x)
 {
     return exp2(x);

@@ -1,0 +1,60 @@
+// test_bd_cuda.cpp: the Brownian-dynamics device on the GPU (kernels/bd_cuda.cu) attached to the
+// host's Brownian dynamics, against the host alone: the scenario of tests/support/bd_scenario.h,
+// bit for bit. Its OpenMP twin (test_bd_device.cpp) runs the same device source in CI; this one
+// needs a GPU and skips without one, unless NPG_REQUIRE_GPU=1, which turns the skip into a
+// failure.
+//
+// The device is compiled without FMA contraction (like the host, -ffp-contract=off), so its
+// arithmetic is the host's; only CUDA's cbrt and exp may differ from glibc's in the last bit,
+// which changes an outcome only when a distance or a uniform falls within an ulp of a threshold
+// (odds of order 1e-5 for this scenario's ~1e7 decisions).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "../support/bd_scenario.h"
+
+namespace
+{
+bool have_gpu(std::string *why)
+{
+    char err[256] = "";
+    npg_bd_device *d = npg_bd_device_cuda(1, err, sizeof err);
+    if (!d) {
+        *why = err;
+        return false;
+    }
+    d->destroy(d->ctx);
+    std::free(d);
+    return true;
+}
+} // namespace
+
+#define NPG_BD_REQUIRE_GPU()                                                                       \
+    do {                                                                                           \
+        std::string why_;                                                                          \
+        if (!have_gpu(&why_)) {                                                                    \
+            const char *req_ = std::getenv("NPG_REQUIRE_GPU");                                     \
+            if (req_ && std::string(req_) == "1")                                                  \
+                FAIL() << "NPG_REQUIRE_GPU=1 but no GPU device: " << why_;                         \
+            GTEST_SKIP() << "no GPU: " << why_;                                                    \
+        }                                                                                          \
+    } while (0)
+
+TEST(BrownianCuda, MergeMatchesHost)
+{
+    NPG_BD_REQUIRE_GPU();
+    const BdRun h = bd_run_scenario(nullptr, 2, NPG_BD_MERGE, 77u);
+    const BdRun d = bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_MERGE, 77u);
+    bd_expect_same(h, d);
+    std::printf("  %llu merges; GPU: %llu slots fetched, %llu put back, %.1f device B/particle\n",
+                (unsigned long long)d.st.reactions, (unsigned long long)d.st.dev_fetched,
+                (unsigned long long)d.st.dev_put, d.device_bytes);
+}
+
+TEST(BrownianCuda, RemoveMatchesHost)
+{
+    NPG_BD_REQUIRE_GPU();
+    bd_expect_same(bd_run_scenario(nullptr, 2, NPG_BD_REMOVE, 5u),
+                   bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_REMOVE, 5u));
+}
