@@ -8,9 +8,10 @@
  * npg_bd_gfac), shared with the host.
  *
  * Device memory per slot (capacity): x, y, z, ids, g and the cell key 24 bytes; the disp bitset
- * 1 bit; n by id 4 bytes; the rebuild's slot permutation and gather buffer 8 bytes, plus the
- * sort's own temporary storage while it runs (Thrust allocates and frees it). Cell starts are
- * 4 bytes per cell (about one cell per particle in dilute systems).
+ * 1 bit; n by id 4 bytes; cell starts 4 bytes per cell (about one cell per particle in dilute
+ * systems): about 32 bytes, and the engine's n, n_prev on the GPU make 40. A rebuild holds, while
+ * it runs, a slot permutation and a gather buffer (8 bytes per live slot) and the sort's own
+ * temporary storage (Thrust allocates and frees it; about 8 more).
  */
 #ifndef NPGROW_KERNELS_BD_DEVICE_CUH
 #define NPGROW_KERNELS_BD_DEVICE_CUH
@@ -385,6 +386,9 @@ static int bd_rebuild(void *ctx, uint64_t ns, uint32_t *start, uint64_t *live)
         thrust::copy(d.start.begin(), d.start.begin() + d.ncells + 1, start);
         *live = start[d.ncells];
         thrust::fill(d.disp.begin(), d.disp.end(), 0ull);
+        /* the permutation and the gather buffer only while a rebuild runs */
+        thrust::device_vector<uint32_t>().swap(d.perm);
+        thrust::device_vector<uint32_t>().swap(d.tmp);
     });
 }
 
@@ -459,8 +463,8 @@ static double bd_bytes_per_slot(void *ctx)
     BdDevice *d = static_cast<BdDevice *>(ctx);
     if (!d->capacity)
         return 0.0;
-    const double per_slot = 6 * sizeof(uint32_t) + sizeof(uint32_t) /* n */ +
-                            2 * sizeof(uint32_t) /* perm, tmp */ + 1.0 / 8.0;
+    /* held between rebuilds: the slot arrays, n, the disp bits and the cell starts */
+    const double per_slot = 6 * sizeof(uint32_t) + sizeof(uint32_t) /* n */ + 1.0 / 8.0;
     return per_slot + (double)(d->ncells + 1) * sizeof(uint32_t) / (double)d->capacity;
 }
 

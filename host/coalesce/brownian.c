@@ -870,6 +870,8 @@ static int pair_pass(npg_bd *bd)
 #pragma omp parallel num_threads(bd->threads) reduction(| : viol) if (bd->nslots > PAR_MIN)
         {
             npg_bd_sink *sk = &bd->tbuf[omp_get_thread_num() % bd->ntbuf];
+            /* a const copy per thread: its fields stay in registers across the calls */
+            const npg_bd_view lv = *v;
 #pragma omp for schedule(dynamic, 8)
             for (uint64_t row = 0; row < (uint64_t)nc * nc; ++row) {
                 const uint32_t cz = (uint32_t)(row / nc), cy = (uint32_t)(row % nc);
@@ -878,7 +880,7 @@ static int pair_pass(npg_bd *bd)
                     for (uint32_t s = start[c]; s < start[c + 1]; ++s) {
                         if (G[s] < 0.0f || ((disp[s >> 6] >> (s & 63u)) & 1u))
                             continue;
-                        viol |= npg_bd_scan_slot(v, sk, s, cx, cy, cz);
+                        viol |= npg_bd_scan_slot(&lv, sk, s, cx, cy, cz);
                     }
                 }
             }

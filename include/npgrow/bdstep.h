@@ -268,11 +268,13 @@ static inline NPG_HD void npg_bd_scan_range(const npg_bd_view *v, npg_bd_sink *s
                                             uint32_t idi, uint32_t xi, uint32_t yi, uint32_t zi,
                                             uint32_t t0, uint32_t t1)
 {
+    /* locals: the rare stores of npg_bd_keep would otherwise make every view field a reload */
     const uint32_t rct = v->rct;
+    const uint32_t *X = v->x, *Y = v->y, *Z = v->z;
     for (uint32_t t = t0; t < t1; ++t) {
         /* the box test as one branch (rarely passed; three branches would mispredict) */
-        const int32_t dx = (int32_t)(v->x[t] - xi), dy = (int32_t)(v->y[t] - yi),
-                      dz = (int32_t)(v->z[t] - zi);
+        const int32_t dx = (int32_t)(X[t] - xi), dy = (int32_t)(Y[t] - yi),
+                      dz = (int32_t)(Z[t] - zi);
         const int in = ((uint32_t)dx + rct <= 2u * rct) & ((uint32_t)dy + rct <= 2u * rct) &
                        ((uint32_t)dz + rct <= 2u * rct);
         if (!in)
