@@ -6,9 +6,14 @@
 # the two backends, their tests and the benchmark, directly with nvcc/g++. GoogleTest is used
 # when its headers and libraries are found; without it the tests are skipped with a notice.
 # Environment: NPG_GPU_BUILD (build folder, default build-gpu), NPG_CUDA_ARCH (default 90),
-# JOBS (parallel compiles, default 4). Extra arguments go to bench_gpu. The table comes last.
-# Coalescence (issue 11) is not benchmarked here: the well-mixed sampler runs on the host only
-# (no CUDA path yet); its benchmark is bench/coalesce.sh (bench/RESULTS.md, "Coalescence").
+# JOBS (parallel compiles, default 4), NPG_BD_MAXN (largest N of the Brownian-dynamics benchmark,
+# default 1e7, where the throughput target applies; the host-side placement is serial, 41 s at
+# 1e7 and ~7 min at 1e8 on the CPU VM). Extra arguments go to bench_gpu.
+# The tables come last.
+# Brownian-dynamics coalescence (issue "Coalescence II"): the GPU device (kernels/bd_cuda.cu)
+# against the host alone (tests/coalesce/test_bd_cuda.cpp) and its OpenMP twin, then
+# bench_brownian ... cuda for N = 1e5 .. NPG_BD_MAXN. The well-mixed sampler runs on the host
+# only; its benchmark is bench/coalesce.sh (bench/RESULTS.md, "Coalescence").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,26 +45,34 @@ bg() {
 }
 bg "$NVCC" "${NVFLAGS[@]}" -c kernels/backend_cuda.cu -o "$B/backend_cuda.o"
 bg "$NVCC" "${NVFLAGS[@]}" -c kernels/probe_cuda.cu -o "$B/probe_cuda.o"
+bg "$NVCC" "${NVFLAGS[@]}" --fmad=false -c kernels/bd_cuda.cu -o "$B/bd_cuda.o"
+bg gcc "${CFLAGS[@]}" -fno-math-errno -c host/coalesce/brownian.c -o "$B/brownian.o"
+bg gcc "${CFLAGS[@]}" -c bench/bench_brownian.c -o "$B/bench_brownian.o"
 bg gcc "${CFLAGS[@]}" -c host/engine/backend_cpu.c -o "$B/backend_cpu.o"
 bg gcc "${CFLAGS[@]}" -c host/engine/ssa_batch.c -o "$B/ssa_batch.o"
+bg gcc "${CFLAGS[@]}" -c host/util/stop.c -o "$B/stop.o"
 bg gcc "${CFLAGS[@]}" -c bench/bench_gpu.c -o "$B/bench_gpu.o"
 have_gtest=0
 if [ -f /usr/include/gtest/gtest.h ] || [ -f /usr/local/include/gtest/gtest.h ]; then
     have_gtest=1
     bg g++ "${CXXFLAGS[@]}" -c tests/kernels/test_cuda.cpp -o "$B/test_cuda.o"
     bg g++ "${CXXFLAGS[@]}" -c tests/kernels/test_reduce.cpp -o "$B/test_reduce.o"
+    bg g++ "${CXXFLAGS[@]}" -c tests/coalesce/test_bd_cuda.cpp -o "$B/test_bd_cuda.o"
+    bg g++ "${CXXFLAGS[@]}" -c tests/coalesce/test_bd_device.cpp -o "$B/test_bd_device.o"
 fi
 for p in "${pids[@]}"; do wait "$p"; done
 LIBS=(-L"$CUDA_HOME/lib64" -lcudart_static -ldl -lrt -lpthread -lm)
-OBJS=("$B/backend_cuda.o" "$B/probe_cuda.o" "$B/backend_cpu.o" "$B/ssa_batch.o")
+OBJS=("$B/backend_cuda.o" "$B/probe_cuda.o" "$B/backend_cpu.o" "$B/ssa_batch.o" "$B/stop.o")
+BD_OBJS=("$B/brownian.o" "$B/bd_cuda.o")
 g++ -fopenmp -o "$B/bench_gpu" "$B/bench_gpu.o" "${OBJS[@]}" "${LIBS[@]}"
+g++ -fopenmp -o "$B/bench_brownian" "$B/bench_brownian.o" "${BD_OBJS[@]}" "${LIBS[@]}"
 if [ $have_gtest = 1 ]; then
-    g++ -fopenmp -o "$B/gpu_tests" "$B/test_cuda.o" "$B/test_reduce.o" "${OBJS[@]}" \
-        -lgtest_main -lgtest "${LIBS[@]}"
+    g++ -fopenmp -o "$B/gpu_tests" "$B/test_cuda.o" "$B/test_reduce.o" "$B/test_bd_cuda.o" \
+        "$B/test_bd_device.o" "${OBJS[@]}" "${BD_OBJS[@]}" -lgtest_main -lgtest "${LIBS[@]}"
 fi
 echo "built in $(( $(date +%s) - t0 )) s"
 
-echo "== tests (CUDA vs CPU backend; Thrust reductions on OpenMP)"
+echo "== tests (CUDA vs CPU backend; Thrust reductions on OpenMP; BD device on the GPU and its OpenMP twin vs the host)"
 test_rc=0
 if [ $have_gtest = 1 ]; then
     NPG_REQUIRE_GPU=1 "$B/gpu_tests" --gtest_color=no || test_rc=$?
@@ -67,9 +80,17 @@ else
     echo "GoogleTest not found: tests skipped"
 fi
 
-echo "== benchmark"
+echo "== benchmark: Brownian dynamics on the GPU (N = 1e5 .. ${NPG_BD_MAXN:-1e7}, host threads $(nproc))"
+bd_rc=0
+"$B/bench_brownian" "${NPG_BD_MAXN:-1e7}" "$(nproc)" 1 cuda | tee "$B/bench_brownian.txt" || bd_rc=$?
+echo "== benchmark: monomer SSA"
 "$B/bench_gpu" "$@"
-echo "(coalescence: host only, no GPU benchmark yet; see bench/coalesce.sh)"
+echo "== Brownian dynamics on the GPU (from above)"
+grep -v '^csv' "$B/bench_brownian.txt" || true
+if [ $bd_rc != 0 ]; then
+    echo "gpu.sh: bench_brownian FAILED (exit $bd_rc)" >&2
+    exit 1
+fi
 if [ $test_rc != 0 ]; then
     echo "gpu.sh: TESTS FAILED (exit $test_rc); the benchmark above ran anyway" >&2
     exit 1

@@ -43,6 +43,10 @@
  * particles). Slots are kept in cell order; ids stay the engine's. OpenMP over particles; the
  * result is the same, bit for bit, for any number of threads.
  *
+ * Device: with npg_bd_attach (npgrow/bddevice.h) the parallel part of each step (moves, the
+ * pair search over normal slots, rebuilds, sizes) runs on the device and this library runs the
+ * serial part on its arrays as a mirror of the device's, with the same result (ARCHITECTURE.md).
+ *
  * The engine's part: create with its slot capacity (dormant slots for entries); place the
  * initial particles (npg_bd_place_all, r_c); per synchronization interval, after the monomer
  * SSA, npg_bd_advance over the interval (sizes changed by the SSA are read at its start:
