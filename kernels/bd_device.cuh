@@ -233,6 +233,7 @@ struct BdDevice {
     thrust::device_vector<uint64_t> pw;
     std::vector<npg_bd_pair> hpairs;
     std::string err;
+    bool healthy = true; /* no operation has failed */
 
     explicit BdDevice(uint64_t cap)
         : capacity(cap), x(cap ? cap : 1), y(cap ? cap : 1), z(cap ? cap : 1), ids(cap ? cap : 1),
@@ -241,6 +242,23 @@ struct BdDevice {
     {
     }
 };
+
+/* Staging buffers beyond this many slots are released after use (a whole-state transfer must
+ * not keep its size on the device). */
+#define NPG_BD_STAGING_KEEP (1u << 16)
+
+static void bd_trim(BdDevice &d)
+{
+    if (d.sl.capacity() <= NPG_BD_STAGING_KEEP)
+        return;
+    thrust::device_vector<uint32_t>().swap(d.sl);
+    thrust::device_vector<uint32_t>().swap(d.px);
+    thrust::device_vector<uint32_t>().swap(d.py);
+    thrust::device_vector<uint32_t>().swap(d.pz);
+    thrust::device_vector<uint32_t>().swap(d.pid);
+    thrust::device_vector<float>().swap(d.pg);
+    thrust::device_vector<uint64_t>().swap(d.pw);
+}
 
 template <class F> static int bd_guard(void *ctx, F &&f)
 {
@@ -253,6 +271,7 @@ template <class F> static int bd_guard(void *ctx, F &&f)
     } catch (...) {
         d->err = "unknown error";
     }
+    d->healthy = false;
     return 1;
 }
 
@@ -301,6 +320,7 @@ static int bd_put(void *ctx, const uint32_t *slots, size_t k, const uint32_t *x,
                          BdPut{raw(d.x), raw(d.y), raw(d.z), raw(d.ids), raw(d.g), raw(d.disp),
                                raw(d.sl), raw(d.px), raw(d.py), raw(d.pz), raw(d.pid), raw(d.pg),
                                raw(d.pw)});
+        bd_trim(d);
     });
 }
 
@@ -327,6 +347,7 @@ static int bd_get(void *ctx, const uint32_t *slots, size_t k, uint32_t *x, uint3
             const uint32_t s = slots[i];
             x[s] = hx[i], y[s] = hy[i], z[s] = hz[i], ids[s] = hid[i], g[s] = hg[i];
         }
+        bd_trim(d);
     });
 }
 
@@ -347,6 +368,7 @@ static int bd_put_n(void *ctx, const uint32_t *idl, size_t k, const uint32_t *n)
         thrust::for_each(thrust::device, thrust::counting_iterator<uint64_t>(0),
                          thrust::counting_iterator<uint64_t>(k),
                          BdPutN{raw(d.n), raw(d.sl), raw(d.px)});
+        bd_trim(d);
     });
 }
 
@@ -475,7 +497,11 @@ static const char *bd_error(void *ctx)
 
 static void bd_destroy(void *ctx)
 {
-    delete static_cast<BdDevice *>(ctx);
+    BdDevice *d = static_cast<BdDevice *>(ctx);
+    /* after a failed operation (a CUDA fault is sticky) the vectors' frees would throw from
+     * their destructors and terminate the process: leak them instead */
+    if (d->healthy)
+        delete d;
 }
 
 /* A device for capacity slots on this translation unit's Thrust system (NULL, with a message,
@@ -497,6 +523,7 @@ static npg_bd_device *bd_device_new(uint64_t capacity, char *err, size_t errlen)
         return NULL;
     }
     dev->ctx = d;
+    dev->capacity = capacity;
     dev->grid = bd_grid;
     dev->put = bd_put;
     dev->get = bd_get;

@@ -363,11 +363,6 @@ static int fresh_cells(npg_bd *bd, const uint32_t *cells, size_t k)
     return fetch_list(bd, m);
 }
 
-static int fresh_cell(npg_bd *bd, uint32_t c)
-{
-    return bd->live && bd->cstamp[c] != bd->epoch ? fresh_cells(bd, &c, 1) : 0;
-}
-
 /* Host copies of the displaced slots. */
 static int fresh_dlist(npg_bd *bd)
 {
@@ -741,14 +736,28 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
         const int kx = axis_cells(npg_bd_cell(px, nc), mm, nc, ax);
         const int ky = axis_cells(npg_bd_cell(py, nc), mm, nc, ax + stride);
         const int kz = axis_cells(npg_bd_cell(pz, nc), mm, nc, ax + 2 * stride);
+        if (bd->live) { /* with a device: the stale cells of the scan in one transfer */
+            uint32_t *cl = malloc((size_t)kx * ky * kz * sizeof *cl);
+            size_t q = 0;
+            for (int iz = 0; cl && iz < kz; ++iz)
+                for (int iy = 0; iy < ky; ++iy)
+                    for (int ix = 0; ix < kx; ++ix) {
+                        const uint32_t c =
+                            cellidx(bd, ax[ix], ax[stride + iy], ax[2 * stride + iz]);
+                        if (bd->cstamp[c] != bd->epoch)
+                            cl[q++] = c;
+                    }
+            const int bad = !cl || fresh_cells(bd, cl, q);
+            free(cl);
+            if (bad) {
+                free(ax);
+                return -1;
+            }
+        }
         for (int iz = 0; iz < kz; ++iz)
             for (int iy = 0; iy < ky; ++iy)
                 for (int ix = 0; ix < kx; ++ix) {
                     const uint32_t c = cellidx(bd, ax[ix], ax[stride + iy], ax[2 * stride + iz]);
-                    if (fresh_cell(bd, c)) {
-                        free(ax);
-                        return -1;
-                    }
                     for (uint32_t t = bd->start[c]; t < bd->start[c + 1]; ++t) {
                         if (t == skip || bd->g[t] < 0.0f || bit(bd->dispbits, t))
                             continue;
@@ -791,6 +800,8 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
 /* Pairs of alive slots closer than r_cut into bd->close, sorted by (lower id, higher id).
  * Returns 1 when a normal slot has left its extended box (the caller rebuilds and repeats),
  * -1 when out of memory, else 0. */
+static int prefetch(npg_bd *bd, const uint32_t *list, size_t n);
+
 /* The pair pass's view of the current state (npgrow/bdstep.h). */
 static void set_view(npg_bd *bd)
 {
@@ -911,7 +922,7 @@ static int pair_pass(npg_bd *bd)
     }
 displaced:
     /* displaced slots: against normal slots through the 27 cells around them, and each other */
-    if (fresh_dlist(bd))
+    if (fresh_dlist(bd) || (bd->live && bd->dlen && prefetch(bd, bd->dlist, bd->dlen)))
         return -1;
     for (size_t i = 0; i < bd->dlen; ++i) {
         const uint32_t k = bd->dlist[i];
@@ -944,33 +955,38 @@ displaced:
     return 0;
 }
 
-/* With a device: the host copies of the cells around every close pair's slots, in one
- * transfer (the serial part reads them; scan_near fetches any other cell it visits). */
-static int prefetch(npg_bd *bd)
+/* With a device: the host copies of the cells around slots (n of them, from list, or the close
+ * pairs' slots when list is NULL), in one transfer: the 27 cells around the cell of each
+ * (its slot's for a normal slot, its position's for a displaced one, whose copy must be fresh);
+ * scan_near fetches any other cell it visits. */
+static int prefetch(npg_bd *bd, const uint32_t *list, size_t n)
 {
     size_t k = 0;
     const uint32_t nc = bd->nc;
-    for (size_t i = 0; i < bd->close.len; ++i)
-        for (int q = 0; q < 2; ++q) {
-            const uint32_t s = q ? bd->close.v[i].b : bd->close.v[i].a;
-            if (s >= bd->nmain)
-                continue; /* appended: among the displaced slots, fetched already */
-            const uint32_t c = cell_of_slot(bd, s);
-            const uint32_t cx = c % nc, cy = (c / nc) % nc, cz = c / nc / nc;
-            for (int dz = -1; dz <= 1; ++dz)
-                for (int dy = -1; dy <= 1; ++dy)
-                    for (int dx = -1; dx <= 1; ++dx) {
-                        const uint32_t x = (cx + nc + (uint32_t)dx) % nc;
-                        const uint32_t y = (cy + nc + (uint32_t)dy) % nc;
-                        const uint32_t z = (cz + nc + (uint32_t)dz) % nc;
-                        const uint32_t cc = cellidx(bd, x, y, z);
-                        if (bd->cstamp[cc] == bd->epoch)
-                            continue;
-                        if (grow((void **)&bd->queue, &bd->qcap, k + 1, sizeof *bd->queue))
-                            return 1;
-                        bd->queue[k++] = cc;
-                    }
-        }
+    const size_t m = list ? n : 2 * bd->close.len;
+    for (size_t i = 0; i < m; ++i) {
+        const uint32_t s = list ? list[i] : (i & 1) ? bd->close.v[i / 2].b : bd->close.v[i / 2].a;
+        if (list && bd->g[s] < 0.0f)
+            continue;
+        const uint32_t c = s < bd->nmain && !bit(bd->dispbits, s)
+                               ? cell_of_slot(bd, s)
+                               : cellidx(bd, npg_bd_cell(bd->x[s], nc), npg_bd_cell(bd->y[s], nc),
+                                         npg_bd_cell(bd->z[s], nc));
+        const uint32_t cx = c % nc, cy = (c / nc) % nc, cz = c / nc / nc;
+        for (int dz = -1; dz <= 1; ++dz)
+            for (int dy = -1; dy <= 1; ++dy)
+                for (int dx = -1; dx <= 1; ++dx) {
+                    const uint32_t x = (cx + nc + (uint32_t)dx) % nc;
+                    const uint32_t y = (cy + nc + (uint32_t)dy) % nc;
+                    const uint32_t z = (cz + nc + (uint32_t)dz) % nc;
+                    const uint32_t cc = cellidx(bd, x, y, z);
+                    if (bd->cstamp[cc] == bd->epoch)
+                        continue;
+                    if (grow((void **)&bd->queue, &bd->qcap, k + 1, sizeof *bd->queue))
+                        return 1;
+                    bd->queue[k++] = cc;
+                }
+    }
     return fresh_cells(bd, bd->queue, k); /* a repeated cell is fetched once */
 }
 
@@ -1004,7 +1020,7 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
         }
         rebuild(bd);
     }
-    if (bd->live && bd->close.len && prefetch(bd)) {
+    if (bd->live && bd->close.len && prefetch(bd, NULL, 0)) {
         fail_msg(bd, err, errlen, "out of memory");
         return 1;
     }
@@ -1800,6 +1816,11 @@ static int go_live(npg_bd *bd, const uint32_t *n, char *err, size_t errlen)
         if (fetch_push(bd, &k, (uint32_t)s))
             break;
     bd->pn = n;
+    if (!bd->cstamp) { /* attached after the grid was made */
+        bd->cstamp = calloc(bd->ncells, sizeof *bd->cstamp);
+        if (!bd->cstamp)
+            bd->dev_failed = 1;
+    }
     if (bd->dev_failed || d->grid(d->ctx, bd->nc, bd->lo, bd->wd, bd->start, bd->nmain) ||
         (k && d->put(d->ctx, bd->fetch, k, bd->x, bd->y, bd->z, bd->g, bd->ids, bd->dispbits)) ||
         d->put_n(d->ctx, NULL, bd->capacity, n)) {
@@ -1854,8 +1875,13 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
 {
     if (!(t1 > t0))
         return 0;
+    bd->pn = n; /* the sizes that the device's copy follows (put back by id after merges) */
     uint64_t nlive = 0;
     const double rmin = sync_sizes(bd, n, &nlive);
+    if (bd->dev_failed) { /* a device failure is never an empty system */
+        fail_msg(bd, err, errlen, "");
+        return 1;
+    }
     if (nlive == 0)
         return 0;
     const double dt_t = dt_for(bd, rmin, t0, t1);
@@ -1947,12 +1973,18 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
                 return rc;
         }
     }
+    /* the device's copy of n is complete when the advance returns: the caller's n may change
+     * or go away before the next one */
+    if (flush(bd)) {
+        fail_msg(bd, err, errlen, "");
+        return 1;
+    }
     return 0;
 }
 
 /* ---- queries --------------------------------------------------------------------------------- */
 
-void npg_bd_positions(const npg_bd *cbd, double *xyz)
+int npg_bd_positions(const npg_bd *cbd, double *xyz)
 {
     for (uint64_t i = 0; i < 3 * cbd->capacity; ++i)
         xyz[i] = NAN;
@@ -1962,9 +1994,9 @@ void npg_bd_positions(const npg_bd *cbd, double *xyz)
         size_t k = 0;
         for (uint64_t s = 0; s < bd->nslots; ++s)
             if (fetch_push(bd, &k, (uint32_t)s))
-                return;
+                return 1;
         if (fetch_list(bd, k))
-            return;
+            return 1;
         for (uint64_t c = 0; c < bd->ncells; ++c)
             bd->cstamp[c] = bd->epoch;
         bd->dl_epoch = bd->epoch;
@@ -1977,6 +2009,7 @@ void npg_bd_positions(const npg_bd *cbd, double *xyz)
         xyz[3 * id + 1] = (double)bd->y[s] * bd->tick;
         xyz[3 * id + 2] = (double)bd->z[s] * bd->tick;
     }
+    return 0;
 }
 
 int npg_bd_attach(npg_bd *bd, npg_bd_device *dev, char *err, size_t errlen)
@@ -1984,6 +2017,12 @@ int npg_bd_attach(npg_bd *bd, npg_bd_device *dev, char *err, size_t errlen)
     if (bd->live || bd->step) {
         snprintf(err, errlen,
                  "Brownian coalescence: a device is attached before the first advance");
+        return 1;
+    }
+    if (dev && dev->capacity < bd->capacity) {
+        snprintf(err, errlen,
+                 "Brownian coalescence: the device holds %llu particles, the system %llu",
+                 (unsigned long long)dev->capacity, (unsigned long long)bd->capacity);
         return 1;
     }
     if (!bd->dirtybits) {

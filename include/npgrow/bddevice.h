@@ -29,6 +29,7 @@ extern "C" {
  * error() describing the failure. */
 typedef struct npg_bd_device {
     void *ctx;
+    uint64_t capacity; /* slots (and ids) it holds */
     /* A grid of nc^3 cells with the axis intervals lo, wd [nc + 1]; start [nc^3 + 1] (or NULL:
      * a rebuild follows) gives slots [start[c], start[c + 1]) of cell c, for nmain slots. */
     int (*grid)(void *ctx, uint32_t nc, const uint32_t *lo, const uint32_t *wd,

@@ -153,8 +153,9 @@ double npg_bd_step(npg_bd *bd, const uint32_t *n, double t0, double t1);
 int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_fn fn, void *ctx,
                    char *err, size_t errlen);
 
-/* Positions by id [nm, in [0, L)]: xyz[3 id + k] for every placed alive id; others get NaN. */
-void npg_bd_positions(const npg_bd *bd, double *xyz);
+/* Positions by id [nm, in [0, L)]: xyz[3 id + k] for every placed alive id; others get NaN.
+ * Returns 1 (all NaN) when the attached device fails to give them, else 0. */
+int npg_bd_positions(const npg_bd *bd, double *xyz);
 
 /* Group B (has taken part in a merge) as a bitset over ids: bit (id & 63) of word id >> 6. */
 const uint64_t *npg_bd_group_b(const npg_bd *bd);

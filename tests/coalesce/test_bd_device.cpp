@@ -12,6 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "../support/bd_scenario.h"
 
 #if __has_include(<thrust/version.h>)
@@ -66,6 +69,59 @@ TEST(BrownianDevice, HardCoreTwinMatchesHostBitForBit)
     EXPECT_GT(h.st.pushes, 100u);
     EXPECT_EQ(h.st.reactions, 0u);
     bd_expect_same(h, bd_run_scenario(twin, 2, NPG_BD_MERGE, 31u, 1e-2, 0.0, 3.4));
+}
+
+// Dilute (spacing 20 nm): the host fetches only the cells around the few close pairs and the
+// displaced slots, a small fraction of the slots per step, and still matches bit for bit.
+TEST(BrownianDevice, DiluteTwinFetchesLittle)
+{
+    const BdRun h = bd_run_scenario(nullptr, 2, NPG_BD_MERGE, 9u, 2e-3, 400.0, 20.0);
+    const BdRun d = bd_run_scenario(twin, 2, NPG_BD_MERGE, 9u, 2e-3, 400.0, 20.0);
+    bd_expect_same(h, d);
+    const double per_step = (double)d.st.dev_fetched / (double)d.st.steps;
+    std::printf("  %llu steps, %llu merges, %llu rebuilds: %.0f slots fetched and %.1f put back "
+                "per step (of ~6000)\n",
+                (unsigned long long)d.st.steps, (unsigned long long)d.st.reactions,
+                (unsigned long long)d.st.rebuilds, per_step,
+                (double)d.st.dev_put / (double)d.st.steps);
+    EXPECT_GT(h.st.reactions, 0u);
+    EXPECT_LT(per_step, 600.0);
+}
+
+// A device smaller than the system is refused; attaching after the first advance too.
+TEST(BrownianDevice, AttachChecks)
+{
+    npg_bd_params p{};
+    p.coal.sigma_s = 0.155672;
+    p.coal.d_ref_r_ref = 1.0;
+    p.box_nm = 100.0;
+    p.shell_nm = 0.1;
+    p.threads = 1;
+    char err[512] = "";
+    npg_bd *bd = nullptr;
+    ASSERT_EQ(npg_bd_create(&bd, &p, 100, err, sizeof err), 0) << err;
+    npg_bd_device *small = twin(50, err, sizeof err);
+    ASSERT_NE(small, nullptr);
+    EXPECT_EQ(npg_bd_attach(bd, small, err, sizeof err), 1);
+    EXPECT_NE(std::strstr(err, "holds 50 particles, the system 100"), nullptr) << err;
+    small->destroy(small->ctx);
+    std::free(small);
+    std::vector<uint32_t> n(100, 0);
+    for (int i = 0; i < 10; ++i)
+        n[i] = 300;
+    ASSERT_EQ(npg_bd_place_all(bd, n.data(), 2.0, err, sizeof err), 0) << err;
+    // attached after placement (the grid exists already): the first advance puts it all there
+    npg_bd_device *dev = twin(100, err, sizeof err);
+    ASSERT_EQ(npg_bd_attach(bd, dev, err, sizeof err), 0) << err;
+    ASSERT_EQ(npg_bd_advance(bd, n.data(), 0.0, 0.01, nullptr, nullptr, err, sizeof err), 0) << err;
+    npg_bd_stats st;
+    npg_bd_get_stats(bd, &st);
+    EXPECT_GT(st.steps, 0u);
+    npg_bd_device *late = twin(100, err, sizeof err);
+    EXPECT_EQ(npg_bd_attach(bd, late, err, sizeof err), 1);
+    late->destroy(late->ctx);
+    std::free(late);
+    npg_bd_destroy(bd);
 }
 
 TEST(BrownianDevice, RemoveTwinMatchesHostBitForBit)

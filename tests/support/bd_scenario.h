@@ -119,7 +119,7 @@ inline BdRun bd_run_scenario(BdDeviceFactory make_device, int threads, int on_re
         }
     }
     r.xyz.assign(3 * (N + extra), 0.0);
-    npg_bd_positions(bd, r.xyz.data());
+    EXPECT_EQ(npg_bd_positions(bd, r.xyz.data()), 0);
     const uint64_t *b = npg_bd_group_b(bd);
     r.groupb.assign(b, b + (N + extra) / 64 + 1);
     npg_bd_get_stats(bd, &r.st);
