@@ -165,33 +165,34 @@ struct BdKill {
     }
 };
 
-/* device slots[i] := packed values [i]; the disp word of each slot too (slots sharing a word
- * write the same value) */
+/* put: record i of `rec` (NPG_BD_PUT_WORDS words: slot, x, y, z, g's bits, id, and the slot's
+ * disp word as two halves) into the device's slot (slots sharing a disp word write the same
+ * value) */
+#define NPG_BD_PUT_WORDS 8
 struct BdPut {
-    uint32_t *x, *y, *z, *ids;
-    float *g;
+    uint32_t *x, *y, *z, *ids, *gbits;
     uint64_t *disp;
-    const uint32_t *slots, *px, *py, *pz, *pid;
-    const float *pg;
-    const uint64_t *pw;
+    const uint32_t *rec;
     NPG_HD void operator()(uint64_t i) const
     {
-        const uint32_t s = slots[i];
-        x[s] = px[i], y[s] = py[i], z[s] = pz[i], ids[s] = pid[i], g[s] = pg[i];
-        disp[s >> 6] = pw[i];
+        const uint32_t *r = rec + NPG_BD_PUT_WORDS * i;
+        const uint32_t s = r[0];
+        x[s] = r[1], y[s] = r[2], z[s] = r[3], gbits[s] = r[4], ids[s] = r[5];
+        disp[s >> 6] = (uint64_t)r[6] | (uint64_t)r[7] << 32;
     }
 };
 
+/* get: slot slots[i] into record i of `rec` (NPG_BD_GET_WORDS words: x, y, z, g's bits, id) */
+#define NPG_BD_GET_WORDS 5
 struct BdGet {
-    const uint32_t *x, *y, *z, *ids;
-    const float *g;
+    const uint32_t *x, *y, *z, *ids, *gbits;
     const uint32_t *slots;
-    uint32_t *px, *py, *pz, *pid;
-    float *pg;
+    uint32_t *rec;
     NPG_HD void operator()(uint64_t i) const
     {
         const uint32_t s = slots[i];
-        px[i] = x[s], py[i] = y[s], pz[i] = z[s], pid[i] = ids[s], pg[i] = g[s];
+        uint32_t *r = rec + NPG_BD_GET_WORDS * i;
+        r[0] = x[s], r[1] = y[s], r[2] = z[s], r[3] = gbits[s], r[4] = ids[s];
     }
 };
 
@@ -227,10 +228,9 @@ struct BdDevice {
     thrust::device_vector<npg_bd_pair> pairs;
     thrust::device_vector<npg_bd_sink> sink;
     thrust::device_vector<unsigned int> viol;
-    /* staging for put/get */
-    thrust::device_vector<uint32_t> sl, px, py, pz, pid;
-    thrust::device_vector<float> pg;
-    thrust::device_vector<uint64_t> pw;
+    /* staging for put/get: slot lists, packed records on the device and on the host */
+    thrust::device_vector<uint32_t> sl, px, stage;
+    std::vector<uint32_t> hstage;
     std::vector<npg_bd_pair> hpairs;
     std::string err;
     bool healthy = true; /* no operation has failed */
@@ -249,15 +249,20 @@ struct BdDevice {
 
 static void bd_trim(BdDevice &d)
 {
-    if (d.sl.capacity() <= NPG_BD_STAGING_KEEP)
-        return;
-    thrust::device_vector<uint32_t>().swap(d.sl);
-    thrust::device_vector<uint32_t>().swap(d.px);
-    thrust::device_vector<uint32_t>().swap(d.py);
-    thrust::device_vector<uint32_t>().swap(d.pz);
-    thrust::device_vector<uint32_t>().swap(d.pid);
-    thrust::device_vector<float>().swap(d.pg);
-    thrust::device_vector<uint64_t>().swap(d.pw);
+    if (d.sl.capacity() > NPG_BD_STAGING_KEEP)
+        thrust::device_vector<uint32_t>().swap(d.sl);
+    if (d.px.capacity() > NPG_BD_STAGING_KEEP)
+        thrust::device_vector<uint32_t>().swap(d.px);
+    if (d.stage.capacity() > NPG_BD_PUT_WORDS * NPG_BD_STAGING_KEEP)
+        thrust::device_vector<uint32_t>().swap(d.stage);
+    if (d.hstage.capacity() > NPG_BD_PUT_WORDS * NPG_BD_STAGING_KEEP)
+        std::vector<uint32_t>().swap(d.hstage);
+}
+
+/* g's storage as 32-bit words (records carry its bits) */
+static uint32_t *gbits(BdDevice &d)
+{
+    return reinterpret_cast<uint32_t *>(raw(d.g));
 }
 
 template <class F> static int bd_guard(void *ctx, F &&f)
@@ -300,26 +305,21 @@ static int bd_put(void *ctx, const uint32_t *slots, size_t k, const uint32_t *x,
     return bd_guard(ctx, [&](BdDevice &d) {
         if (!k)
             return;
-        std::vector<uint32_t> hx(k), hy(k), hz(k), hid(k);
-        std::vector<float> hg(k);
-        std::vector<uint64_t> hw(k);
+        /* one packed transfer and one kernel */
+        d.hstage.resize(NPG_BD_PUT_WORDS * k);
         for (size_t i = 0; i < k; ++i) {
             const uint32_t s = slots[i];
-            hx[i] = x[s], hy[i] = y[s], hz[i] = z[s], hid[i] = ids[s], hg[i] = g[s];
-            hw[i] = disp[s >> 6];
+            uint32_t *r = &d.hstage[NPG_BD_PUT_WORDS * i];
+            uint32_t gb;
+            memcpy(&gb, &g[s], sizeof gb);
+            r[0] = s, r[1] = x[s], r[2] = y[s], r[3] = z[s], r[4] = gb, r[5] = ids[s];
+            r[6] = (uint32_t)disp[s >> 6], r[7] = (uint32_t)(disp[s >> 6] >> 32);
         }
-        d.sl.assign(slots, slots + k);
-        d.px.assign(hx.begin(), hx.end());
-        d.py.assign(hy.begin(), hy.end());
-        d.pz.assign(hz.begin(), hz.end());
-        d.pid.assign(hid.begin(), hid.end());
-        d.pg.assign(hg.begin(), hg.end());
-        d.pw.assign(hw.begin(), hw.end());
-        thrust::for_each(thrust::device, thrust::counting_iterator<uint64_t>(0),
-                         thrust::counting_iterator<uint64_t>(k),
-                         BdPut{raw(d.x), raw(d.y), raw(d.z), raw(d.ids), raw(d.g), raw(d.disp),
-                               raw(d.sl), raw(d.px), raw(d.py), raw(d.pz), raw(d.pid), raw(d.pg),
-                               raw(d.pw)});
+        d.stage.assign(d.hstage.begin(), d.hstage.end());
+        thrust::for_each(
+            thrust::device, thrust::counting_iterator<uint64_t>(0),
+            thrust::counting_iterator<uint64_t>(k),
+            BdPut{raw(d.x), raw(d.y), raw(d.z), raw(d.ids), gbits(d), raw(d.disp), raw(d.stage)});
         bd_trim(d);
     });
 }
@@ -330,22 +330,20 @@ static int bd_get(void *ctx, const uint32_t *slots, size_t k, uint32_t *x, uint3
     return bd_guard(ctx, [&](BdDevice &d) {
         if (!k)
             return;
+        /* the slot list in, one kernel, the packed records out */
         d.sl.assign(slots, slots + k);
-        d.px.resize(k), d.py.resize(k), d.pz.resize(k), d.pid.resize(k), d.pg.resize(k);
-        thrust::for_each(thrust::device, thrust::counting_iterator<uint64_t>(0),
-                         thrust::counting_iterator<uint64_t>(k),
-                         BdGet{raw(d.x), raw(d.y), raw(d.z), raw(d.ids), raw(d.g), raw(d.sl),
-                               raw(d.px), raw(d.py), raw(d.pz), raw(d.pid), raw(d.pg)});
-        std::vector<uint32_t> hx(k), hy(k), hz(k), hid(k);
-        std::vector<float> hg(k);
-        thrust::copy(d.px.begin(), d.px.begin() + k, hx.begin());
-        thrust::copy(d.py.begin(), d.py.begin() + k, hy.begin());
-        thrust::copy(d.pz.begin(), d.pz.begin() + k, hz.begin());
-        thrust::copy(d.pid.begin(), d.pid.begin() + k, hid.begin());
-        thrust::copy(d.pg.begin(), d.pg.begin() + k, hg.begin());
+        d.stage.resize(NPG_BD_GET_WORDS * k);
+        thrust::for_each(
+            thrust::device, thrust::counting_iterator<uint64_t>(0),
+            thrust::counting_iterator<uint64_t>(k),
+            BdGet{raw(d.x), raw(d.y), raw(d.z), raw(d.ids), gbits(d), raw(d.sl), raw(d.stage)});
+        d.hstage.resize(NPG_BD_GET_WORDS * k);
+        thrust::copy(d.stage.begin(), d.stage.begin() + NPG_BD_GET_WORDS * k, d.hstage.begin());
         for (size_t i = 0; i < k; ++i) {
             const uint32_t s = slots[i];
-            x[s] = hx[i], y[s] = hy[i], z[s] = hz[i], ids[s] = hid[i], g[s] = hg[i];
+            const uint32_t *r = &d.hstage[NPG_BD_GET_WORDS * i];
+            x[s] = r[0], y[s] = r[1], z[s] = r[2], ids[s] = r[4];
+            memcpy(&g[s], &r[3], sizeof r[3]);
         }
         bd_trim(d);
     });
