@@ -497,6 +497,18 @@ TEST(CoalEngine, HalvingEpsilonChangesNothingMeasurable)
 
 // ---- CPU and CUDA -----------------------------------------------------------------------------
 
+// Skip a CUDA test without a usable backend, saying why; NPG_REQUIRE_GPU=1 makes it a failure.
+#define NPG_REQUIRE_CUDA_OR_SKIP()                                                                 \
+    do {                                                                                           \
+        char why_[256] = "";                                                                       \
+        if (!npg_backend_cuda_available(why_, sizeof why_)) {                                      \
+            const char *req_ = std::getenv("NPG_REQUIRE_GPU");                                     \
+            if (req_ && std::strcmp(req_, "1") == 0)                                               \
+                FAIL() << "NPG_REQUIRE_GPU=1 but the CUDA backend is unusable: " << why_;          \
+            GTEST_SKIP() << "CUDA backend unusable: " << why_;                                     \
+        }                                                                                          \
+    } while (0)
+
 // The same coalescence run on both backends (device test: skips without a usable GPU unless
 // NPG_REQUIRE_GPU=1). Merges and entries run on the host in both, on sizes that agree to the
 // backends' rounding, so the runs nearly coincide; the check is statistical: the particle
@@ -505,13 +517,7 @@ TEST(CoalEngine, HalvingEpsilonChangesNothingMeasurable)
 // mean_n: sqrt(var_n / N); var_n: var_n sqrt(2 / N)) times sqrt(2) for a difference.
 TEST(CoalEngine, CudaAgreesWithCpu)
 {
-    char why[256] = "";
-    if (!npg_backend_cuda_available(why, sizeof why)) {
-        const char *req = std::getenv("NPG_REQUIRE_GPU");
-        if (req && std::strcmp(req, "1") == 0)
-            FAIL() << "NPG_REQUIRE_GPU=1 but the CUDA backend is unusable: " << why;
-        GTEST_SKIP() << "CUDA backend unusable: " << why;
-    }
+    NPG_REQUIRE_CUDA_OR_SKIP();
     TmpDir d;
     Loaded l(d.write("c.yaml", pt_coalescence(20000, 9, 0.01, 6.0e-3, 1.058, true)));
     ASSERT_EQ(l.rc, 0) << l.err;
@@ -554,13 +560,7 @@ TEST(CoalEngine, CudaAgreesWithCpu)
 // mean_n and var_n within 5 standard errors, and the same entries.
 TEST(CoalEngine, BrownianCudaAgreesWithCpu)
 {
-    char why[256] = "";
-    if (!npg_backend_cuda_available(why, sizeof why)) {
-        const char *req = std::getenv("NPG_REQUIRE_GPU");
-        if (req && std::strcmp(req, "1") == 0)
-            FAIL() << "NPG_REQUIRE_GPU=1 but the CUDA backend is unusable: " << why;
-        GTEST_SKIP() << "CUDA backend unusable: " << why;
-    }
+    NPG_REQUIRE_CUDA_OR_SKIP();
     TmpDir d;
     Loaded l(d.write(
         "b.yaml",
