@@ -13,37 +13,11 @@
 #include <cstdlib>
 
 #include "../support/bd_scenario.h"
-
-namespace
-{
-bool have_gpu(std::string *why)
-{
-    char err[256] = "";
-    npg_bd_device *d = npg_bd_device_cuda(1, err, sizeof err);
-    if (!d) {
-        *why = err;
-        return false;
-    }
-    d->destroy(d->ctx);
-    std::free(d);
-    return true;
-}
-} // namespace
-
-#define NPG_BD_REQUIRE_GPU()                                                                       \
-    do {                                                                                           \
-        std::string why_;                                                                          \
-        if (!have_gpu(&why_)) {                                                                    \
-            const char *req_ = std::getenv("NPG_REQUIRE_GPU");                                     \
-            if (req_ && std::string(req_) == "1")                                                  \
-                FAIL() << "NPG_REQUIRE_GPU=1 but no GPU device: " << why_;                         \
-            GTEST_SKIP() << "no GPU: " << why_;                                                    \
-        }                                                                                          \
-    } while (0)
+#include "../support/need_gpu.h"
 
 TEST(BrownianCuda, MergeMatchesHost)
 {
-    NPG_BD_REQUIRE_GPU();
+    NPG_NEED_GPU();
     const BdRun h = bd_run_scenario(nullptr, 2, NPG_BD_MERGE, 77u);
     const BdRun d = bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_MERGE, 77u);
     bd_expect_same(h, d);
@@ -54,7 +28,21 @@ TEST(BrownianCuda, MergeMatchesHost)
 
 TEST(BrownianCuda, RemoveMatchesHost)
 {
-    NPG_BD_REQUIRE_GPU();
+    NPG_NEED_GPU();
     bd_expect_same(bd_run_scenario(nullptr, 2, NPG_BD_REMOVE, 5u),
                    bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_REMOVE, 5u));
+}
+
+TEST(BrownianCuda, HardCoreMatchesHost)
+{
+    NPG_NEED_GPU();
+    bd_expect_same(bd_run_scenario(nullptr, 2, NPG_BD_MERGE, 31u, 1e-2, 0.0, 3.4),
+                   bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_MERGE, 31u, 1e-2, 0.0, 3.4));
+}
+
+TEST(BrownianCuda, DiluteMatchesHost)
+{
+    NPG_NEED_GPU();
+    bd_expect_same(bd_run_scenario(nullptr, 2, NPG_BD_MERGE, 9u, 2e-3, 400.0, 20.0),
+                   bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_MERGE, 9u, 2e-3, 400.0, 20.0));
 }

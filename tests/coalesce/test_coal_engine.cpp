@@ -20,6 +20,8 @@
 #include "npgrow/observe.h"
 #include "npgrow/status.h"
 
+#include "../support/need_gpu.h"
+
 #include "kingman.h"
 
 namespace
@@ -497,31 +499,13 @@ TEST(CoalEngine, HalvingEpsilonChangesNothingMeasurable)
 
 // ---- CPU and CUDA -----------------------------------------------------------------------------
 
-// Skip a CUDA test without a usable backend, saying why; NPG_REQUIRE_GPU=1 makes it a failure.
-#define NPG_REQUIRE_CUDA_OR_SKIP()                                                                 \
-    do {                                                                                           \
-        char why_[256] = "";                                                                       \
-        if (!npg_backend_cuda_available(why_, sizeof why_)) {                                      \
-            const char *req_ = std::getenv("NPG_REQUIRE_GPU");                                     \
-            if (req_ && std::strcmp(req_, "1") == 0)                                               \
-                FAIL() << "NPG_REQUIRE_GPU=1 but the CUDA backend is unusable: " << why_;          \
-            GTEST_SKIP() << "CUDA backend unusable: " << why_;                                     \
-        }                                                                                          \
-    } while (0)
-
-// The same coalescence run on both backends (device test: skips without a usable GPU unless
-// NPG_REQUIRE_GPU=1). Merges and entries run on the host in both, on sizes that agree to the
-// backends' rounding, so the runs nearly coincide; the check is statistical: the particle
-// count, mean_n and var_n at every output time within |z| < 5 of the CPU's, with the standard
-// errors of a single run (count: sqrt(merges), the Poisson bound for a death process;
-// mean_n: sqrt(var_n / N); var_n: var_n sqrt(2 / N)) times sqrt(2) for a difference.
-TEST(CoalEngine, CudaAgreesWithCpu)
+// The CPU's (c) and the CUDA backend's (g) snapshots of one run: the particle count, mean_n and
+// var_n at every output time within |z| < kZmax of the CPU's, with the standard errors of a
+// single run (count: sqrt(merges), the Poisson bound for a death process; mean_n:
+// sqrt(var_n / N); var_n: var_n sqrt(2 / N)) times sqrt(2) for a difference; the same entries;
+// Group B within all at every size.
+void expect_backends_agree(const std::vector<Snapshot> &c, const std::vector<Snapshot> &g)
 {
-    NPG_REQUIRE_CUDA_OR_SKIP();
-    TmpDir d;
-    Loaded l(d.write("c.yaml", pt_coalescence(20000, 9, 0.01, 6.0e-3, 1.058, true)));
-    ASSERT_EQ(l.rc, 0) << l.err;
-    auto c = snapshots(l.cfg, 2, "cpu"), g = snapshots(l.cfg, 0, "cuda");
     ASSERT_EQ(c.size(), g.size());
     ASSERT_FALSE(c.empty());
     auto moments = [](const Snapshot &s) {
@@ -549,6 +533,20 @@ TEST(CoalEngine, CudaAgreesWithCpu)
         for (size_t n = 0; n < g[i].count.size(); ++n)
             EXPECT_LE(g[i].count_b[n], g[i].count[n]);
     }
+}
+
+// The same well-mixed coalescence run on both backends (device test: skips without a usable
+// GPU unless NPG_REQUIRE_GPU=1). Merges and entries run on the host in both, on sizes that
+// agree to the backends' rounding, so the runs nearly coincide; the check is statistical
+// (expect_backends_agree).
+TEST(CoalEngine, CudaAgreesWithCpu)
+{
+    NPG_NEED_GPU();
+    TmpDir d;
+    Loaded l(d.write("c.yaml", pt_coalescence(20000, 9, 0.01, 6.0e-3, 1.058, true)));
+    ASSERT_EQ(l.rc, 0) << l.err;
+    auto c = snapshots(l.cfg, 2, "cpu"), g = snapshots(l.cfg, 0, "cuda");
+    expect_backends_agree(c, g);
     EXPECT_GT(c.back().st.merges, 500u);
 }
 
@@ -556,11 +554,11 @@ TEST(CoalEngine, CudaAgreesWithCpu)
 // Brownian-dynamics device (kernels/bd_cuda.cu), against the CPU: a closed volume with monomer
 // exchange and a Poisson source, 20000 particles at 1e-3 nm^-3. The monomer SSA agrees between
 // the backends to rounding and the device reproduces the host's dynamics, so the two runs are
-// expected to coincide; the test asks only what any two equivalent runs satisfy: particles,
-// mean_n and var_n within 5 standard errors, and the same entries.
+// expected to coincide; the test asks only what any two equivalent runs satisfy
+// (expect_backends_agree).
 TEST(CoalEngine, BrownianCudaAgreesWithCpu)
 {
-    NPG_REQUIRE_CUDA_OR_SKIP();
+    NPG_NEED_GPU();
     TmpDir d;
     Loaded l(d.write(
         "b.yaml",
@@ -577,27 +575,7 @@ TEST(CoalEngine, BrownianCudaAgreesWithCpu)
             "mean_r_nm: 0.9, sd_r_nm: 0.1}}\n"));
     ASSERT_EQ(l.rc, 0) << l.err;
     auto c = snapshots(l.cfg, 2, "cpu"), g = snapshots(l.cfg, 0, "cuda");
-    ASSERT_EQ(c.size(), g.size());
-    ASSERT_FALSE(c.empty());
-    for (size_t i = 0; i < c.size(); ++i) {
-        std::vector<double> xc(c[i].count.begin(), c[i].count.end()),
-            xg(g[i].count.begin(), g[i].count.end());
-        npg_moments mc, mg;
-        npg_moments_compute(xc.data(), (uint32_t)xc.size(), 0.155672, &mc);
-        npg_moments_compute(xg.data(), (uint32_t)xg.size(), 0.155672, &mg);
-        const double zc = (mg.particles - mc.particles) /
-                          std::sqrt(2.0 * std::max<double>(1.0, (double)c[i].st.merges));
-        const double zm = (mg.mean_n - mc.mean_n) / std::sqrt(2.0 * mc.var_n / mc.particles);
-        const double zv = (mg.var_n - mc.var_n) / (mc.var_n * std::sqrt(4.0 / mc.particles));
-        std::printf("  t = %zu: particles %g / %g, mean_n %.6g / %.6g, var_n %.6g / %.6g, merges "
-                    "%llu / %llu\n",
-                    i + 1, mc.particles, mg.particles, mc.mean_n, mg.mean_n, mc.var_n, mg.var_n,
-                    (unsigned long long)c[i].st.merges, (unsigned long long)g[i].st.merges);
-        EXPECT_LT(std::fabs(zc), kZmax);
-        EXPECT_LT(std::fabs(zm), kZmax);
-        EXPECT_LT(std::fabs(zv), kZmax);
-        EXPECT_EQ(c[i].st.entries, g[i].st.entries);
-    }
+    expect_backends_agree(c, g);
     EXPECT_GT(c.back().st.merges, 50u);
 }
 

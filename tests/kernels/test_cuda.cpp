@@ -19,6 +19,7 @@
 #include "npgrow/backend.h"
 #include "npgrow/rates.h"
 
+#include "../support/need_gpu.h"
 #include "../support/systems.h"
 #ifdef NPGROW_HAVE_CUDA
 #include "../../kernels/backend_cuda.h"
@@ -26,17 +27,6 @@
 
 namespace
 {
-
-#define NPG_NEED_GPU()                                                                             \
-    do {                                                                                           \
-        char why_[256] = "";                                                                       \
-        if (!npg_backend_cuda_available(why_, sizeof why_)) {                                      \
-            const char *req_ = std::getenv("NPG_REQUIRE_GPU");                                     \
-            if (req_ && std::strcmp(req_, "1") == 0)                                               \
-                FAIL() << "NPG_REQUIRE_GPU=1 but the CUDA backend is unusable: " << why_;          \
-            GTEST_SKIP() << "CUDA backend unusable: " << why_;                                     \
-        }                                                                                          \
-    } while (0)
 
 // Pt(acac)2, model.md Table 1.
 // One setup, owned here; both backends copy what they need from it.
