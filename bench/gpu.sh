@@ -7,8 +7,9 @@
 # when its headers and libraries are found; without it the tests are skipped with a notice.
 # Environment: NPG_GPU_BUILD (build folder, default build-gpu), NPG_CUDA_ARCH (default 90),
 # JOBS (parallel compiles, default 4), NPG_BD_MAXN (largest N of the Brownian-dynamics benchmark,
-# default 1e7, where the throughput target applies; the host-side placement is serial, 41 s at
-# 1e7 and ~7 min at 1e8 on the CPU VM). Extra arguments go to bench_gpu.
+# default 1e7, where the throughput target applies; the host-side placement of 1e8 particles
+# takes minutes: parallel random sequential addition, 41 s for 1e7 on one core of the CPU VM).
+# Extra arguments go to bench_gpu.
 # The tables come last.
 # Brownian-dynamics coalescence (issue "Coalescence II"): the GPU device (kernels/bd_cuda.cu)
 # against the host alone (tests/coalesce/test_bd_cuda.cpp) and its OpenMP twin, then

@@ -50,13 +50,15 @@
  * overlap are then nearly always among the close pairs; the rare others are found by a scan
  * around every corrected particle and pushed apart. Corrections summing to more than
  * CORR_STEPS steps in a step make the particle return to its position before the step. */
-#define MARGIN_STEPS 8.0
-#define CORR_STEPS   16.0
-#define JACOBI       16
-#define PLACE_TRIES  100000u
-#define PUSH_CAP     1000000u
-#define SEP_TICKS    4.0 /* separation margin after a reflection or push [ticks] */
-#define NPG_BD_BLOCK 256
+#define MARGIN_STEPS    8.0
+#define CORR_STEPS      16.0
+#define JACOBI          16
+#define PLACE_TRIES     100000u
+#define PLACE_BATCH     8192u /* particles placed per parallel batch (npg_bd_place_all) */
+#define PLACE_HASH_BITS 14    /* the batch's cell hash: 2 PLACE_BATCH heads */
+#define PUSH_CAP        1000000u
+#define SEP_TICKS       4.0 /* separation margin after a reflection or push [ticks] */
+#define NPG_BD_BLOCK    256
 /* Fewer slots than this run on one thread (a parallel region costs more than their work). */
 #define PAR_MIN 4096
 
@@ -1510,6 +1512,69 @@ static double volume_fraction_note(const npg_bd *bd, uint64_t count, double dmin
     return (double)count * NPG_PI * dmin * dmin * dmin / 6.0 / (bd->L * bd->L * bd->L);
 }
 
+/* The placement grid's cell of slot s's position (np cells per axis). */
+static uint32_t place_cell(const npg_bd *bd, uint64_t s, uint32_t npc, uint64_t np)
+{
+    return (uint32_t)(((uint64_t)npg_bd_cell(bd->z[s], npc) * np + npg_bd_cell(bd->y[s], npc)) *
+                          np +
+                      npg_bd_cell(bd->x[s], npc));
+}
+
+static uint32_t place_hash(uint32_t c)
+{
+    return (c * 2654435761u) >> (32 - PLACE_HASH_BITS);
+}
+
+/* Attempt a of slot s (placement serial `serial`): its position into x, y, z[s]; 1 when it is at
+ * least max(min_dist, R_s + R_t) from every particle t in the grid (head, next; none when head
+ * is NULL) and, with hh, from the batch's particles accepted so far (slots b0 + the chain of
+ * the hash hh, hn). */
+static int place_try(npg_bd *bd, const uint32_t *n, const uint32_t *head, const uint32_t *next,
+                     uint32_t npc, uint64_t s, uint64_t serial, uint32_t a, double dmin,
+                     const uint32_t *hh, const uint32_t *hn, uint64_t b0)
+{
+    const uint64_t np = npc;
+    const uint32_t id = bd->ids[s];
+    const npg_u32x4 w = npg_philox4x32_10(npg_bd_counter(a, serial, NPG_BD_TAG_PLACE),
+                                          npg_philox_key(bd->p.seed, id));
+    bd->x[s] = w.x, bd->y[s] = w.y, bd->z[s] = w.z;
+    const double R = radius(bd, n[id]);
+    uint32_t ax[3][3];
+    const int kx = axis_cells(npg_bd_cell(w.x, npc), 1, npc, ax[0]);
+    const int ky = axis_cells(npg_bd_cell(w.y, npc), 1, npc, ax[1]);
+    const int kz = axis_cells(npg_bd_cell(w.z, npc), 1, npc, ax[2]);
+    for (int iz = 0; iz < kz; ++iz)
+        for (int iy = 0; iy < ky; ++iy)
+            for (int ix = 0; ix < kx; ++ix) {
+                const uint32_t c =
+                    (uint32_t)(((uint64_t)ax[2][iz] * np + ax[1][iy]) * np + ax[0][ix]);
+                /* the grid's chain, then the batch's particles in this cell */
+                uint32_t t = head ? head[c] : 0xffffffffu;
+                uint32_t q = hh ? hh[place_hash(c)] : 0xffffffffu;
+                for (;;) {
+                    uint64_t u;
+                    if (t != 0xffffffffu) {
+                        u = t;
+                        t = next[t];
+                    } else if (q != 0xffffffffu) {
+                        u = b0 + q;
+                        q = hn[q];
+                        if (place_cell(bd, u, npc, np) != c)
+                            continue; /* another cell with the same hash */
+                    } else {
+                        break;
+                    }
+                    const double need = fmax(dmin, R + radius(bd, n[bd->ids[u]]));
+                    const double ddx = (double)(int32_t)(bd->x[u] - w.x) * bd->tick;
+                    const double ddy = (double)(int32_t)(bd->y[u] - w.y) * bd->tick;
+                    const double ddz = (double)(int32_t)(bd->z[u] - w.z) * bd->tick;
+                    if (ddx * ddx + ddy * ddy + ddz * ddz < need * need)
+                        return 0;
+                }
+            }
+    return 1;
+}
+
 int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *err, size_t errlen)
 {
     if (bd->nslots != 0) {
@@ -1553,57 +1618,74 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
     memset(head, 0xff, np * np * np * sizeof *head);
     uint32_t *next = bd->scratch;
     const uint32_t npc = (uint32_t)np;
-    uint32_t ax[3][3];
-    for (uint64_t s = 0; s < N; ++s) {
-        const uint32_t id = bd->ids[s];
-        const double R = radius(bd, n[id]);
-        const uint64_t serial = bd->placements++;
-        uint32_t a = 0;
-        for (;; ++a) {
-            if (a >= PLACE_TRIES) {
-                free(head);
-                bd->nslots = 0;
+    /* Random sequential addition, in id order: particle s tries positions a = 0, 1, ... (Philox
+     * keyed by its id, attempt and placement serial) until one is at least max(min_dist, R_s +
+     * R_t) from every particle t placed before it. Done in batches of PLACE_BATCH, with the same
+     * result as one particle at a time: first, in parallel, each particle of the batch finds its
+     * first attempt k0 that is clear of the particles placed before the batch (the grid holds
+     * only those); then, in id order, the attempt k0 is accepted when it is also clear of the
+     * batch's particles accepted before it (a small hash of their cells), else the attempts from
+     * k0 + 1 are checked against both, one by one (rare: a batch is spread over the whole box);
+     * then the batch enters the grid. */
+    uint32_t *k0 = malloc(PLACE_BATCH * sizeof *k0);
+    uint32_t *hh = malloc(2 * PLACE_BATCH * sizeof *hh); /* hash of the batch's cells */
+    uint32_t *hn = malloc(PLACE_BATCH * sizeof *hn);     /* chain in the hash */
+    if (!k0 || !hh || !hn) {
+        free(head), free(k0), free(hh), free(hn);
+        snprintf(err, errlen, "Brownian coalescence: out of memory placing particles");
+        return 1;
+    }
+    const uint64_t serial0 = bd->placements;
+    bd->placements += N;
+    int failed = 0;
+    for (uint64_t b0 = 0; b0 < N && !failed; b0 += PLACE_BATCH) {
+        const uint64_t b1 = b0 + PLACE_BATCH < N ? b0 + PLACE_BATCH : N;
+#pragma omp parallel for num_threads(bd->threads) schedule(dynamic, 64) if (b1 - b0 > 256)
+        for (uint64_t s = b0; s < b1; ++s) {
+            uint32_t a = 0, ok = 0;
+            for (; a < PLACE_TRIES && !ok; ++a)
+                ok = place_try(bd, n, head, next, npc, s, serial0 + s, a, min_dist_nm, NULL, 0, 0);
+            k0[s - b0] = ok ? a - 1 : PLACE_TRIES;
+        }
+        memset(hh, 0xff, 2 * PLACE_BATCH * sizeof *hh);
+        for (uint64_t s = b0; s < b1; ++s) {
+            uint32_t a = k0[s - b0];
+            /* attempt k0 against the batch so far, then later attempts against everything */
+            int ok = a < PLACE_TRIES &&
+                     place_try(bd, n, NULL, next, npc, s, serial0 + s, a, min_dist_nm, hh, hn, b0);
+            while (!ok && ++a < PLACE_TRIES)
+                ok = place_try(bd, n, head, next, npc, s, serial0 + s, a, min_dist_nm, hh, hn, b0);
+            if (!ok) {
                 snprintf(err, errlen,
                          "Brownian coalescence: no room for particle %u after %u attempts "
                          "(%llu placed; spheres of diameter %g nm fill %.3f of the box, random "
                          "sequential addition jams at 0.38): lower the minimum distance or the "
                          "density",
-                         id, PLACE_TRIES, (unsigned long long)s, dx_max,
+                         bd->ids[s], PLACE_TRIES, (unsigned long long)s, dx_max,
                          volume_fraction_note(bd, N, dx_max));
-                return 1;
+                failed = 1;
+                break;
             }
-            const npg_u32x4 b = npg_philox4x32_10(npg_bd_counter(a, serial, NPG_BD_TAG_PLACE),
-                                                  npg_philox_key(bd->p.seed, id));
-            int kx = axis_cells(npg_bd_cell(b.x, npc), 1, npc, ax[0]);
-            int ky = axis_cells(npg_bd_cell(b.y, npc), 1, npc, ax[1]);
-            int kz = axis_cells(npg_bd_cell(b.z, npc), 1, npc, ax[2]);
-            int ok = 1;
-            for (int iz = 0; iz < kz && ok; ++iz)
-                for (int iy = 0; iy < ky && ok; ++iy)
-                    for (int ix = 0; ix < kx && ok; ++ix) {
-                        uint32_t t = head[((uint64_t)ax[2][iz] * np + ax[1][iy]) * np + ax[0][ix]];
-                        for (; t != 0xffffffffu && ok; t = next[t]) {
-                            const double need = fmax(min_dist_nm, R + radius(bd, n[bd->ids[t]]));
-                            const double ddx = (double)(int32_t)(bd->x[t] - b.x) * bd->tick;
-                            const double ddy = (double)(int32_t)(bd->y[t] - b.y) * bd->tick;
-                            const double ddz = (double)(int32_t)(bd->z[t] - b.z) * bd->tick;
-                            ok = ddx * ddx + ddy * ddy + ddz * ddz >= need * need;
-                        }
-                    }
-            if (!ok)
-                continue;
-            bd->x[s] = b.x;
-            bd->y[s] = b.y;
-            bd->z[s] = b.z;
-            const uint64_t c = ((uint64_t)npg_bd_cell(b.z, npc) * np + npg_bd_cell(b.y, npc)) * np +
-                               npg_bd_cell(b.x, npc);
+            /* x, y, z[s] hold attempt a's position: into the batch's hash */
+            const uint32_t c = place_cell(bd, s, npc, np);
+            const uint32_t h = place_hash(c);
+            hn[s - b0] = hh[h];
+            hh[h] = (uint32_t)(s - b0);
+            bd->st.place_attempts += a + 1;
+            bd->st.placed += 1;
+            bit_set(bd->alive, bd->ids[s]);
+        }
+        for (uint64_t s = b0; s < b1 && !failed; ++s) { /* the batch enters the grid */
+            const uint32_t c = place_cell(bd, s, npc, np);
             next[s] = head[c];
             head[c] = (uint32_t)s;
-            break;
         }
-        bd->st.place_attempts += a + 1;
-        bd->st.placed += 1;
-        bit_set(bd->alive, id);
+    }
+    free(k0), free(hh), free(hn);
+    if (failed) {
+        free(head);
+        bd->nslots = 0;
+        return 1;
     }
     free(head);
     bd->nslots = N;

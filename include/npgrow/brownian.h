@@ -130,7 +130,9 @@ void npg_bd_destroy(npg_bd *bd);
 /* Places every id with n[id] >= 2, in id order, uniformly in the box with no two centres
  * closer than max(min_dist_nm, R_i + R_j) (random sequential addition, one Philox stream per
  * id). Only on an empty system. Fails (with the volume fraction in the message) when a particle
- * finds no room in 10^5 attempts: min_dist_nm beyond the jamming density. */
+ * finds no room in 10^5 attempts: min_dist_nm beyond the jamming density. Runs in parallel
+ * batches (OpenMP) with the result of one particle at a time: the positions equal those of
+ * npg_bd_insert id after id, and do not depend on the thread count. */
 int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *err, size_t errlen);
 
 /* A dormant id (n_arr[id] == 0) enters with size n >= 2 at a uniform position no closer than
