@@ -75,9 +75,7 @@ struct BdKey {
     uint32_t nc;
     NPG_HD void operator()(uint64_t s) const
     {
-        key[s] = g[s] < 0.0f ? nc * nc * nc
-                             : (npg_bd_cell(z[s], nc) * nc + npg_bd_cell(y[s], nc)) * nc +
-                                   npg_bd_cell(x[s], nc);
+        key[s] = g[s] < 0.0f ? nc * nc * nc : npg_bd_cell_key(x[s], y[s], z[s], nc);
     }
 };
 
@@ -93,18 +91,7 @@ struct BdKeyFromStart {
     const uint32_t *start;
     uint32_t *key;
     uint64_t ncells;
-    NPG_HD void operator()(uint64_t s) const
-    {
-        uint64_t lo = 0, hi = ncells; /* start[lo] <= s < start[hi] */
-        while (hi - lo > 1) {
-            const uint64_t mid = (lo + hi) / 2;
-            if (start[mid] <= s)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        key[s] = (uint32_t)lo;
-    }
+    NPG_HD void operator()(uint64_t s) const { key[s] = npg_bd_cell_of_slot(start, ncells, s); }
 };
 
 /* Sizes: g from n (with write), then (rmin, rmax, live) over alive slots. */

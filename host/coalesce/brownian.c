@@ -175,10 +175,6 @@ static int pb_push(pairbuf *b, uint32_t s, uint32_t t, uint32_t is, uint32_t it,
     return 0;
 }
 
-static int bit(const uint64_t *bits, uint64_t i)
-{
-    return (int)((bits[i >> 6] >> (i & 63u)) & 1u);
-}
 static void bit_set(uint64_t *bits, uint64_t i)
 {
     bits[i >> 6] |= 1ull << (i & 63u);
@@ -241,15 +237,7 @@ static uint32_t e_ticks(const npg_bd *bd)
 /* The cell a normal slot s belongs to (binary search over the starts). */
 static uint32_t cell_of_slot(const npg_bd *bd, uint32_t s)
 {
-    uint64_t lo = 0, hi = bd->ncells; /* start[lo] <= s < start[hi] */
-    while (hi - lo > 1) {
-        uint64_t mid = (lo + hi) / 2;
-        if (bd->start[mid] <= s)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return (uint32_t)lo;
+    return npg_bd_cell_of_slot(bd->start, bd->ncells, s);
 }
 
 /* Is normal slot s within e of its cell's extended box? */
@@ -267,7 +255,7 @@ static int slot_within(const npg_bd *bd, uint32_t s)
 /* The host wrote slot s (positions, g or ids): put it back before the device's next step. */
 static void touch(npg_bd *bd, uint32_t s)
 {
-    if (!bd->live || bit(bd->dirtybits, s))
+    if (!bd->live || npg_bd_bit(bd->dirtybits, s))
         return;
     if (grow((void **)&bd->dirty, &bd->dirtycap, bd->ndirty + 1, sizeof *bd->dirty)) {
         bd->dev_failed = 1;
@@ -392,7 +380,7 @@ static void fail_msg(const npg_bd *bd, char *err, size_t errlen, const char *wha
 
 static int mark_displaced(npg_bd *bd, uint32_t s)
 {
-    if (bit(bd->dispbits, s))
+    if (npg_bd_bit(bd->dispbits, s))
         return 0;
     if (grow((void **)&bd->dlist, &bd->dcap, bd->dlen + 1, sizeof *bd->dlist))
         return 1;
@@ -404,7 +392,7 @@ static int mark_displaced(npg_bd *bd, uint32_t s)
 /* After a slot was moved by a correction, merge or push: displaced unless still valid. */
 static int recheck(npg_bd *bd, uint32_t s)
 {
-    if (bit(bd->dispbits, s) || slot_within(bd, s))
+    if (npg_bd_bit(bd->dispbits, s) || slot_within(bd, s))
         return 0;
     return mark_displaced(bd, s);
 }
@@ -553,9 +541,7 @@ static void rebuild(npg_bd *bd)
     const uint32_t sentinel = (uint32_t)ncells;
 #pragma omp parallel for num_threads(bd->threads) schedule(static) if (ns > PAR_MIN)
     for (uint64_t s = 0; s < ns; ++s)
-        key[s] = bd->g[s] < 0.0f ? sentinel
-                                 : cellidx(bd, npg_bd_cell(bd->x[s], nc), npg_bd_cell(bd->y[s], nc),
-                                           npg_bd_cell(bd->z[s], nc));
+        key[s] = bd->g[s] < 0.0f ? sentinel : npg_bd_cell_key(bd->x[s], bd->y[s], bd->z[s], nc);
     memset(start, 0, (ncells + 1) * sizeof *start);
     for (uint64_t s = 0; s < ns; ++s)
         if (key[s] != sentinel)
@@ -761,7 +747,7 @@ static long scan_near(npg_bd *bd, uint32_t px, uint32_t py, uint32_t pz, double 
                 for (int ix = 0; ix < kx; ++ix) {
                     const uint32_t c = cellidx(bd, ax[ix], ax[stride + iy], ax[2 * stride + iz]);
                     for (uint32_t t = bd->start[c]; t < bd->start[c + 1]; ++t) {
-                        if (t == skip || bd->g[t] < 0.0f || bit(bd->dispbits, t))
+                        if (t == skip || bd->g[t] < 0.0f || npg_bd_bit(bd->dispbits, t))
                             continue;
                         const double dx = (double)(int32_t)(bd->x[t] - px) * bd->tick;
                         const double dy = (double)(int32_t)(bd->y[t] - py) * bd->tick;
@@ -891,7 +877,7 @@ static int pair_pass(npg_bd *bd)
                 for (uint32_t cx = 0; cx < nc; ++cx) {
                     const uint32_t c = (uint32_t)row * nc + cx;
                     for (uint32_t s = start[c]; s < start[c + 1]; ++s) {
-                        if (G[s] < 0.0f || ((disp[s >> 6] >> (s & 63u)) & 1u))
+                        if (G[s] < 0.0f || npg_bd_bit(disp, s))
                             continue;
                         viol |= npg_bd_scan_slot(&lv, sk, s, cx, cy, cz);
                     }
@@ -935,7 +921,7 @@ displaced:
             return -1;
         for (long j = 0; j < m; ++j) {
             const uint32_t t = bd->near[j];
-            if (bit(bd->dispbits, t))
+            if (npg_bd_bit(bd->dispbits, t))
                 continue; /* displaced-displaced pairs once, below */
             double d[3];
             sep(bd, k, t, d);
@@ -970,18 +956,17 @@ static int prefetch(npg_bd *bd, const uint32_t *list, size_t n)
         const uint32_t s = list ? list[i] : (i & 1) ? bd->close.v[i / 2].b : bd->close.v[i / 2].a;
         if (list && bd->g[s] < 0.0f)
             continue;
-        const uint32_t c = s < bd->nmain && !bit(bd->dispbits, s)
+        const uint32_t c = s < bd->nmain && !npg_bd_bit(bd->dispbits, s)
                                ? cell_of_slot(bd, s)
-                               : cellidx(bd, npg_bd_cell(bd->x[s], nc), npg_bd_cell(bd->y[s], nc),
-                                         npg_bd_cell(bd->z[s], nc));
-        const uint32_t cx = c % nc, cy = (c / nc) % nc, cz = c / nc / nc;
-        for (int dz = -1; dz <= 1; ++dz)
-            for (int dy = -1; dy <= 1; ++dy)
-                for (int dx = -1; dx <= 1; ++dx) {
-                    const uint32_t x = (cx + nc + (uint32_t)dx) % nc;
-                    const uint32_t y = (cy + nc + (uint32_t)dy) % nc;
-                    const uint32_t z = (cz + nc + (uint32_t)dz) % nc;
-                    const uint32_t cc = cellidx(bd, x, y, z);
+                               : npg_bd_cell_key(bd->x[s], bd->y[s], bd->z[s], nc);
+        uint32_t ax[3][3];
+        axis_cells(c % nc, 1, nc, ax[0]); /* nc >= 3: three cells along each axis */
+        axis_cells((c / nc) % nc, 1, nc, ax[1]);
+        axis_cells(c / nc / nc, 1, nc, ax[2]);
+        for (int iz = 0; iz < 3; ++iz)
+            for (int iy = 0; iy < 3; ++iy)
+                for (int ix = 0; ix < 3; ++ix) {
+                    const uint32_t cc = cellidx(bd, ax[0][ix], ax[1][iy], ax[2][iz]);
                     if (bd->cstamp[cc] == bd->epoch)
                         continue;
                     if (grow((void **)&bd->queue, &bd->qcap, k + 1, sizeof *bd->queue))
@@ -1367,7 +1352,7 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
     bd->cand.len = 0;
     for (size_t k = 0; k < np; ++k) {
         uint32_t kind = pv[k].kind;
-        if (kind == PAIR_FIRE && (bit(bd->mark, pv[k].a) || bit(bd->mark, pv[k].b)))
+        if (kind == PAIR_FIRE && (npg_bd_bit(bd->mark, pv[k].a) || npg_bd_bit(bd->mark, pv[k].b)))
             kind = PAIR_EVAL;
         if (kind == PAIR_CONTACT)
             kind = PAIR_EVAL;
@@ -1412,7 +1397,7 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
     for (size_t f = 0; f < nf; ++f) {
         const pairv *F = &bd->cand.v[f];
         const uint32_t sa = F->a, sb = F->b; /* ids[sa] < ids[sb] */
-        if (bit(bd->taken, sa) || bit(bd->taken, sb)) {
+        if (npg_bd_bit(bd->taken, sa) || npg_bd_bit(bd->taken, sb)) {
             bd->st.conflicts += 1;
             continue;
         }
@@ -1512,12 +1497,10 @@ static double volume_fraction_note(const npg_bd *bd, uint64_t count, double dmin
     return (double)count * NPG_PI * dmin * dmin * dmin / 6.0 / (bd->L * bd->L * bd->L);
 }
 
-/* The placement grid's cell of slot s's position (np cells per axis). */
-static uint32_t place_cell(const npg_bd *bd, uint64_t s, uint32_t npc, uint64_t np)
+/* The placement grid's cell of slot s's position (npc cells per axis). */
+static uint32_t place_cell(const npg_bd *bd, uint64_t s, uint32_t npc)
 {
-    return (uint32_t)(((uint64_t)npg_bd_cell(bd->z[s], npc) * np + npg_bd_cell(bd->y[s], npc)) *
-                          np +
-                      npg_bd_cell(bd->x[s], npc));
+    return npg_bd_cell_key(bd->x[s], bd->y[s], bd->z[s], npc);
 }
 
 static uint32_t place_hash(uint32_t c)
@@ -1559,7 +1542,7 @@ static int place_try(npg_bd *bd, const uint32_t *n, const uint32_t *head, const 
                     } else if (q != 0xffffffffu) {
                         u = b0 + q;
                         q = hn[q];
-                        if (place_cell(bd, u, npc, np) != c)
+                        if (place_cell(bd, u, npc) != c)
                             continue; /* another cell with the same hash */
                     } else {
                         break;
@@ -1667,7 +1650,7 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
                 break;
             }
             /* x, y, z[s] hold attempt a's position: into the batch's hash */
-            const uint32_t c = place_cell(bd, s, npc, np);
+            const uint32_t c = place_cell(bd, s, npc);
             const uint32_t h = place_hash(c);
             hn[s - b0] = hh[h];
             hh[h] = (uint32_t)(s - b0);
@@ -1676,7 +1659,7 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
             bit_set(bd->alive, bd->ids[s]);
         }
         for (uint64_t s = b0; s < b1 && !failed; ++s) { /* the batch enters the grid */
-            const uint32_t c = place_cell(bd, s, npc, np);
+            const uint32_t c = place_cell(bd, s, npc);
             next[s] = head[c];
             head[c] = (uint32_t)s;
         }
@@ -1726,7 +1709,7 @@ static int prepare_insert(npg_bd *bd, const uint32_t *n_arr, uint32_t id, uint32
                  id, n, (unsigned long long)bd->capacity);
         return 1;
     }
-    if (bit(bd->alive, id)) {
+    if (npg_bd_bit(bd->alive, id)) {
         if (bd->live) {
             if (flush(bd) || bd->dev->kill(bd->dev->ctx, bd->nslots, id)) {
                 bd->dev_failed = 1;
@@ -1858,32 +1841,28 @@ static double sync_sizes(npg_bd *bd, const uint32_t *n, uint64_t *nlive)
             d->sizes(d->ctx, ns, &bd->p.coal, 1, &rmin, &rmax, &live))
             bd->dev_failed = 1;
         bump(bd);
-        for (uint64_t id = 0; id < bd->capacity; ++id)
-            if (n[id] < 2 && bit(bd->alive, id))
-                bit_clear(bd->alive, id);
-        bd->rmax = rmax;
-        *nlive = live;
-        return rmin;
-    }
+    } else {
 #pragma omp parallel for num_threads(bd->threads) schedule(static) reduction(min : rmin)        \
     reduction(max : rmax) reduction(+ : live) if (ns > PAR_MIN)
-    for (uint64_t s = 0; s < ns; ++s) {
-        if (bd->g[s] < 0.0f)
-            continue;
-        const uint32_t m = n[bd->ids[s]];
-        if (m < 2) {
-            bd->g[s] = DEAD_G;
-            continue;
+        for (uint64_t s = 0; s < ns; ++s) {
+            if (bd->g[s] < 0.0f)
+                continue;
+            const uint32_t m = n[bd->ids[s]];
+            if (m < 2) {
+                bd->g[s] = DEAD_G;
+                continue;
+            }
+            bd->g[s] = gfac(bd, m);
+            const double R = radius(bd, m);
+            rmin = R < rmin ? R : rmin;
+            rmax = R > rmax ? R : rmax;
+            live += 1;
         }
-        bd->g[s] = gfac(bd, m);
-        const double R = radius(bd, m);
-        rmin = R < rmin ? R : rmin;
-        rmax = R > rmax ? R : rmax;
-        live += 1;
     }
-    for (uint64_t s = 0; s < ns; ++s)
-        if (bd->g[s] < 0.0f && bit(bd->alive, bd->ids[s]) && n[bd->ids[s]] < 2)
-            bit_clear(bd->alive, bd->ids[s]);
+    /* an alive id below 2 monomers has just lost its slot (dissolved) */
+    for (uint64_t id = 0; id < bd->capacity; ++id)
+        if (n[id] < 2 && npg_bd_bit(bd->alive, id))
+            bit_clear(bd->alive, id);
     bd->rmax = rmax;
     *nlive = live;
     return rmin;

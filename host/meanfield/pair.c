@@ -581,6 +581,21 @@ static int write_run_yaml(const char *dir, const npg_config *cfg, const npg_pair
     return 0;
 }
 
+/* DIR/NAME [4200 bytes into path] opened for writing with its CSV header line; NULL with the
+ * message. */
+static FILE *open_csv(const char *dir, const char *name, const char *header, char *path, char *err,
+                      size_t errlen)
+{
+    snprintf(path, 4200, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fprintf(f, "%s\n", header);
+    return f;
+}
+
 /* The output loop into pair.csv. Returns 0, 1 or the stop exit code. */
 static int pair_outputs(npg_pair *p, const npg_config *cfg, FILE *csv, FILE *mom, npg_progress *pr,
                         npg_pair_summary *sum, char *err, size_t errlen)
@@ -657,27 +672,19 @@ int npg_pair_solve(const npg_config *cfg, const npg_pair_options *o, const char 
     sum->cells = (uint32_t)n;
     sum->h_min_nm = xf[1] - xf[0];
     sum->h_max_nm = xf[n] - xf[n - 1];
-    char path[4200];
-    snprintf(path, sizeof path, "%s/pair.csv", od.tmp);
-    FILE *csv = fopen(path, "w");
-    if (!csv) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        npg_pair_destroy(p);
-        npg_outdir_discard(&od);
-        return 1;
-    }
-    fprintf(csv, "t,kf,A,g_contact\n");
-    char mpath[4200];
-    snprintf(mpath, sizeof mpath, "%s/moments.csv", od.tmp);
-    FILE *mom = fopen(mpath, "w");
+    char path[4200], mpath[4200];
+    FILE *csv = open_csv(od.tmp, "pair.csv", "t,kf,A,g_contact", path, err, errlen);
+    FILE *mom =
+        csv ? open_csv(od.tmp, "moments.csv",
+                       "t,particles,alive_fraction,coalescences,kf,kf_instant", mpath, err, errlen)
+            : NULL;
     if (!mom) {
-        snprintf(err, errlen, "%s: %s", mpath, strerror(errno));
-        fclose(csv);
+        if (csv)
+            fclose(csv);
         npg_pair_destroy(p);
         npg_outdir_discard(&od);
         return 1;
     }
-    fprintf(mom, "t,particles,alive_fraction,coalescences,kf,kf_instant\n");
     npg_progress pr;
     npg_progress_init(&pr, opt.progress);
     pr.start = t0;

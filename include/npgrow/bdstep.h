@@ -128,6 +128,29 @@ static inline NPG_HD uint32_t npg_bd_cell(uint32_t u, uint32_t nc)
     return (uint32_t)(((uint64_t)u * nc) >> 32);
 }
 
+/* Cell index (cz nc + cy) nc + cx of a position among nc^3 cells. */
+static inline NPG_HD uint32_t npg_bd_cell_key(uint32_t x, uint32_t y, uint32_t z, uint32_t nc)
+{
+    return (uint32_t)(((uint64_t)npg_bd_cell(z, nc) * nc + npg_bd_cell(y, nc)) * nc +
+                      npg_bd_cell(x, nc));
+}
+
+/* The cell c of slot s in a cell list start[0..ncells] (start[c] <= s < start[c + 1]), by
+ * binary search. */
+static inline NPG_HD uint32_t npg_bd_cell_of_slot(const uint32_t *start, uint64_t ncells,
+                                                  uint64_t s)
+{
+    uint64_t lo = 0, hi = ncells; /* start[lo] <= s < start[hi] */
+    while (hi - lo > 1) {
+        const uint64_t mid = (lo + hi) / 2;
+        if (start[mid] <= s)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
 /* Shell hazard [1/time unit] of a pair at centre distance r [nm] whose shell centre is
  * c = sigma + l [nm], with kp = kappa_c P(sigma) [1/time unit] and width nu [nm]. */
 static inline NPG_HD double npg_bd_hazard(int shell, double kp, double r, double c, double nu)
