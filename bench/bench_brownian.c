@@ -23,6 +23,9 @@
  * pair search, rebuilds on the GPU; the serial close-pair work on the host's mirror): N from
  * 1e5, one host thread count (threads_max), and the table adds the device's bytes per particle
  * and the slots fetched to / put back from the host per step.
+ * With NPG_BD_BRIDGE=1 in the environment the shell is sampled along the Brownian bridge at a
+ * step of 2 nu (shell_sampling: bridge, step_resolution: 0.5, as configs/pt-acac-coalescence.yaml):
+ * 36 times the simulated time per step, at a cost per particle-step that this measures.
  * Usage: bench_brownian [max_N] [threads_max] [trials] [cpu|cuda]
  * Output: a table, also as CSV lines "csv,...".
  */
@@ -42,7 +45,7 @@ typedef struct result {
     double bpp, dev_bpp;
 } result;
 
-static int use_cuda;
+static int use_cuda, use_bridge;
 
 static void die(const char *what, const char *err)
 {
@@ -78,6 +81,10 @@ static result run_point(uint64_t N, int threads, uint64_t steps, double spacing,
     p.shell = NPG_BD_SHELL_GAUSSIAN;
     p.seed = 12345u;
     p.threads = threads;
+    if (use_bridge) {
+        p.sampling = NPG_BD_SAMPLE_BRIDGE;
+        p.dt_resolution = 0.5;
+    }
     uint32_t *n = malloc(N * sizeof *n);
     if (!n)
         die("memory", "sizes");
@@ -130,8 +137,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_brownian [max_N >= 1e3] [threads_max] [trials] [cpu|cuda]\n");
         return 2;
     }
-    printf("Brownian-dynamics coalescence%s, study parameters at 45 nm spacing; %d trial(s)\n",
-           use_cuda ? " on the GPU (npg_bd_device_cuda)" : "", trials);
+    use_bridge = getenv("NPG_BD_BRIDGE") && strcmp(getenv("NPG_BD_BRIDGE"), "0");
+    printf("Brownian-dynamics coalescence%s, study parameters at 45 nm spacing, %s; %d trial(s)\n",
+           use_cuda ? " on the GPU (npg_bd_device_cuda)" : "",
+           use_bridge ? "bridge sampling, step 2 nu" : "step-end sampling, step nu/3", trials);
     printf("%9s %3s %6s %12s %22s %8s %26s %7s %6s %7s%s\n", "N", "thr", "steps", "p-steps/s",
            "[min, max]", "wall s", "moves/cells/pairs/merges %", "reacts", "rebld", "B/part",
            use_cuda ? "  dev B/part fetch/step put/step" : "");

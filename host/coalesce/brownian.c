@@ -51,6 +51,7 @@
  * around every corrected particle and pushed apart. Corrections summing to more than
  * CORR_STEPS steps in a step make the particle return to its position before the step. */
 #define MARGIN_STEPS    8.0
+#define BRIDGE_STEPS    16.0 /* the bridge's extra reach, in per-coordinate steps (shell_reach) */
 #define CORR_STEPS      16.0
 #define JACOBI          16
 #define PLACE_TRIES     100000u
@@ -114,6 +115,7 @@ struct npg_bd {
     /* the pair pass's inputs */
     const uint32_t *pn;
     double pdt, hc_margin;
+    double mc;          /* this step's move scale sqrt(2 f dt) / tick (set by moves) */
     double pair_extent; /* beyond R_i + R_j, where a pair can matter: max(margin, l + shell) */
     int pfire;
     uint64_t *mark, *taken; /* by slot: moved by the hard core this step; in a reaction */
@@ -426,6 +428,11 @@ int npg_bd_create(npg_bd **out, const npg_bd_params *p, uint64_t capacity, char 
     BAD(!(p->dt >= 0.0) || !isfinite(p->dt), "time step %g must be >= 0 (0: automatic)", p->dt);
     BAD(!(p->dt_resolution >= 0.0) || !isfinite(p->dt_resolution),
         "dt_resolution %g must be >= 0 (0: 3)", p->dt_resolution);
+    BAD(p->sampling != NPG_BD_SAMPLE_END && p->sampling != NPG_BD_SAMPLE_BRIDGE,
+        "shell sampling %d (allowed: 0 end, 1 bridge)", p->sampling);
+    BAD(p->sampling == NPG_BD_SAMPLE_BRIDGE && p->shell != NPG_BD_SHELL_GAUSSIAN,
+        "shell sampling along the bridge needs the gaussian shell (the step shell is sampled at "
+        "step ends)");
     BAD(p->on_reaction != NPG_BD_MERGE && p->on_reaction != NPG_BD_REMOVE,
         "on_reaction %d (allowed: 0 merge, 1 remove)", p->on_reaction);
     BAD(capacity >= 0x80000000ull, "%llu particle slots: at most 2^31 - 1",
@@ -596,14 +603,24 @@ static uint64_t count_live(npg_bd *bd)
     return k;
 }
 
+/* How far beyond R_i + R_j the shell can act on a pair at a step's end [nm], with per-coordinate
+ * steps up to sstep: l + 8 nu (gaussian) or l + w (step); sampled along the bridge, also
+ * BRIDGE_STEPS steps (the pair's relative move, up to ~10 sstep with probability 1 - 1e-11, plus
+ * 8 times the bridge's added spread, < 0.71 sstep). */
+static double shell_reach(const npg_bd *bd, double sstep)
+{
+    if (!(bd->p.kappa_c > 0.0))
+        return 0.0;
+    if (bd->p.shell == NPG_BD_SHELL_STEP)
+        return bd->p.coal.ligand + bd->p.shell_nm;
+    return bd->p.coal.ligand + 8.0 * bd->p.shell_nm +
+           (bd->p.sampling == NPG_BD_SAMPLE_BRIDGE ? BRIDGE_STEPS * sstep : 0.0);
+}
+
 /* r_cut [nm] for radii up to rmax and per-coordinate steps up to sstep. */
 static double rcut_for(const npg_bd *bd, double rmax, double sstep)
 {
-    double shell = 0.0;
-    if (bd->p.kappa_c > 0.0)
-        shell = bd->p.coal.ligand +
-                (bd->p.shell == NPG_BD_SHELL_STEP ? bd->p.shell_nm : 8.0 * bd->p.shell_nm);
-    return 2.0 * rmax + shell + MARGIN_STEPS * sstep;
+    return 2.0 * rmax + shell_reach(bd, sstep) + MARGIN_STEPS * sstep;
 }
 
 /* A new grid (cell size from the density and r_cut + 2 e), then a rebuild. */
@@ -809,27 +826,32 @@ static void set_view(npg_bd *bd)
     v->et = e_ticks(bd);
     v->rct = (uint32_t)ceil(bd->rcut * bd->inv_tick);
     v->seed = bd->p.seed;
+    v->mc = bd->mc;
     v->shell = bd->p.shell;
+    v->sampling = bd->p.sampling;
     v->fire = bd->pfire;
 }
 
-/* Does the pair (ids ida < idb, centre distance r, radii Ra, Rb [nm]) react in this step? */
-static int pair_fires(npg_bd *bd, uint32_t ida, uint32_t idb, double r, double Ra, double Rb,
-                      double dt, uint32_t *prio)
+/* Does the pair of slots a, b (ids ida, idb; separation u = x_b - x_a [nm]; radii Ra, Rb [nm])
+ * react in this step? */
+static int pair_fires(npg_bd *bd, uint32_t a, uint32_t b, uint32_t ida, uint32_t idb,
+                      const double u[3], double Ra, double Rb, double dt, uint32_t *prio)
 {
     bd->v.step = bd->step;
-    return npg_bd_fires(&bd->v, ida, idb, r, Ra, Rb, dt, prio);
+    bd->v.mc = bd->mc;
+    return npg_bd_fires(&bd->v, ida, idb, u, Ra, Rb, bd->g[a], bd->g[b], dt, prio);
 }
 
 /* npg_bd_keep into a growable buffer. */
 static int keep_pair(npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t t, uint32_t is, uint32_t it,
-                     double d2)
+                     const double u[3])
 {
+    const double d2 = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
     if (pb->len == pb->cap && grow((void **)&pb->v, &pb->cap, pb->len + 1, sizeof *pb->v))
         return 1;
     npg_bd_sink sk = {pb->v, (uint32_t)(pb->cap > 0xffffffffu ? 0xffffffffu : pb->cap),
                       (uint32_t)pb->len};
-    npg_bd_keep(&bd->v, &sk, s, t, is, it, d2);
+    npg_bd_keep(&bd->v, &sk, s, t, is, it, u, d2);
     pb->len = sk.len;
     return 0;
 }
@@ -925,7 +947,7 @@ displaced:
                 continue; /* displaced-displaced pairs once, below */
             double d[3];
             sep(bd, k, t, d);
-            if (keep_pair(bd, cl, k, t, ids[k], ids[t], d[0] * d[0] + d[1] * d[1] + d[2] * d[2]))
+            if (keep_pair(bd, cl, k, t, ids[k], ids[t], d))
                 return -1;
         }
         for (size_t j = i + 1; j < bd->dlen; ++j) {
@@ -936,7 +958,7 @@ displaced:
             sep(bd, k, t, d);
             if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= rcut2)
                 continue;
-            if (keep_pair(bd, cl, k, t, ids[k], ids[t], d[0] * d[0] + d[1] * d[1] + d[2] * d[2]))
+            if (keep_pair(bd, cl, k, t, ids[k], ids[t], d))
                 return -1;
         }
     }
@@ -993,7 +1015,7 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
     bd->pdt = dt;
     bd->pfire = fire;
     bd->hc_margin = MARGIN_STEPS * bd->sstep + 4.0 * SEP_TICKS * bd->tick;
-    bd->pair_extent = fmax(bd->hc_margin, rcut_for(bd, 0.0, 0.0)) + 1e-9;
+    bd->pair_extent = fmax(bd->hc_margin, shell_reach(bd, bd->sstep)) + 1e-9;
     const double t0 = omp_get_wtime(), c0 = bd->st.t_cells;
     for (int tries = 0;; ++tries) {
         int rc = pair_pass(bd);
@@ -1045,6 +1067,7 @@ static void move_ticks(const npg_bd *bd, uint32_t s, uint64_t step, double c, in
 static void moves(npg_bd *bd, double c)
 {
     const double t0 = omp_get_wtime();
+    bd->mc = c; /* the bridge draws this step's displacements again */
     if (bd->live) {
         if (flush(bd) || bd->dev->moves(bd->dev->ctx, bd->nslots, bd->p.seed, bd->step, c))
             bd->dev_failed = 1;
@@ -1382,9 +1405,8 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
         if (v.kind == PAIR_EVAL) {
             double d[3];
             sep(bd, v.a, v.b, d);
-            const double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-            if (!pair_fires(bd, v.ida, v.idb, r, radius(bd, n[v.ida]), radius(bd, n[v.idb]), dt,
-                            &v.prio))
+            if (!pair_fires(bd, v.a, v.b, v.ida, v.idb, d, radius(bd, n[v.ida]),
+                            radius(bd, n[v.idb]), dt, &v.prio))
                 continue;
         }
         bd->cand.v[nf++] = v; /* nf <= k: compaction in place */

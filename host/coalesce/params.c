@@ -37,6 +37,8 @@ void npg_bd_params_from_config(const npg_config *cfg, int threads, npg_bd_params
     bp->kappa_c = cfg->coal.kappa_c_per_s * npg_config_seconds_per_unit(cfg);
     bp->shell_nm = cfg->coal.shell_width_nm;
     bp->shell = cfg->coal.shell == NPG_SHELL_STEP ? NPG_BD_SHELL_STEP : NPG_BD_SHELL_GAUSSIAN;
+    bp->sampling = cfg->coal.shell_sampling == 1 ? NPG_BD_SAMPLE_BRIDGE : NPG_BD_SAMPLE_END;
+    bp->dt_resolution = cfg->coal.step_resolution;
     bp->on_reaction = NPG_BD_MERGE;
     bp->seed = cfg->seed;
     bp->threads = threads;

@@ -355,8 +355,12 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
     return 0;
 }
 
-/* Brownian mode: the monomer SSA and the dynamics alternate every this many BD steps. */
+/* Brownian mode: the monomer SSA and the dynamics alternate every this many BD steps of the
+ * default resolution (sqrt(2 D_max dt) = nu / 3); with a coarser step (step_resolution < 3)
+ * every 100 (step_resolution / 3)^2 steps, so that the sizes' splitting interval stays the
+ * same in time whatever the step. */
 #define NPG_ENGINE_BD_STEPS 100.0
+#define NPG_ENGINE_BD_RES   3.0
 
 /* Longest next interval from t allowed by coalescence (well-mixed: each particle expects at
  * most epsilon merges; brownian: NPG_ENGINE_BD_STEPS steps of the dynamics) and by the source (at
@@ -379,8 +383,10 @@ static double host_cap(npg_ensemble *e, double t, double dt)
         uint32_t *n;
         if (!(h > 0.0) && !e->be.get_host(&e->be, &n, NULL, 0))
             h = npg_bd_step(e->bd, n, t, t + dt);
+        const double sr = e->cfg->coal.step_resolution;
+        const double res = (sr > 0.0 ? sr : NPG_ENGINE_BD_RES) / NPG_ENGINE_BD_RES;
         if (h > 0.0)
-            cap = fmin(cap, NPG_ENGINE_BD_STEPS * h);
+            cap = fmin(cap, NPG_ENGINE_BD_STEPS * h * (res < 1.0 ? res * res : 1.0));
     }
     if (e->exchange && e->next_entry < e->n_entries) {
         double eps = e->wm || e->bd ? e->coal_eps : 0.01;

@@ -1383,9 +1383,11 @@ static int parse_coal_kernel(const sect *s, npg_coal_config *c)
 static int parse_coal_shell(const sect *s, npg_coal_config *c)
 {
     static const char *const shells[] = {"gaussian", "step", NULL};
-    int rc, shell = NPG_SHELL_GAUSSIAN;
+    static const char *const samplings[] = {"end", "bridge", NULL};
+    int rc, shell = NPG_SHELL_GAUSSIAN, sampling = 0;
     const yaml_node_t *v;
     c->shell_width_nm = 0.1;
+    c->step_resolution = 3.0;
     if ((rc = get_num(s, "kappa_c_per_s", 1, 0.0, NPG_CFG_RATE_MAX, 0,
                       "a number in [0, 1e30] (shell hazard kappa_c [1/s] at full propensity; "
                       "0 = no merging)",
@@ -1397,9 +1399,20 @@ static int parse_coal_shell(const sect *s, npg_coal_config *c)
         (lookup(s->L, s->map, "shell") && (rc = get_enum(s, "shell", shells, &shell))) ||
         (rc = get_num(s, "initial_min_distance_nm", 0, 0.0, NPG_CFG_LENGTH_MAX, 0,
                       "a number in [0, 1e6] (r_c [nm]: no pair closer at t = 0; default 0)",
-                      &c->initial_min_distance_nm, &v)))
+                      &c->initial_min_distance_nm, &v)) ||
+        (lookup(s->L, s->map, "shell_sampling") &&
+         (rc = get_enum(s, "shell_sampling", samplings, &sampling))) ||
+        (rc = get_num(s, "step_resolution", 0, 0.0, 1e3, OPEN_LO,
+                      "a number in (0, 1e3] (automatic time step: sqrt(2 D_max dt) <= "
+                      "shell_width_nm / step_resolution; default 3)",
+                      &c->step_resolution, &v)))
         return rc;
+    if (sampling == 1 && shell != NPG_SHELL_GAUSSIAN)
+        return fail(s->L, lookup(s->L, s->map, "shell_sampling"), "coalescence.shell_sampling",
+                    "bridge needs shell: gaussian (the step shell is sampled at step ends: "
+                    "shell_sampling: end)");
     c->shell = (npg_coal_shell)shell;
+    c->shell_sampling = sampling;
     return 0;
 }
 
@@ -1422,10 +1435,13 @@ static int parse_coalescence(const ldr *L, const yaml_node_t *map, yaml_mark_t m
                                        "shell_width_nm",
                                        "shell",
                                        "initial_min_distance_nm",
+                                       "shell_sampling",
+                                       "step_resolution",
                                        NULL};
     /* the spatial mode's keys, and the well-mixed kernel's (the shell hazard replaces it) */
-    static const char *const spatial[] = {"kappa_c_per_s", "shell_width_nm", "shell",
-                                          "initial_min_distance_nm", NULL};
+    static const char *const spatial[] = {
+        "kappa_c_per_s",  "shell_width_nm",  "shell", "initial_min_distance_nm",
+        "shell_sampling", "step_resolution", NULL};
     static const char *const kernel_keys[] = {"kernel", "k_const_nm3_per_s", "k_add_nm3_per_s",
                                               "intrinsic_rate_nm3_per_s", NULL};
     static const char *const modes[] = {"none", "well-mixed", "brownian", NULL};
@@ -2430,6 +2446,12 @@ static void write_coalescence(FILE *f, const npg_config *cfg, int i0)
                 c->shell == NPG_SHELL_STEP ? "[nm] w" : "[nm] nu");
         put_num(f, i1, "initial_min_distance_nm", c->initial_min_distance_nm,
                 "[nm] r_c: no pair closer at t = 0");
+        fprintf(f, "%*sshell_sampling: %s  # exposure %s\n", i1, "",
+                c->shell_sampling == 1 ? "bridge" : "end",
+                c->shell_sampling == 1 ? "along the Brownian bridge between step ends"
+                                       : "h(r) dt at each step's end");
+        put_num(f, i1, "step_resolution", c->step_resolution,
+                "automatic dt: sqrt(2 D_max dt) <= shell_width_nm / step_resolution");
     } else {
         fprintf(f, "%*skernel: %s  # pair (i, j) merges at rate K_ij P_ij / V\n", i1, "",
                 kernels[c->kernel]);

@@ -161,6 +161,92 @@ static inline NPG_HD double npg_bd_hazard(int shell, double kp, double r, double
     return kp * npg_exp(-x * x / (2.0 * nu * nu));
 }
 
+/* How a pair's exposure to the shell over a step is sampled (npg_bd_params.sampling). */
+#define NPG_BD_SAMPLE_END    0 /* at the step's end: h(r(dt)) dt */
+#define NPG_BD_SAMPLE_BRIDGE 1 /* along the Brownian bridge between the step's ends */
+
+/* Sub-intervals of the bridge's time quadrature per shell width nu travelled, and at most. */
+#define NPG_BD_BRIDGE_PER_NU 2.0
+#define NPG_BD_BRIDGE_MAX    64
+
+/* The Gaussian shell's expected exposure [dimensionless] over a step of dt along the Brownian
+ * bridge that takes the pair's separation from u0 to u1 [nm], with per-coordinate variance
+ * s2 tau (1 - tau) [nm^2] at the fraction tau of the step (s2 = 2 (D_i + D_j) dt):
+ *   E[ int_0^dt h(|u(t)|) dt ] = kp dt int_0^1 E[ exp(-(|u| - c)^2 / (2 nu^2)) ] dtau.
+ * At tau, u is Gaussian about m = u0 + tau (u1 - u0) with variance v = s2 tau (1 - tau) per
+ * coordinate; |u| has density (r/|m|) (phi_v(r - |m|) - phi_v(r + |m|)) (the non-central chi of
+ * three degrees of freedom), and against the Gaussian shell, dropping the mirror term (|m| >> sqrt
+ * v: |m| > sigma + l - |u1 - u0| of several nm, sqrt v < 1 nm), the expectation is exact: (r* /
+ * |m|) nu / sqrt(nu^2 + v) exp(-(|m| - c)^2 / (2 (nu^2 + v))), r* = (|m| nu^2 + c v) / (nu^2 + v)
+ * (r* / |m| is the curvature's outward shift; at v = 0 it is h(|m|)/kp). The tau integral is
+ * composite two-point Gauss-Legendre over M = 1 + 2 |u1 - u0| / nu sub-intervals (at most 64),
+ * so each spans at most half a shell width of travel: its error is below 1e-4 of the exposure
+ * (tests/coalesce/test_brownian.cpp). Pairs whose segment stays farther than 8 sqrt(nu^2 + s2/4)
+ * from the shell return 0 without the quadrature. Deterministic in its arguments: the host and
+ * the device evaluate the same sum. */
+static inline NPG_HD double npg_bd_bridge_exposure(double kp, double c, double nu,
+                                                   const double u0[3], const double u1[3],
+                                                   double s2, double dt)
+{
+    const double e0 = u1[0] - u0[0], e1 = u1[1] - u0[1], e2 = u1[2] - u0[2];
+    const double ee = e0 * e0 + e1 * e1 + e2 * e2;
+    const double r0 = npg_sqrt(u0[0] * u0[0] + u0[1] * u0[1] + u0[2] * u0[2]);
+    const double r1 = npg_sqrt(u1[0] * u1[0] + u1[1] * u1[1] + u1[2] * u1[2]);
+    /* the segment's distances from the origin span [rlo, rhi] */
+    double tc = ee > 0.0 ? -(u0[0] * e0 + u0[1] * e1 + u0[2] * e2) / ee : 0.0;
+    tc = tc < 0.0 ? 0.0 : (tc > 1.0 ? 1.0 : tc);
+    const double mx = u0[0] + tc * e0, my = u0[1] + tc * e1, mz = u0[2] + tc * e2;
+    const double rlo = npg_sqrt(mx * mx + my * my + mz * mz), rhi = r0 > r1 ? r0 : r1;
+    const double nu2 = nu * nu, reach = 8.0 * npg_sqrt(nu2 + 0.25 * s2);
+    if (c + reach < rlo || c - reach > rhi)
+        return 0.0;
+    /* the travel that the quadrature must resolve: the segment plus twice the bridge's spread
+     * (near the ends, v = s2 tau (1 - tau) grows from 0 past nu^2 within tau ~ nu^2 / s2) */
+    const double len = npg_sqrt(ee) + 2.0 * npg_sqrt(s2);
+    int M = 1 + (int)(NPG_BD_BRIDGE_PER_NU * len / nu);
+    M = M > NPG_BD_BRIDGE_MAX ? NPG_BD_BRIDGE_MAX : M;
+    const double a = 0.5 / (double)M;            /* half a sub-interval */
+    const double q = a * 0.57735026918962576451; /* Gauss-Legendre node offset a / sqrt(3) */
+    const double rfloor = 1e-3 * c;              /* |m| never nears 0 (hard core) */
+    double sum = 0.0;
+    for (int k = 0; k < M; ++k) {
+        const double mid = (double)(2 * k + 1) * a;
+        for (int j = 0; j < 2; ++j) {
+            const double tau = j ? mid + q : mid - q;
+            const double px = u0[0] + tau * e0, py = u0[1] + tau * e1, pz = u0[2] + tau * e2;
+            double m = npg_sqrt(px * px + py * py + pz * pz);
+            m = m > rfloor ? m : rfloor;
+            const double v = s2 * tau * (1.0 - tau);
+            const double W = nu2 + v;
+            const double rs = (m * nu2 + c * v) / W;
+            const double x = m - c;
+            sum += rs / m * npg_sqrt(nu2 / W) * npg_exp(-x * x / (2.0 * W));
+        }
+    }
+    return kp * dt * a * sum;
+}
+
+/* The diffusion factor of a particle of n monomers: sqrt(D_ref r_ref / (R + l)) as a float. */
+static inline NPG_HD float npg_bd_gfac(const npg_coal_params *c, uint32_t n)
+{
+    return (float)npg_sqrt(c->d_ref_r_ref / (npg_coal_radius(c, (double)n) + c->ligand));
+}
+
+/* The displacement of one slot in step `step` [ticks]: every coordinate round(z g c) with
+ * c = sqrt(2 f dt) / tick, z from Philox keyed by (seed, id). */
+static inline NPG_HD void npg_bd_move_ticks(uint32_t seed, uint32_t id, float g, uint64_t step,
+                                            double c, int32_t d[3])
+{
+    const npg_u32x4 b =
+        npg_philox4x32_10(npg_bd_counter(0, step, NPG_BD_TAG_MOVE), npg_philox_key(seed, id));
+    double z0, z1, z2;
+    npg_bd_normals(b, &z0, &z1, &z2);
+    const double sc = (double)g * c; /* dead slots (g < 0) move too, harmlessly */
+    d[0] = npg_round_i32(z0 * sc);
+    d[1] = npg_round_i32(z1 * sc);
+    d[2] = npg_round_i32(z2 * sc);
+}
+
 /* ---- the pair pass, one slot at a time --------------------------------------------------------
  * The cell list's view that the pair search reads (host arrays on the CPU, device arrays in the
  * CUDA kernel; the same functions run on both). Slots [start[c], start[c + 1]) lay in cell c at
@@ -188,8 +274,10 @@ typedef struct npg_bd_view {
     uint32_t et;        /* skin [ticks] */
     uint32_t rct;       /* ceil(r_cut) [ticks] */
     uint32_t seed;
-    int shell; /* NPG_BD_SHELL_* */
-    int fire;  /* also keep the pairs that react in this step */
+    double mc;    /* this step's move scale sqrt(2 f dt) / tick (npg_bd_move_ticks' c) */
+    int shell;    /* NPG_BD_SHELL_* */
+    int sampling; /* NPG_BD_SAMPLE_* */
+    int fire;     /* also keep the pairs that react in this step */
 } npg_bd_view;
 
 /* A pair the serial part must see: near contact (the hard core may act), or reacting in this
@@ -234,30 +322,53 @@ static inline NPG_HD void npg_bd_emit(npg_bd_sink *sk, uint32_t s, uint32_t t, u
     sk->v[i] = p;
 }
 
-/* Does the pair (ids ida < idb, centre distance r, radii Ra, Rb [nm]) react in a step of dt?
- * Its priority through prio. The draw depends on the ids and the step only. */
-static inline NPG_HD int npg_bd_fires(const npg_bd_view *v, uint32_t ida, uint32_t idb, double r,
-                                      double Ra, double Rb, double dt, uint32_t *prio)
+/* Does the pair of slots s, t (ids is, it; radii Rs, Rt [nm]; diffusion factors gs, gt) whose
+ * separation at the step's end is u = x_t - x_s [nm] react in a step of dt? Its priority through
+ * prio. The exposure is h(|u|) dt (NPG_BD_SAMPLE_END), or, for the Gaussian shell with
+ * NPG_BD_SAMPLE_BRIDGE, its expectation along the Brownian bridge from the separation before the
+ * move (the step's displacements drawn again: npg_bd_move_ticks with v->mc) to u. The draw
+ * depends on the ids and the step only. */
+static inline NPG_HD int npg_bd_fires(const npg_bd_view *v, uint32_t is, uint32_t it,
+                                      const double u[3], double Rs, double Rt, float gs, float gt,
+                                      double dt, uint32_t *prio)
 {
     if (!(v->kappa_c > 0.0))
         return 0;
-    const double sg = Ra + Rb;
+    const double sg = Rs + Rt;
     const double kp = v->kappa_c * npg_coal_fermi(&v->coal, sg);
-    const double hz = npg_bd_hazard(v->shell, kp, r, sg + v->coal.ligand, v->shell_nm);
-    if (!(hz > 0.0))
-        return 0;
-    const double prob = -npg_expm1(-hz * dt);
+    double x;
+    if (v->sampling == NPG_BD_SAMPLE_BRIDGE && v->shell == NPG_BD_SHELL_GAUSSIAN) {
+        int32_t ds[3], dd[3];
+        npg_bd_move_ticks(v->seed, is, gs, v->step, v->mc, ds);
+        npg_bd_move_ticks(v->seed, it, gt, v->step, v->mc, dd);
+        double u0[3];
+        for (int k = 0; k < 3; ++k)
+            u0[k] = u[k] - (double)(dd[k] - ds[k]) * v->tick;
+        const double sc = v->mc * v->tick; /* sqrt(2 f dt) [nm] */
+        const double s2 = ((double)gs * (double)gs + (double)gt * (double)gt) * (sc * sc);
+        x = npg_bd_bridge_exposure(kp, sg + v->coal.ligand, v->shell_nm, u0, u, s2, dt);
+        if (!(x > 0.0))
+            return 0;
+    } else {
+        const double r = npg_sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]);
+        const double hz = npg_bd_hazard(v->shell, kp, r, sg + v->coal.ligand, v->shell_nm);
+        if (!(hz > 0.0))
+            return 0;
+        x = hz * dt;
+    }
+    const double prob = -npg_expm1(-x);
+    const uint32_t ida = is < it ? is : it, idb = is < it ? it : is;
     const npg_u32x4 w = npg_philox4x32_10(npg_bd_counter(idb, v->step, NPG_BD_TAG_PAIR),
                                           npg_philox_key(v->seed, ida));
     *prio = w.y;
     return npg_u01_closed0(w.x) < prob;
 }
 
-/* A pair of alive slots s, t (ids is, it) closer than r_cut (squared distance d2 [nm^2]): kept
- * as a contact pair when within hc_margin of contact, as a reacting pair when it fires, else
- * dropped. */
+/* A pair of alive slots s, t (ids is, it) closer than r_cut (separation u = x_t - x_s [nm],
+ * squared distance d2 [nm^2]): kept as a contact pair when within hc_margin of contact, as a
+ * reacting pair when it fires, else dropped. */
 static inline NPG_HD void npg_bd_keep(const npg_bd_view *v, npg_bd_sink *sk, uint32_t s, uint32_t t,
-                                      uint32_t is, uint32_t it, double d2)
+                                      uint32_t is, uint32_t it, const double u[3], double d2)
 {
     if (v->coal.d_ref_r_ref > 0.0) {
         /* a cheap bound first: R + l = D_ref r_ref / g^2 from the float g (relative error
@@ -277,7 +388,7 @@ static inline NPG_HD void npg_bd_keep(const npg_bd_view *v, npg_bd_sink *sk, uin
         npg_bd_emit(sk, s, t, is, it, NPG_BD_PAIR_CONTACT, 0);
         return;
     }
-    if (v->fire && npg_bd_fires(v, is < it ? is : it, is < it ? it : is, r, Rs, Rt, v->dt, &prio))
+    if (v->fire && npg_bd_fires(v, is, it, u, Rs, Rt, v->g[s], v->g[t], v->dt, &prio))
         npg_bd_emit(sk, s, t, is, it, NPG_BD_PAIR_FIRE, prio);
 }
 
@@ -308,7 +419,8 @@ static inline NPG_HD void npg_bd_scan_range(const npg_bd_view *v, npg_bd_sink *s
         const double d2 = fx * fx + fy * fy + fz * fz;
         if (d2 >= v->rcut2)
             continue;
-        npg_bd_keep(v, sk, s, t, idi, v->ids[t], d2);
+        const double u[3] = {fx, fy, fz};
+        npg_bd_keep(v, sk, s, t, idi, v->ids[t], u, d2);
     }
 }
 
@@ -371,27 +483,6 @@ static inline NPG_HD int npg_bd_scan_slot(const npg_bd_view *v, npg_bd_sink *sk,
             npg_bd_scan_row(v, sk, s, idi, xi, yi, zi, (zb + yp) * nc, xl, xh);
     }
     return 0;
-}
-
-/* The diffusion factor of a particle of n monomers: sqrt(D_ref r_ref / (R + l)) as a float. */
-static inline NPG_HD float npg_bd_gfac(const npg_coal_params *c, uint32_t n)
-{
-    return (float)npg_sqrt(c->d_ref_r_ref / (npg_coal_radius(c, (double)n) + c->ligand));
-}
-
-/* The displacement of one slot in step `step` [ticks]: every coordinate round(z g c) with
- * c = sqrt(2 f dt) / tick, z from Philox keyed by (seed, id). */
-static inline NPG_HD void npg_bd_move_ticks(uint32_t seed, uint32_t id, float g, uint64_t step,
-                                            double c, int32_t d[3])
-{
-    const npg_u32x4 b =
-        npg_philox4x32_10(npg_bd_counter(0, step, NPG_BD_TAG_MOVE), npg_philox_key(seed, id));
-    double z0, z1, z2;
-    npg_bd_normals(b, &z0, &z1, &z2);
-    const double sc = (double)g * c; /* dead slots (g < 0) move too, harmlessly */
-    d[0] = npg_round_i32(z0 * sc);
-    d[1] = npg_round_i32(z1 * sc);
-    d[2] = npg_round_i32(z2 * sc);
 }
 
 #endif /* NPGROW_BDSTEP_H */

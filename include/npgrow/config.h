@@ -76,6 +76,8 @@ typedef struct npg_coal_config {
     double shell_width_nm;          /* nu (gaussian) or w (step) [nm] (0.1) */
     npg_coal_shell shell;           /* gaussian (default) or step */
     double initial_min_distance_nm; /* r_c: no pair closer than this at t = 0 [nm] (0) */
+    int shell_sampling;             /* 0 end (default), 1 bridge (gaussian shell only) */
+    double step_resolution;         /* automatic dt: sqrt(2 D_max dt) <= nu / this (3) */
 } npg_coal_config;
 
 /* pair: the pair-correlation equation of `npgrow pair` (model.md 3.3-3.4; host/meanfield/pair.c).

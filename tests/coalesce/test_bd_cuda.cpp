@@ -46,3 +46,12 @@ TEST(BrownianCuda, DiluteMatchesHost)
     bd_expect_same(bd_run_scenario(nullptr, 2, NPG_BD_MERGE, 9u, 2e-3, 400.0, 20.0),
                    bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_MERGE, 9u, 2e-3, 400.0, 20.0));
 }
+
+TEST(BrownianCuda, BridgeMatchesHost)
+{
+    NPG_NEED_GPU();
+    bd_expect_same(
+        bd_run_scenario(nullptr, 2, NPG_BD_MERGE, 77u, 2e-3, 400.0, 6.0, NPG_BD_SAMPLE_BRIDGE),
+        bd_run_scenario(npg_bd_device_cuda, 2, NPG_BD_MERGE, 77u, 2e-3, 400.0, 6.0,
+                        NPG_BD_SAMPLE_BRIDGE));
+}

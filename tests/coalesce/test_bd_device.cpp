@@ -88,6 +88,28 @@ TEST(BrownianDevice, DiluteTwinFetchesLittle)
     EXPECT_LT(per_step, 600.0);
 }
 
+// The shell sampled along the Brownian bridge (npg_bd_fires draws both partners' displacements
+// again): the same pairs react on the device as on the host, with 1 and 2 threads, and the
+// bridge changes which (its exposure differs from the step-end hazard).
+TEST(BrownianDevice, BridgeTwinMatchesHostBitForBit)
+{
+    const BdRun e = bd_run_scenario(nullptr, 1, NPG_BD_MERGE, 77u);
+    const BdRun h =
+        bd_run_scenario(nullptr, 1, NPG_BD_MERGE, 77u, 2e-3, 400.0, 6.0, NPG_BD_SAMPLE_BRIDGE);
+    std::printf("  host: %llu merges along the bridge, %llu at step ends\n",
+                (unsigned long long)h.st.reactions, (unsigned long long)e.st.reactions);
+    EXPECT_GT(h.st.reactions, 200u);
+    EXPECT_NE(h.events.size() == e.events.size() &&
+                  std::memcmp(h.events.data(), e.events.data(),
+                              h.events.size() * sizeof(npg_wm_event)) == 0,
+              true);
+    for (int threads = 1; threads <= 2; ++threads) {
+        SCOPED_TRACE(threads);
+        bd_expect_same(h, bd_run_scenario(twin, threads, NPG_BD_MERGE, 77u, 2e-3, 400.0, 6.0,
+                                          NPG_BD_SAMPLE_BRIDGE));
+    }
+}
+
 // A device smaller than the system is refused; attaching after the first advance too.
 TEST(BrownianDevice, AttachChecks)
 {

@@ -41,7 +41,7 @@ typedef npg_bd_device *(*BdDeviceFactory)(uint64_t capacity, char *err, size_t e
 
 inline BdRun bd_run_scenario(BdDeviceFactory make_device, int threads, int on_reaction,
                              uint32_t seed, double dt = 2e-3, double kappa_c = 400.0,
-                             double spacing = 6.0)
+                             double spacing = 6.0, int sampling = NPG_BD_SAMPLE_END)
 {
     const uint64_t N = 6000, extra = 40;
     const double L = spacing * std::cbrt((double)N);
@@ -57,6 +57,7 @@ inline BdRun bd_run_scenario(BdDeviceFactory make_device, int threads, int on_re
     p.shell = NPG_BD_SHELL_GAUSSIAN;
     p.kappa_c = kappa_c;
     p.dt = dt;
+    p.sampling = sampling;
     p.on_reaction = on_reaction;
     p.seed = seed;
     p.threads = threads;
