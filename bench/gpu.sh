@@ -10,6 +10,11 @@
 # default 1e7, where the throughput target applies; the host-side placement of 1e8 particles
 # takes minutes: parallel random sequential addition, 41 s for 1e7 on one core of the CPU VM).
 # Extra arguments go to bench_gpu.
+# With build-bundle/ carried from the development machine (bash bench/gpu-bundle.sh there; the
+# full CMake build with its shared libraries), also: the engine's CUDA-against-CPU tests from it
+# (CoalEngine.*Cuda*) and the coalescence demo (configs/pt-acac-coalescence.yaml) at
+# NPG_DEMO_N particles (default 1e8; 0 skips it) on --backend cuda, within NPG_DEMO_TIMEOUT
+# seconds (default 300, the issue's 5 minutes).
 # The tables come last.
 # Brownian-dynamics coalescence (issue "Coalescence II"): the GPU device (kernels/bd_cuda.cu)
 # against the host alone (tests/coalesce/test_bd_cuda.cpp) and its OpenMP twin, then
@@ -86,10 +91,22 @@ bd_rc=0
 "$B/bench_brownian" "${NPG_BD_MAXN:-1e7}" "$(nproc)" 1 cuda | tee "$B/bench_brownian.txt" || bd_rc=$?
 echo "== benchmark: monomer SSA"
 "$B/bench_gpu" "$@"
+
+demo_rc=0
+NPG_GPU_BUILD=$B bash bench/gpu-demo.sh | tee "$B/gpu-demo.txt" || demo_rc=$?
+demo_line=$(grep '^demo:' "$B/gpu-demo.txt" | tail -1)
+if grep -q '^engine tests: FAILED' "$B/gpu-demo.txt"; then test_rc=1; fi
+
 echo "== Brownian dynamics on the GPU (from above)"
 grep -v '^csv' "$B/bench_brownian.txt" || true
+echo "== coalescence demo (configs/pt-acac-coalescence.yaml, from above)"
+echo "$demo_line"
 if [ $bd_rc != 0 ]; then
     echo "gpu.sh: bench_brownian FAILED (exit $bd_rc)" >&2
+    exit 1
+fi
+if [ $demo_rc != 0 ]; then
+    echo "gpu.sh: the coalescence demo FAILED or ran out of time (exit $demo_rc)" >&2
     exit 1
 fi
 if [ $test_rc != 0 ]; then

@@ -32,7 +32,17 @@ int npg_parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
+    if (*end == 'e' || *end == 'E' || *end == '.') {
+        /* scientific notation, as the help writes limits (4e9): an exact integer below 2^53 */
+        errno = 0;
+        const double d = strtod(s, &end);
+        if (errno || *end || !(d >= 0.0) || !(d <= 9007199254740992.0) || d != (double)(long long)d)
+            return 1;
+        v = (unsigned long long)d;
+    } else if (errno || *end) {
+        return 1;
+    }
+    if (v < lo || v > hi)
         return 1;
     *out = v;
     return 0;

@@ -8,7 +8,8 @@
 /* Whole-string decimal number within [lo, hi]; 0 on success, 1 otherwise (NaN rejected). */
 int npg_parse_double(const char *s, double lo, double hi, double *out);
 
-/* Whole-string unsigned integer within [lo, hi] (no sign, no fraction); 0 on success. */
+/* Whole-string unsigned integer within [lo, hi] (no sign, no fraction), in decimal digits or in
+ * scientific notation that is an exact integer (1e8, 2.5e6; not 1.5); 0 on success. */
 int npg_parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
                   unsigned long long *out);
 

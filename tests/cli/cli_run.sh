@@ -40,6 +40,9 @@ for f in moments.csv histogram.csv growth_rate.csv trajectories.csv; do
 done
 run -o "$tmp/c" --seed 77 || fail "run c"
 cmp -s "$tmp/a/histogram.csv" "$tmp/c/histogram.csv" && fail "seed has no effect"
+# integers in scientific notation, as the help writes them (4e9): 7.7e1 is 77
+run -o "$tmp/c2" --seed 7.7e1 || fail "--seed 7.7e1"
+cmp -s "$tmp/c/histogram.csv" "$tmp/c2/histogram.csv" || fail "--seed 7.7e1 is not --seed 77"
 
 # Refuse to overwrite without --force; allow with it.
 run -o "$tmp/a" 2>"$tmp/err"
@@ -60,6 +63,10 @@ check_bad() {
 }
 check_bad "--particles" "$cfg" --particles 0
 check_bad "--particles" "$cfg" --particles abc
+check_bad "--particles" "$cfg" --particles 1.5e0
+check_bad "--particles" "$cfg" --particles 1e-3
+check_bad "--particles" "$cfg" --particles 5e9
+check_bad "--particles" "$cfg" --particles 1e
 check_bad "--seed" "$cfg" --seed -1
 check_bad "--threads" "$cfg" --threads 0
 check_bad "--backend" "$cfg" --backend tpu

@@ -556,9 +556,9 @@ TEST(CoalEngine, CudaAgreesWithCpu)
 // the backends to rounding and the device reproduces the host's dynamics, so the two runs are
 // expected to coincide; the test asks only what any two equivalent runs satisfy
 // (expect_backends_agree).
-TEST(CoalEngine, BrownianCudaAgreesWithCpu)
+// With shell_sampling: bridge the device passes the step's move scale to the pair search too.
+void brownian_cuda_agrees(const char *extra)
 {
-    NPG_NEED_GPU();
     TmpDir d;
     Loaded l(d.write(
         "b.yaml",
@@ -570,13 +570,25 @@ TEST(CoalEngine, BrownianCudaAgreesWithCpu)
             "coalescence:\n  mode: brownian\n  initial_min_distance_nm: 5\n"
             "  diffusion: {d_ref_nm2_per_s: 2.0, r_ref_nm: 3.0}\n  ligand_nm: 1.0\n"
             "  propensity: {kind: fermi, gamma_per_nm: 7.64, sigma_c_nm: 3.0}\n"
-            "  kappa_c_per_s: 50\n  shell_width_nm: 0.1\n"
+            "  kappa_c_per_s: 50\n  shell_width_nm: 0.1\n" + extra +
             "source: {rate_per_time: 200, t_start: 0.5, t_stop: 2.5, size: {kind: lognormal, "
             "mean_r_nm: 0.9, sd_r_nm: 0.1}}\n"));
     ASSERT_EQ(l.rc, 0) << l.err;
     auto c = snapshots(l.cfg, 2, "cpu"), g = snapshots(l.cfg, 0, "cuda");
     expect_backends_agree(c, g);
     EXPECT_GT(c.back().st.merges, 50u);
+}
+
+TEST(CoalEngine, BrownianCudaAgreesWithCpu)
+{
+    NPG_NEED_GPU();
+    brownian_cuda_agrees("");
+}
+
+TEST(CoalEngine, BrownianBridgeCudaAgreesWithCpu)
+{
+    NPG_NEED_GPU();
+    brownian_cuda_agrees("  shell_sampling: bridge\n  step_resolution: 0.5\n");
 }
 
 // ---- sources ----------------------------------------------------------------------------------
