@@ -433,6 +433,8 @@ int npg_bd_create(npg_bd **out, const npg_bd_params *p, uint64_t capacity, char 
     BAD(p->sampling == NPG_BD_SAMPLE_BRIDGE && p->shell != NPG_BD_SHELL_GAUSSIAN,
         "shell sampling along the bridge needs the gaussian shell (the step shell is sampled at "
         "step ends)");
+    BAD(p->sampling == NPG_BD_SAMPLE_BRIDGE && !(p->shell_nm > 0.0),
+        "shell sampling along the bridge needs a shell width > 0 (%g nm)", p->shell_nm);
     BAD(p->on_reaction != NPG_BD_MERGE && p->on_reaction != NPG_BD_REMOVE,
         "on_reaction %d (allowed: 0 merge, 1 remove)", p->on_reaction);
     BAD(capacity >= 0x80000000ull, "%llu particle slots: at most 2^31 - 1",
@@ -832,14 +834,23 @@ static void set_view(npg_bd *bd)
     v->fire = bd->pfire;
 }
 
+/* Slot s's displacement over this step [ticks] when the hard core corrected or reverted it
+ * (its position before the move is its loc's), into d; 0 when the step's move stands. */
+static int loc_move(const npg_bd *bd, uint32_t s, int32_t d[3]);
+
 /* Does the pair of slots a, b (ids ida, idb; separation u = x_b - x_a [nm]; radii Ra, Rb [nm])
- * react in this step? */
+ * react in this step? Along the bridge, a slot that the hard core moved starts where it was
+ * before the step. */
 static int pair_fires(npg_bd *bd, uint32_t a, uint32_t b, uint32_t ida, uint32_t idb,
                       const double u[3], double Ra, double Rb, double dt, uint32_t *prio)
 {
     bd->v.step = bd->step;
     bd->v.mc = bd->mc;
-    return npg_bd_fires(&bd->v, ida, idb, u, Ra, Rb, bd->g[a], bd->g[b], dt, prio);
+    int32_t ma[3], mb[3];
+    const int sa = bd->p.sampling == NPG_BD_SAMPLE_BRIDGE && loc_move(bd, a, ma);
+    const int sb = bd->p.sampling == NPG_BD_SAMPLE_BRIDGE && loc_move(bd, b, mb);
+    return npg_bd_fires(&bd->v, ida, idb, u, Ra, Rb, bd->g[a], bd->g[b], sa ? ma : NULL,
+                        sb ? mb : NULL, dt, prio);
 }
 
 /* npg_bd_keep into a growable buffer. */
@@ -1108,6 +1119,22 @@ static int loc_index(const npg_bd *bd, uint32_t slot)
     return (int)lo;
 }
 
+static int loc_move(const npg_bd *bd, uint32_t s, int32_t d[3])
+{
+    if (!bd->nloc)
+        return 0;
+    const size_t i = (size_t)loc_index(bd, s);
+    if (i >= bd->nloc || bd->locs[i].slot != s)
+        return 0;
+    const loc *L = &bd->locs[i];
+    if (!(L->moved > 0.0) && !L->reverted)
+        return 0;
+    d[0] = (int32_t)(bd->x[s] - L->ox);
+    d[1] = (int32_t)(bd->y[s] - L->oy);
+    d[2] = (int32_t)(bd->z[s] - L->oz);
+    return 1;
+}
+
 /* Distance [nm] and unit vector from a to b (an arbitrary fixed axis when they coincide). */
 static double dist_dir(const npg_bd *bd, uint32_t a, uint32_t b, double u[3])
 {
@@ -1357,6 +1384,7 @@ static int process_close(npg_bd *bd, uint32_t *n, double t, double dt, double c,
     const size_t np = bd->close.len;
     bd->nev = 0;
     bd->nmoved = 0;
+    bd->nloc = 0; /* this step's hard-core particles (loc_move) */
     if (np == 0)
         goto done;
     /* hard core over the contact pairs */
@@ -1544,13 +1572,41 @@ static int place_try(npg_bd *bd, const uint32_t *n, const uint32_t *head, const 
                                           npg_philox_key(bd->p.seed, id));
     bd->x[s] = w.x, bd->y[s] = w.y, bd->z[s] = w.z;
     const double R = radius(bd, n[id]);
+    /* no pair needs more than bound; when dmin covers every radius, every pair needs dmin and
+     * the other's size is never read (the same decisions, fewer memory reads) */
+    const double bound = fmax(dmin, R + bd->rmax), bound2 = bound * bound;
+    const int fixed = dmin >= R + bd->rmax;
     uint32_t ax[3][3];
-    const int kx = axis_cells(npg_bd_cell(w.x, npc), 1, npc, ax[0]);
-    const int ky = axis_cells(npg_bd_cell(w.y, npc), 1, npc, ax[1]);
-    const int kz = axis_cells(npg_bd_cell(w.z, npc), 1, npc, ax[2]);
-    for (int iz = 0; iz < kz; ++iz)
-        for (int iy = 0; iy < ky; ++iy)
-            for (int ix = 0; ix < kx; ++ix) {
+    const uint32_t wc[3] = {w.x, w.y, w.z};
+    int k[3];
+    /* per axis, the squared distance [nm^2] from the point to each neighbour cell's nearest
+     * face (0 for its own cell); a cell whose faces are bound or farther cannot hold a conflict
+     * (a particle in it is farther still, and rounding is monotone: the same decisions). The
+     * own cell first, where conflicts are likeliest. */
+    double f2[3][3] = {{0.0}};
+    for (int q = 0; q < 3; ++q) {
+        const uint32_t cc = npg_bd_cell(wc[q], npc);
+        k[q] = axis_cells(cc, 1, npc, ax[q]);
+        if (k[q] != 3)
+            continue;
+        const uint64_t lo = (((uint64_t)cc << 32) + npc - 1) / npc,
+                       hi = (((uint64_t)(cc + 1) << 32) + npc - 1) / npc;
+        const double dl = (double)((uint64_t)wc[q] - lo) * bd->tick,
+                     dh = (double)(hi - (uint64_t)wc[q]) * bd->tick;
+        const uint32_t below = ax[q][0];
+        ax[q][0] = ax[q][1], ax[q][1] = below; /* order: own, below, above */
+        f2[q][1] = dl * dl;
+        f2[q][2] = dh * dh;
+    }
+    for (int iz = 0; iz < k[2]; ++iz) {
+        if (f2[2][iz] >= bound2)
+            continue;
+        for (int iy = 0; iy < k[1]; ++iy) {
+            if (f2[1][iy] + f2[2][iz] >= bound2)
+                continue;
+            for (int ix = 0; ix < k[0]; ++ix) {
+                if ((f2[0][ix] + f2[1][iy]) + f2[2][iz] >= bound2)
+                    continue;
                 const uint32_t c =
                     (uint32_t)(((uint64_t)ax[2][iz] * np + ax[1][iy]) * np + ax[0][ix]);
                 /* the grid's chain, then the batch's particles in this cell */
@@ -1569,14 +1625,21 @@ static int place_try(npg_bd *bd, const uint32_t *n, const uint32_t *head, const 
                     } else {
                         break;
                     }
-                    const double need = fmax(dmin, R + radius(bd, n[bd->ids[u]]));
                     const double ddx = (double)(int32_t)(bd->x[u] - w.x) * bd->tick;
                     const double ddy = (double)(int32_t)(bd->y[u] - w.y) * bd->tick;
                     const double ddz = (double)(int32_t)(bd->z[u] - w.z) * bd->tick;
-                    if (ddx * ddx + ddy * ddy + ddz * ddz < need * need)
+                    const double d2 = ddx * ddx + ddy * ddy + ddz * ddz;
+                    if (d2 >= bound2)
+                        continue;
+                    if (fixed)
+                        return 0;
+                    const double need = fmax(dmin, R + radius(bd, n[bd->ids[u]]));
+                    if (d2 < need * need)
                         return 0;
                 }
             }
+        }
+    }
     return 1;
 }
 
@@ -1977,6 +2040,7 @@ int npg_bd_advance(npg_bd *bd, uint32_t *n, double t0, double t1, npg_wm_event_f
     }
     const uint64_t steps = (uint64_t)stepsd;
     const double dt = (t1 - t0) / (double)steps;
+    bd->st.dt_target = dt_t;
     const double fmx =
         fmax(npg_coal_time_factor(&bd->p.coal, t0), npg_coal_time_factor(&bd->p.coal, t1));
     bd->sstep = sqrt(2.0 * fmx * bd->p.coal.d_ref_r_ref / (rmin + bd->p.coal.ligand) * dt);

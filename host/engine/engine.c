@@ -356,9 +356,11 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
 }
 
 /* Brownian mode: the monomer SSA and the dynamics alternate every this many BD steps of the
- * default resolution (sqrt(2 D_max dt) = nu / 3); with a coarser step (step_resolution < 3)
- * every 100 (step_resolution / 3)^2 steps, so that the sizes' splitting interval stays the
- * same in time whatever the step. */
+ * default resolution (sqrt(2 D_max dt) = nu / 3); with a coarser step (step_resolution r < 3)
+ * every k = max(1, round(100 (r / 3)^2)) automatic steps, so that the sizes' splitting interval
+ * stays about the same in time whatever the step. The interval is k times the last advance's
+ * automatic step (not the step it took, which the rounding to whole steps shortens: k times
+ * that would shrink the step from interval to interval). */
 #define NPG_ENGINE_BD_STEPS 100.0
 #define NPG_ENGINE_BD_RES   3.0
 
@@ -379,14 +381,16 @@ static double host_cap(npg_ensemble *e, double t, double dt)
          * first interval reads the sizes for it */
         npg_bd_stats bs;
         npg_bd_get_stats(e->bd, &bs);
-        double h = bs.dt_last;
+        const double sr = e->cfg->coal.step_resolution;
+        const double res = (sr > 0.0 ? sr : NPG_ENGINE_BD_RES) / NPG_ENGINE_BD_RES;
+        double h = res < 1.0 ? bs.dt_target : bs.dt_last;
         uint32_t *n;
         if (!(h > 0.0) && !e->be.get_host(&e->be, &n, NULL, 0))
             h = npg_bd_step(e->bd, n, t, t + dt);
-        const double sr = e->cfg->coal.step_resolution;
-        const double res = (sr > 0.0 ? sr : NPG_ENGINE_BD_RES) / NPG_ENGINE_BD_RES;
+        const double k =
+            res < 1.0 ? fmax(1.0, round(NPG_ENGINE_BD_STEPS * res * res)) : NPG_ENGINE_BD_STEPS;
         if (h > 0.0)
-            cap = fmin(cap, NPG_ENGINE_BD_STEPS * h * (res < 1.0 ? res * res : 1.0));
+            cap = fmin(cap, k * h);
     }
     if (e->exchange && e->next_entry < e->n_entries) {
         double eps = e->wm || e->bd ? e->coal_eps : 0.01;

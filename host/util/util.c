@@ -33,7 +33,17 @@ int npg_parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (*end == 'e' || *end == 'E' || *end == '.') {
-        /* scientific notation, as the help writes limits (4e9): an exact integer below 2^53 */
+        /* scientific notation, as the help writes limits (4e9): an exact integer below 2^53,
+         * with at most 15 significant digits (so that the decimal is the double exactly) */
+        int sig = 0, lead = 1;
+        for (const char *c = s; *c && *c != 'e' && *c != 'E'; ++c) {
+            if (*c < '0' || *c > '9')
+                continue;
+            lead = lead && *c == '0';
+            sig += !lead;
+        }
+        if (sig > 15)
+            return 1;
         errno = 0;
         const double d = strtod(s, &end);
         if (errno || *end || !(d >= 0.0) || !(d <= 9007199254740992.0) || d != (double)(long long)d)

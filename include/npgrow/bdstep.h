@@ -167,7 +167,7 @@ static inline NPG_HD double npg_bd_hazard(int shell, double kp, double r, double
 
 /* Sub-intervals of the bridge's time quadrature per shell width nu travelled, and at most. */
 #define NPG_BD_BRIDGE_PER_NU 2.0
-#define NPG_BD_BRIDGE_MAX    64
+#define NPG_BD_BRIDGE_MAX    256
 
 /* The Gaussian shell's expected exposure [dimensionless] over a step of dt along the Brownian
  * bridge that takes the pair's separation from u0 to u1 [nm], with per-coordinate variance
@@ -179,11 +179,13 @@ static inline NPG_HD double npg_bd_hazard(int shell, double kp, double r, double
  * v: |m| > sigma + l - |u1 - u0| of several nm, sqrt v < 1 nm), the expectation is exact: (r* /
  * |m|) nu / sqrt(nu^2 + v) exp(-(|m| - c)^2 / (2 (nu^2 + v))), r* = (|m| nu^2 + c v) / (nu^2 + v)
  * (r* / |m| is the curvature's outward shift; at v = 0 it is h(|m|)/kp). The tau integral is
- * composite two-point Gauss-Legendre over M = 1 + 2 |u1 - u0| / nu sub-intervals (at most 64),
- * so each spans at most half a shell width of travel: its error is below 1e-4 of the exposure
- * (tests/coalesce/test_brownian.cpp). Pairs whose segment stays farther than 8 sqrt(nu^2 + s2/4)
- * from the shell return 0 without the quadrature. Deterministic in its arguments: the host and
- * the device evaluate the same sum. */
+ * composite two-point Gauss-Legendre over M = 1 + 2 (|u1 - u0| + 2 sqrt(s2)) / nu sub-intervals
+ * (the segment's travel plus twice the bridge's spread, half a shell width per sub-interval),
+ * at most 256: its error is below 1e-4 of the exposure while the cap does not bind
+ * (tests/coalesce/test_brownian.cpp), i.e. for |u1 - u0| + 2 sqrt(s2) < 128 nu (a step of 2 nu
+ * needs M ~ 30). Pairs whose segment stays farther than 8 sqrt(nu^2 + s2/4) from the shell
+ * return 0 without the quadrature. Deterministic in its arguments: the host and the device
+ * evaluate the same sum. */
 static inline NPG_HD double npg_bd_bridge_exposure(double kp, double c, double nu,
                                                    const double u0[3], const double u1[3],
                                                    double s2, double dt)
@@ -203,8 +205,8 @@ static inline NPG_HD double npg_bd_bridge_exposure(double kp, double c, double n
     /* the travel that the quadrature must resolve: the segment plus twice the bridge's spread
      * (near the ends, v = s2 tau (1 - tau) grows from 0 past nu^2 within tau ~ nu^2 / s2) */
     const double len = npg_sqrt(ee) + 2.0 * npg_sqrt(s2);
-    int M = 1 + (int)(NPG_BD_BRIDGE_PER_NU * len / nu);
-    M = M > NPG_BD_BRIDGE_MAX ? NPG_BD_BRIDGE_MAX : M;
+    const double Md = 1.0 + NPG_BD_BRIDGE_PER_NU * len / nu; /* capped before the conversion */
+    const int M = Md < (double)NPG_BD_BRIDGE_MAX ? (int)Md : NPG_BD_BRIDGE_MAX;
     const double a = 0.5 / (double)M;            /* half a sub-interval */
     const double q = a * 0.57735026918962576451; /* Gauss-Legendre node offset a / sqrt(3) */
     const double rfloor = 1e-3 * c;              /* |m| never nears 0 (hard core) */
@@ -326,11 +328,13 @@ static inline NPG_HD void npg_bd_emit(npg_bd_sink *sk, uint32_t s, uint32_t t, u
  * separation at the step's end is u = x_t - x_s [nm] react in a step of dt? Its priority through
  * prio. The exposure is h(|u|) dt (NPG_BD_SAMPLE_END), or, for the Gaussian shell with
  * NPG_BD_SAMPLE_BRIDGE, its expectation along the Brownian bridge from the separation before the
- * move (the step's displacements drawn again: npg_bd_move_ticks with v->mc) to u. The draw
- * depends on the ids and the step only. */
+ * move to u: each slot's displacement over the step [ticks] is ms / mt, or, where null, the
+ * step's move drawn again (npg_bd_move_ticks with v->mc; the host passes the hard core's
+ * corrected or reverted displacement instead). The draw depends on the ids and the step only. */
 static inline NPG_HD int npg_bd_fires(const npg_bd_view *v, uint32_t is, uint32_t it,
                                       const double u[3], double Rs, double Rt, float gs, float gt,
-                                      double dt, uint32_t *prio)
+                                      const int32_t *ms, const int32_t *mt, double dt,
+                                      uint32_t *prio)
 {
     if (!(v->kappa_c > 0.0))
         return 0;
@@ -339,11 +343,14 @@ static inline NPG_HD int npg_bd_fires(const npg_bd_view *v, uint32_t is, uint32_
     double x;
     if (v->sampling == NPG_BD_SAMPLE_BRIDGE && v->shell == NPG_BD_SHELL_GAUSSIAN) {
         int32_t ds[3], dd[3];
-        npg_bd_move_ticks(v->seed, is, gs, v->step, v->mc, ds);
-        npg_bd_move_ticks(v->seed, it, gt, v->step, v->mc, dd);
+        if (!ms)
+            npg_bd_move_ticks(v->seed, is, gs, v->step, v->mc, ds);
+        if (!mt)
+            npg_bd_move_ticks(v->seed, it, gt, v->step, v->mc, dd);
+        const int32_t *ps = ms ? ms : ds, *pt = mt ? mt : dd;
         double u0[3];
         for (int k = 0; k < 3; ++k)
-            u0[k] = u[k] - (double)(dd[k] - ds[k]) * v->tick;
+            u0[k] = u[k] - (double)(pt[k] - ps[k]) * v->tick;
         const double sc = v->mc * v->tick; /* sqrt(2 f dt) [nm] */
         const double s2 = ((double)gs * (double)gs + (double)gt * (double)gt) * (sc * sc);
         x = npg_bd_bridge_exposure(kp, sg + v->coal.ligand, v->shell_nm, u0, u, s2, dt);
@@ -388,7 +395,7 @@ static inline NPG_HD void npg_bd_keep(const npg_bd_view *v, npg_bd_sink *sk, uin
         npg_bd_emit(sk, s, t, is, it, NPG_BD_PAIR_CONTACT, 0);
         return;
     }
-    if (v->fire && npg_bd_fires(v, is, it, u, Rs, Rt, v->g[s], v->g[t], v->dt, &prio))
+    if (v->fire && npg_bd_fires(v, is, it, u, Rs, Rt, v->g[s], v->g[t], NULL, NULL, v->dt, &prio))
         npg_bd_emit(sk, s, t, is, it, NPG_BD_PAIR_FIRE, prio);
 }
 

@@ -123,7 +123,8 @@ typedef struct npg_bd_stats {
     uint64_t dev_put;        /* with a device: slots the host wrote, put back */
     double t_moves, t_cells, t_pairs, t_merges; /* wall seconds in each part of the steps */
     double dt_last;                             /* the last advance's step [time unit] */
-    double cell_nm, excursion_nm, rcut_nm;      /* current grid: h, e, r_cut [nm] */
+    double dt_target; /* the last advance's automatic step (dt_last <= it) [time unit] */
+    double cell_nm, excursion_nm, rcut_nm; /* current grid: h, e, r_cut [nm] */
     uint32_t cells_per_axis;
 } npg_bd_stats;
 

@@ -398,16 +398,13 @@ TEST(BrownianPlace, MinimumDistance)
     EXPECT_NE(std::string(u.err).find("jams"), std::string::npos) << u.err;
 }
 
-// place_all places in parallel batches of 8192 (host/coalesce/brownian.c) with the result of
-// random sequential addition one particle at a time: here, the same draws through
-// npg_bd_insert, one id after another (placement serials 0, 1, ... in both), give the same
-// positions bit for bit. 20000 particles in 2.4 batches at spacing 30 nm with a 20 nm minimum
-// distance (exclusion spheres fill 0.155 of the box): many first attempts fail, within a batch
-// too, so every path of the batched placement runs.
-TEST(BrownianPlace, BatchedEqualsOneByOne)
+namespace
 {
+void batched_equals_one_by_one(double spacing, double rc)
+{
+    SCOPED_TRACE(rc);
     const uint64_t N = 20000;
-    const double L = 30.0 * std::cbrt((double)N), rc = 20.0;
+    const double L = spacing * std::cbrt((double)N);
     npg_bd_params p = base_params(L, 11u);
     p.threads = 2;
     Sys a(p, N), b(p, N);
@@ -427,6 +424,20 @@ TEST(BrownianPlace, BatchedEqualsOneByOne)
                 (unsigned long long)sa.placed);
     EXPECT_EQ(sa.place_attempts, sb.place_attempts);
     EXPECT_GT(sa.place_attempts, N + N / 20); // rejections happened
+}
+} // namespace
+
+// place_all places in parallel batches of 8192 (host/coalesce/brownian.c) with the result of
+// random sequential addition one particle at a time: here, the same draws through
+// npg_bd_insert, one id after another (placement serials 0, 1, ... in both), give the same
+// positions bit for bit. 20000 particles in 2.4 batches at spacing 30 nm with a 20 nm minimum
+// distance (exclusion spheres fill 0.155 of the box): many first attempts fail, within a batch
+// too, so every path of the batched placement runs. Then at spacing 3.5 nm with a 1 nm minimum
+// distance, where contact (R_i + R_j = 1.6 .. 2.6 nm) decides instead: the radii are read.
+TEST(BrownianPlace, BatchedEqualsOneByOne)
+{
+    batched_equals_one_by_one(30.0, 20.0);
+    batched_equals_one_by_one(3.5, 1.0);
 }
 
 // ---- merges

@@ -570,7 +570,8 @@ void brownian_cuda_agrees(const char *extra)
             "coalescence:\n  mode: brownian\n  initial_min_distance_nm: 5\n"
             "  diffusion: {d_ref_nm2_per_s: 2.0, r_ref_nm: 3.0}\n  ligand_nm: 1.0\n"
             "  propensity: {kind: fermi, gamma_per_nm: 7.64, sigma_c_nm: 3.0}\n"
-            "  kappa_c_per_s: 50\n  shell_width_nm: 0.1\n" + extra +
+            "  kappa_c_per_s: 50\n  shell_width_nm: 0.1\n" +
+            extra +
             "source: {rate_per_time: 200, t_start: 0.5, t_stop: 2.5, size: {kind: lognormal, "
             "mean_r_nm: 0.9, sd_r_nm: 0.1}}\n"));
     ASSERT_EQ(l.rc, 0) << l.err;
