@@ -1558,11 +1558,20 @@ static uint32_t place_hash(uint32_t c)
     return (c * 2654435761u) >> (32 - PLACE_HASH_BITS);
 }
 
+/* A cell of the placement grid: its first particle inline (one cache line read per cell, where
+ * a separate head, chain and three coordinates cost five: placement near jamming waits on
+ * memory), the rest chained through next from it (u's top bit set when there are more). */
+typedef struct pcell {
+    uint32_t x, y, z, u; /* u: the first particle's slot | PCELL_MORE, or PCELL_EMPTY */
+} pcell;
+#define PCELL_EMPTY 0xffffffffu
+#define PCELL_MORE  0x80000000u
+
 /* Attempt a of slot s (placement serial `serial`): its position into x, y, z[s]; 1 when it is at
- * least max(min_dist, R_s + R_t) from every particle t in the grid (head, next; none when head
+ * least max(min_dist, R_s + R_t) from every particle t in the grid (grid, next; none when grid
  * is NULL) and, with hh, from the batch's particles accepted so far (slots b0 + the chain of
  * the hash hh, hn). */
-static int place_try(npg_bd *bd, const uint32_t *n, const uint32_t *head, const uint32_t *next,
+static int place_try(npg_bd *bd, const uint32_t *n, const pcell *grid, const uint32_t *next,
                      uint32_t npc, uint64_t s, uint64_t serial, uint32_t a, double dmin,
                      const uint32_t *hh, const uint32_t *hn, uint64_t b0)
 {
@@ -1609,8 +1618,26 @@ static int place_try(npg_bd *bd, const uint32_t *n, const uint32_t *head, const 
                     continue;
                 const uint32_t c =
                     (uint32_t)(((uint64_t)ax[2][iz] * np + ax[1][iy]) * np + ax[0][ix]);
-                /* the grid's chain, then the batch's particles in this cell */
-                uint32_t t = head ? head[c] : 0xffffffffu;
+                /* the grid's cell (its first particle inline, then its chain), then the
+                 * batch's particles in this cell */
+                const pcell gc = grid ? grid[c] : (pcell){0, 0, 0, PCELL_EMPTY};
+                uint32_t t = 0xffffffffu;
+                if (gc.u != PCELL_EMPTY) {
+                    const uint32_t u0 = gc.u & ~PCELL_MORE;
+                    const double ddx = (double)(int32_t)(gc.x - w.x) * bd->tick;
+                    const double ddy = (double)(int32_t)(gc.y - w.y) * bd->tick;
+                    const double ddz = (double)(int32_t)(gc.z - w.z) * bd->tick;
+                    const double d2 = ddx * ddx + ddy * ddy + ddz * ddz;
+                    if (d2 < bound2) {
+                        if (fixed)
+                            return 0;
+                        const double need = fmax(dmin, R + radius(bd, n[bd->ids[u0]]));
+                        if (d2 < need * need)
+                            return 0;
+                    }
+                    if (gc.u & PCELL_MORE)
+                        t = next[u0];
+                }
                 uint32_t q = hh ? hh[place_hash(c)] : 0xffffffffu;
                 for (;;) {
                     uint64_t u;
@@ -1669,8 +1696,9 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
     bd->rmax = rmax;
     if (N == 0)
         return 0;
-    /* a temporary grid of chained lists (head per cell, next in scratch), cells >= the
-     * largest exclusion distance so that the 27 around a point hold every conflict */
+    /* a temporary grid (16 bytes per cell, about one cell per particle; next in scratch),
+     * cells >= the largest exclusion distance so that the 27 around a point hold every
+     * conflict */
     const double dx_max = fmax(min_dist_nm, 2.0 * rmax);
     double hp = fmax(dx_max, cbrt(bd->L * bd->L * bd->L / (double)N));
     uint64_t np = (uint64_t)floor(bd->L / hp);
@@ -1678,12 +1706,12 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
         np = 1;
     while (np > 1 && np * np * np > 2 * N + 27)
         --np;
-    uint32_t *head = malloc(np * np * np * sizeof *head);
-    if (!head) {
+    pcell *grid = malloc(np * np * np * sizeof *grid);
+    if (!grid) {
         snprintf(err, errlen, "Brownian coalescence: out of memory placing particles");
         return 1;
     }
-    memset(head, 0xff, np * np * np * sizeof *head);
+    memset(grid, 0xff, np * np * np * sizeof *grid); /* u = PCELL_EMPTY */
     uint32_t *next = bd->scratch;
     const uint32_t npc = (uint32_t)np;
     /* Random sequential addition, in id order: particle s tries positions a = 0, 1, ... (Philox
@@ -1699,7 +1727,7 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
     uint32_t *hh = malloc(2 * PLACE_BATCH * sizeof *hh); /* hash of the batch's cells */
     uint32_t *hn = malloc(PLACE_BATCH * sizeof *hn);     /* chain in the hash */
     if (!k0 || !hh || !hn) {
-        free(head), free(k0), free(hh), free(hn);
+        free(grid), free(k0), free(hh), free(hn);
         snprintf(err, errlen, "Brownian coalescence: out of memory placing particles");
         return 1;
     }
@@ -1712,7 +1740,7 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
         for (uint64_t s = b0; s < b1; ++s) {
             uint32_t a = 0, ok = 0;
             for (; a < PLACE_TRIES && !ok; ++a)
-                ok = place_try(bd, n, head, next, npc, s, serial0 + s, a, min_dist_nm, NULL, 0, 0);
+                ok = place_try(bd, n, grid, next, npc, s, serial0 + s, a, min_dist_nm, NULL, 0, 0);
             k0[s - b0] = ok ? a - 1 : PLACE_TRIES;
         }
         memset(hh, 0xff, 2 * PLACE_BATCH * sizeof *hh);
@@ -1722,7 +1750,7 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
             int ok = a < PLACE_TRIES &&
                      place_try(bd, n, NULL, next, npc, s, serial0 + s, a, min_dist_nm, hh, hn, b0);
             while (!ok && ++a < PLACE_TRIES)
-                ok = place_try(bd, n, head, next, npc, s, serial0 + s, a, min_dist_nm, hh, hn, b0);
+                ok = place_try(bd, n, grid, next, npc, s, serial0 + s, a, min_dist_nm, hh, hn, b0);
             if (!ok) {
                 snprintf(err, errlen,
                          "Brownian coalescence: no room for particle %u after %u attempts "
@@ -1744,18 +1772,26 @@ int npg_bd_place_all(npg_bd *bd, const uint32_t *n, double min_dist_nm, char *er
             bit_set(bd->alive, bd->ids[s]);
         }
         for (uint64_t s = b0; s < b1 && !failed; ++s) { /* the batch enters the grid */
-            const uint32_t c = place_cell(bd, s, npc);
-            next[s] = head[c];
-            head[c] = (uint32_t)s;
+            pcell *g = &grid[place_cell(bd, s, npc)];
+            if (g->u == PCELL_EMPTY) {
+                g->x = bd->x[s], g->y = bd->y[s], g->z = bd->z[s];
+                g->u = (uint32_t)s;
+                next[s] = 0xffffffffu;
+            } else { /* after the first: next of the first heads the rest */
+                const uint32_t f = g->u & ~PCELL_MORE;
+                next[s] = (g->u & PCELL_MORE) ? next[f] : 0xffffffffu;
+                next[f] = (uint32_t)s;
+                g->u |= PCELL_MORE;
+            }
         }
     }
     free(k0), free(hh), free(hn);
     if (failed) {
-        free(head);
+        free(grid);
         bd->nslots = 0;
         return 1;
     }
-    free(head);
+    free(grid);
     bd->nslots = N;
     bd->nmain = 0;
     /* a grid for the given sizes; the excursion is reset at the first advance */

@@ -229,7 +229,11 @@ int npg_preflight_check(const npg_config *cfg, const npg_preflight_options *o, n
     } else if (cfg->src.kind == NPG_SOURCE_FILE) {
         slots += (double)cfg->src.entries_len;
     }
-    if (cfg->coal.mode != NPG_COAL_NONE) {
+    if (cfg->coal.mode == NPG_COAL_BROWNIAN) {
+        /* Brownian dynamics on the host (npgrow/brownian.h: ~28.5 bytes per slot) and, while
+         * the initial placement runs, its grid (16 bytes per cell, up to 2 cells per particle) */
+        bpp += 29.0 + 32.0;
+    } else if (cfg->coal.mode != NPG_COAL_NONE) {
         /* bins (ids, grown by half when full) + positions + Group-B bits */
         bpp += 6.0 + 4.0 + 0.125;
         /* Merges can gather many particles into one (a gel, with the additive kernel): the

@@ -69,7 +69,9 @@
  *
  * Memory: about 28.4 bytes per particle slot here (positions 12, D factor 4, id 4, sort scratch
  * 4, cell starts ~4 at one particle per cell, five bits), plus the engine's 8 (n, n_prev): 36.4
- * of the 40 allowed (npg_bd_bytes_per_particle; pair lists are per step and small).
+ * of the 40 allowed (npg_bd_bytes_per_particle; pair lists are per step and small). While
+ * npg_bd_place_all runs, its placement grid holds 16 bytes per cell more (1 to 2 cells per
+ * particle).
  * Units: lengths nm, times in the caller's time unit (D_ref r_ref and kappa_c per that unit).
  */
 #ifndef NPGROW_BROWNIAN_H
