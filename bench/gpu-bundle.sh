@@ -19,7 +19,8 @@ if [ ! -x "$B/npgrow" ] || [ ! -x "$B/tests/npgrow_tests" ]; then
     echo "gpu-bundle: no $B/npgrow or $B/tests/npgrow_tests: build first (cmake --build $B)" >&2
     exit 2
 fi
-if ! readelf -S "$B/npgrow" | grep -q nv_fatbin; then
+# (grep without -q reads all of readelf's output: an early exit would fail the pipe, pipefail)
+if ! readelf -S "$B/npgrow" | grep nv_fatbin >/dev/null; then
     echo "gpu-bundle: $B/npgrow was built without the CUDA backend" >&2
     exit 2
 fi
