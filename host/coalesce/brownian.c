@@ -1567,6 +1567,32 @@ typedef struct pcell {
 #define PCELL_EMPTY 0xffffffffu
 #define PCELL_MORE  0x80000000u
 
+/* An attempted position (x, y, z) of a particle of radius R [nm], with the exclusion distance
+ * dmin [nm]: no pair needs more than bound = max(dmin, R + R_max), and when dmin covers every
+ * radius (fixed) every pair needs dmin and the other's size is never read (the same decisions,
+ * fewer memory reads). */
+typedef struct place_pt {
+    uint32_t x, y, z;
+    double R, dmin, bound2;
+    int fixed;
+} place_pt;
+
+/* Is particle u, at (ux, uy, uz), closer to the attempt than max(dmin, R + R_u)? */
+static inline int place_clash(const npg_bd *bd, const uint32_t *n, const place_pt *p, uint32_t ux,
+                              uint32_t uy, uint32_t uz, uint64_t u)
+{
+    const double ddx = (double)(int32_t)(ux - p->x) * bd->tick;
+    const double ddy = (double)(int32_t)(uy - p->y) * bd->tick;
+    const double ddz = (double)(int32_t)(uz - p->z) * bd->tick;
+    const double d2 = ddx * ddx + ddy * ddy + ddz * ddz;
+    if (d2 >= p->bound2)
+        return 0;
+    if (p->fixed)
+        return 1;
+    const double need = fmax(p->dmin, p->R + radius(bd, n[bd->ids[u]]));
+    return d2 < need * need;
+}
+
 /* Attempt a of slot s (placement serial `serial`): its position into x, y, z[s]; 1 when it is at
  * least max(min_dist, R_s + R_t) from every particle t in the grid (grid, next; none when grid
  * is NULL) and, with hh, from the batch's particles accepted so far (slots b0 + the chain of
@@ -1581,10 +1607,8 @@ static int place_try(npg_bd *bd, const uint32_t *n, const pcell *grid, const uin
                                           npg_philox_key(bd->p.seed, id));
     bd->x[s] = w.x, bd->y[s] = w.y, bd->z[s] = w.z;
     const double R = radius(bd, n[id]);
-    /* no pair needs more than bound; when dmin covers every radius, every pair needs dmin and
-     * the other's size is never read (the same decisions, fewer memory reads) */
     const double bound = fmax(dmin, R + bd->rmax), bound2 = bound * bound;
-    const int fixed = dmin >= R + bd->rmax;
+    const place_pt pt = {w.x, w.y, w.z, R, dmin, bound2, dmin >= R + bd->rmax};
     uint32_t ax[3][3];
     const uint32_t wc[3] = {w.x, w.y, w.z};
     int k[3];
@@ -1624,17 +1648,8 @@ static int place_try(npg_bd *bd, const uint32_t *n, const pcell *grid, const uin
                 uint32_t t = 0xffffffffu;
                 if (gc.u != PCELL_EMPTY) {
                     const uint32_t u0 = gc.u & ~PCELL_MORE;
-                    const double ddx = (double)(int32_t)(gc.x - w.x) * bd->tick;
-                    const double ddy = (double)(int32_t)(gc.y - w.y) * bd->tick;
-                    const double ddz = (double)(int32_t)(gc.z - w.z) * bd->tick;
-                    const double d2 = ddx * ddx + ddy * ddy + ddz * ddz;
-                    if (d2 < bound2) {
-                        if (fixed)
-                            return 0;
-                        const double need = fmax(dmin, R + radius(bd, n[bd->ids[u0]]));
-                        if (d2 < need * need)
-                            return 0;
-                    }
+                    if (place_clash(bd, n, &pt, gc.x, gc.y, gc.z, u0))
+                        return 0;
                     if (gc.u & PCELL_MORE)
                         t = next[u0];
                 }
@@ -1652,16 +1667,7 @@ static int place_try(npg_bd *bd, const uint32_t *n, const pcell *grid, const uin
                     } else {
                         break;
                     }
-                    const double ddx = (double)(int32_t)(bd->x[u] - w.x) * bd->tick;
-                    const double ddy = (double)(int32_t)(bd->y[u] - w.y) * bd->tick;
-                    const double ddz = (double)(int32_t)(bd->z[u] - w.z) * bd->tick;
-                    const double d2 = ddx * ddx + ddy * ddy + ddz * ddz;
-                    if (d2 >= bound2)
-                        continue;
-                    if (fixed)
-                        return 0;
-                    const double need = fmax(dmin, R + radius(bd, n[bd->ids[u]]));
-                    if (d2 < need * need)
+                    if (place_clash(bd, n, &pt, bd->x[u], bd->y[u], bd->z[u], u))
                         return 0;
                 }
             }

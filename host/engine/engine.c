@@ -377,18 +377,20 @@ static double host_cap(npg_ensemble *e, double t, double dt)
     }
     if (e->bd && e->exchange) {
         /* sizes from the monomer SSA enter the dynamics every NPG_ENGINE_BD_STEPS steps, of
-         * the length the last advance took (sizes, and so the step, change slowly); only the
-         * first interval reads the sizes for it */
+         * the length the last advance took (sizes, and so the step, change slowly), or with a
+         * coarse step every k automatic steps; only the first interval reads the sizes for it */
         npg_bd_stats bs;
         npg_bd_get_stats(e->bd, &bs);
         const double sr = e->cfg->coal.step_resolution;
         const double res = (sr > 0.0 ? sr : NPG_ENGINE_BD_RES) / NPG_ENGINE_BD_RES;
-        double h = res < 1.0 ? bs.dt_target : bs.dt_last;
+        double h = bs.dt_last, k = NPG_ENGINE_BD_STEPS;
+        if (res < 1.0) { /* coarse: whole automatic steps (see NPG_ENGINE_BD_STEPS) */
+            h = bs.dt_target;
+            k = fmax(1.0, round(NPG_ENGINE_BD_STEPS * res * res));
+        }
         uint32_t *n;
         if (!(h > 0.0) && !e->be.get_host(&e->be, &n, NULL, 0))
             h = npg_bd_step(e->bd, n, t, t + dt);
-        const double k =
-            res < 1.0 ? fmax(1.0, round(NPG_ENGINE_BD_STEPS * res * res)) : NPG_ENGINE_BD_STEPS;
         if (h > 0.0)
             cap = fmin(cap, k * h);
     }
