@@ -124,7 +124,11 @@ int npg_cmd_run(int argc, char **argv)
     if (rc && !stopped) {
         fprintf(stderr, "npgrow run: %s\n", err);
     } else if (!quiet) {
-        fprintf(stderr, "npgrow run: %s: %llu events in %.2f s (%.3g events/s); results in %s/\n",
+        /* events_per_s is over the monomer SSA's own wall time (run.yaml's advance_wall_s), not
+         * the whole run's: say so, or a coalescence run's rate reads 3x too high */
+        fprintf(stderr,
+                "npgrow run: %s: %llu monomer events in %.2f s (%.3g per second of the monomer "
+                "SSA); results in %s/\n",
                 stopped ? "interrupted" : "complete", (unsigned long long)sum.events, sum.wall_s,
                 sum.events_per_s, outdir);
         if (sum.coalescence)

@@ -355,17 +355,16 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
     return 0;
 }
 
-/* Brownian mode: the monomer SSA and the dynamics alternate every this many BD steps of the
- * default resolution (sqrt(2 D_max dt) = nu / 3); with a coarser step (step_resolution r < 3)
- * every k = max(1, round(100 (r / 3)^2)) automatic steps, so that the sizes' splitting interval
- * stays about the same in time whatever the step. The interval is k times the last advance's
- * automatic step (not the step it took, which the rounding to whole steps shortens: k times
- * that would shrink the step from interval to interval). */
-#define NPG_ENGINE_BD_STEPS 100.0
-#define NPG_ENGINE_BD_RES   3.0
+/* Brownian mode: the monomer SSA and the dynamics alternate every coalescence.split_steps S
+ * (default 100) BD steps of the default resolution (sqrt(2 D_max dt) = nu / 3); with a coarser
+ * step (step_resolution r < 3) every k = max(1, round(S (r / 3)^2)) automatic steps, so that
+ * the sizes' splitting interval stays about the same in time whatever the step. The interval
+ * is k times the last advance's automatic step (not the step it took, which the rounding to
+ * whole steps shortens: k times that would shrink the step from interval to interval). */
+#define NPG_ENGINE_BD_RES 3.0
 
 /* Longest next interval from t allowed by coalescence (well-mixed: each particle expects at
- * most epsilon merges; brownian: NPG_ENGINE_BD_STEPS steps of the dynamics) and by the source (at
+ * most epsilon merges; brownian: split_steps steps of the dynamics) and by the source (at
  * most max(1, epsilon alive) entries wait for its end). */
 static double host_cap(npg_ensemble *e, double t, double dt)
 {
@@ -376,17 +375,18 @@ static double host_cap(npg_ensemble *e, double t, double dt)
             cap = fmin(cap, e->coal_eps / r);
     }
     if (e->bd && e->exchange) {
-        /* sizes from the monomer SSA enter the dynamics every NPG_ENGINE_BD_STEPS steps, of
+        /* sizes from the monomer SSA enter the dynamics every split_steps steps, of
          * the length the last advance took (sizes, and so the step, change slowly), or with a
          * coarse step every k automatic steps; only the first interval reads the sizes for it */
         npg_bd_stats bs;
         npg_bd_get_stats(e->bd, &bs);
         const double sr = e->cfg->coal.step_resolution;
         const double res = (sr > 0.0 ? sr : NPG_ENGINE_BD_RES) / NPG_ENGINE_BD_RES;
-        double h = bs.dt_last, k = NPG_ENGINE_BD_STEPS;
-        if (res < 1.0) { /* coarse: whole automatic steps (see NPG_ENGINE_BD_STEPS) */
+        const double S = (double)e->cfg->coal.split_steps;
+        double h = bs.dt_last, k = S;
+        if (res < 1.0) { /* coarse: whole automatic steps (see above) */
             h = bs.dt_target;
-            k = fmax(1.0, round(NPG_ENGINE_BD_STEPS * res * res));
+            k = fmax(1.0, round(S * res * res));
         }
         uint32_t *n;
         if (!(h > 0.0) && !e->be.get_host(&e->be, &n, NULL, 0))

@@ -1388,6 +1388,7 @@ static int parse_coal_shell(const sect *s, npg_coal_config *c)
     const yaml_node_t *v;
     c->shell_width_nm = 0.1;
     c->step_resolution = 3.0;
+    c->split_steps = 100;
     if ((rc = get_num(s, "kappa_c_per_s", 1, 0.0, NPG_CFG_RATE_MAX, 0,
                       "a number in [0, 1e30] (shell hazard kappa_c [1/s] at full propensity; "
                       "0 = no merging)",
@@ -1405,7 +1406,12 @@ static int parse_coal_shell(const sect *s, npg_coal_config *c)
         (rc = get_num(s, "step_resolution", 0, 0.0, 1e3, OPEN_LO,
                       "a number in (0, 1e3] (automatic time step: sqrt(2 D_max dt) <= "
                       "shell_width_nm / step_resolution; default 3)",
-                      &c->step_resolution, &v)))
+                      &c->step_resolution, &v)) ||
+        (rc = get_int(s, "split_steps", 0, 1.0, 1e6,
+                      "an integer in [1, 1e6] (with monomer exchange, the monomer SSA and the "
+                      "dynamics alternate every this many steps of the default resolution "
+                      "sqrt(2 D_max dt) = shell_width_nm / 3; default 100)",
+                      &c->split_steps, &v)))
         return rc;
     if (sampling == 1 && shell != NPG_SHELL_GAUSSIAN)
         return fail(s->L, lookup(s->L, s->map, "shell_sampling"), "coalescence.shell_sampling",
@@ -1437,11 +1443,12 @@ static int parse_coalescence(const ldr *L, const yaml_node_t *map, yaml_mark_t m
                                        "initial_min_distance_nm",
                                        "shell_sampling",
                                        "step_resolution",
+                                       "split_steps",
                                        NULL};
     /* the spatial mode's keys, and the well-mixed kernel's (the shell hazard replaces it) */
     static const char *const spatial[] = {
-        "kappa_c_per_s",  "shell_width_nm",  "shell", "initial_min_distance_nm",
-        "shell_sampling", "step_resolution", NULL};
+        "kappa_c_per_s",  "shell_width_nm",  "shell",       "initial_min_distance_nm",
+        "shell_sampling", "step_resolution", "split_steps", NULL};
     static const char *const kernel_keys[] = {"kernel", "k_const_nm3_per_s", "k_add_nm3_per_s",
                                               "intrinsic_rate_nm3_per_s", NULL};
     static const char *const modes[] = {"none", "well-mixed", "brownian", NULL};
@@ -2452,6 +2459,8 @@ static void write_coalescence(FILE *f, const npg_config *cfg, int i0)
                                        : "h(r) dt at each step's end");
         put_num(f, i1, "step_resolution", c->step_resolution,
                 "automatic dt: sqrt(2 D_max dt) <= shell_width_nm / step_resolution");
+        put_uint(f, i1, "split_steps", c->split_steps,
+                 "monomer SSA and dynamics alternate every this many steps at resolution 3");
     } else {
         fprintf(f, "%*skernel: %s  # pair (i, j) merges at rate K_ij P_ij / V\n", i1, "",
                 kernels[c->kernel]);

@@ -78,6 +78,8 @@ typedef struct npg_coal_config {
     double initial_min_distance_nm; /* r_c: no pair closer than this at t = 0 [nm] (0) */
     int shell_sampling;             /* 0 end (default), 1 bridge (gaussian shell only) */
     double step_resolution;         /* automatic dt: sqrt(2 D_max dt) <= nu / this (3) */
+    uint64_t split_steps; /* with monomer exchange: the monomer SSA and the dynamics alternate
+                           * every this many steps of the default resolution (100) */
 } npg_coal_config;
 
 /* pair: the pair-correlation equation of `npgrow pair` (model.md 3.3-3.4; host/meanfield/pair.c).

@@ -700,7 +700,8 @@ const char *const kBrownianPair =
     "  initial_min_distance_nm: 44\n"                                       // 17
     "  shell_sampling: bridge\n"                                            // 18
     "  step_resolution: 0.5\n"                                              // 19
-    "pair:\n"                                                               // 20
+    "  split_steps: 40\n"                                                   // 20
+    "pair:\n"                                                               // 21
     "  sigma: {kind: polynomial, coefficients: [1.777, 0.0442, -8.2e-4], t_offset: 8}\n"
     "  d_r: {kind: power, a: 2.414, b: 0.1607, c: 0.7336}\n"
     "  rmax_nm: 200\n"
@@ -730,6 +731,7 @@ TEST(ConfigCoalescence, BrownianModeAndPairSectionParse)
     EXPECT_EQ(c.initial_min_distance_nm, 44.0);
     EXPECT_EQ(c.shell_sampling, 1);
     EXPECT_EQ(c.step_resolution, 0.5);
+    EXPECT_EQ(c.split_steps, 40u);
     const npg_pair_config &p = l.cfg.pair;
     EXPECT_EQ(p.present, 1);
     EXPECT_EQ(p.sigma, NPG_PAIR_SIGMA_POLYNOMIAL);
@@ -749,7 +751,7 @@ TEST(ConfigCoalescence, BrownianModeAndPairSectionParse)
     EXPECT_EQ(p.p0_per_time, 3.67e-3);
     EXPECT_EQ(p.t_cut, 88.0);
     EXPECT_EQ(p.kinetics, NPG_PAIR_KINETICS_BOX);
-    EXPECT_NE(std::string(l.cfg.where.pair).find("c.yaml:20:1"), std::string::npos);
+    EXPECT_NE(std::string(l.cfg.where.pair).find("c.yaml:21:1"), std::string::npos);
     // sigma(t) and D_r(t) at movie time t + 8 (Horner and its derivative)
     double ds, T = 2.0 + 8.0;
     EXPECT_DOUBLE_EQ(npg_config_pair_sigma(&l.cfg, 2.0, &ds), 1.777 + 0.0442 * T - 8.2e-4 * T * T);
@@ -770,6 +772,7 @@ TEST(ConfigCoalescence, BrownianModeAndPairSectionParse)
     EXPECT_EQ(m.cfg.coal.initial_min_distance_nm, 0.0);
     EXPECT_EQ(m.cfg.coal.shell_sampling, 0); // end
     EXPECT_EQ(m.cfg.coal.step_resolution, 3.0);
+    EXPECT_EQ(m.cfg.coal.split_steps, 100u);
     const npg_pair_config &q = m.cfg.pair;
     EXPECT_EQ(q.sigma, NPG_PAIR_SIGMA_FROZEN);
     EXPECT_EQ(q.sigma_nm, 3.0);
@@ -1055,6 +1058,12 @@ const BadCoal kBadCoal[] = {
      "c.yaml:10:20: coalescence.step_resolution: 0:", "(0, 1e3]"},
     {nullptr, nullptr, WMV DIFF "  step_resolution: 1\n", nullptr,
      "c.yaml:10:20: coalescence.step_resolution: 1:", "not used with mode: well-mixed"},
+    {nullptr, nullptr, BRK "  split_steps: 0\n" DIFF, nullptr,
+     "c.yaml:10:16: coalescence.split_steps: 0:", "[1, 1e6]"},
+    {nullptr, nullptr, BRK "  split_steps: 2.5\n" DIFF, nullptr,
+     "c.yaml:10:16: coalescence.split_steps: 2.5:", "not an integer"},
+    {nullptr, nullptr, WMV DIFF "  split_steps: 10\n", nullptr,
+     "c.yaml:10:16: coalescence.split_steps: 10:", "not used with mode: well-mixed"},
     {nullptr, nullptr, BRK "  initial_min_distance_nm: -44\n" DIFF, nullptr,
      "c.yaml:10:28: coalescence.initial_min_distance_nm: -44:", "[0, 1e6]"},
     {nullptr, nullptr, BRK "  kernel: brownian\n" DIFF, nullptr,
@@ -1333,6 +1342,7 @@ void expect_same_coal(const npg_config &a, const npg_config &b)
     EXPECT_EQ(x.initial_min_distance_nm, y.initial_min_distance_nm);
     EXPECT_EQ(x.shell_sampling, y.shell_sampling);
     EXPECT_EQ(x.step_resolution, y.step_resolution);
+    EXPECT_EQ(x.split_steps, y.split_steps);
     EXPECT_EQ(a.no_monomer_exchange, b.no_monomer_exchange);
     const npg_pair_config &p = a.pair, &q = b.pair;
     EXPECT_EQ(p.present, q.present);
