@@ -22,6 +22,7 @@
 
 #include <exception>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -252,6 +253,12 @@ static uint32_t *gbits(BdDevice &d)
     return reinterpret_cast<uint32_t *>(raw(d.g));
 }
 
+/* Every entry point runs through here: a Thrust or CUDA error (bad_alloc, a failed launch)
+ * becomes an error message for the C caller, and the device is not used again. Known limit: after
+ * a sticky CUDA fault (an illegal address), freeing a temporary while the exception unwinds
+ * throws again from a destructor, and the process ends in std::terminate with CUDA's message
+ * instead of returning the error; the run's directory then holds no result (results are written
+ * only at the end), as after any crash. */
 template <class F> static int bd_guard(void *ctx, F &&f)
 {
     BdDevice *d = static_cast<BdDevice *>(ctx);
@@ -460,7 +467,12 @@ static int bd_pairs(void *ctx, const npg_bd_view *hv, uint64_t nmain, const npg_
                 *len = got.len;
                 return;
             }
-            d.pairs.resize((size_t)got.len + got.len / 2 + 1024);
+            /* the sink addresses at most 2^32 - 1 pairs (32-bit cap): refuse more */
+            const unsigned long long want = got.len + got.len / 2 + 1024;
+            if (want > 0xffffffffull)
+                throw std::length_error("more than 2^32 - 1 close pairs in one step (" +
+                                        std::to_string(got.len) + ")");
+            d.pairs.resize((size_t)want);
         }
     });
 }

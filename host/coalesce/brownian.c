@@ -860,8 +860,7 @@ static int keep_pair(npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t t, uint32_t i
     const double d2 = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
     if (pb->len == pb->cap && grow((void **)&pb->v, &pb->cap, pb->len + 1, sizeof *pb->v))
         return 1;
-    npg_bd_sink sk = {pb->v, (uint32_t)(pb->cap > 0xffffffffu ? 0xffffffffu : pb->cap),
-                      (uint32_t)pb->len};
+    npg_bd_sink sk = {pb->v, (uint32_t)(pb->cap > 0xffffffffu ? 0xffffffffu : pb->cap), pb->len};
     npg_bd_keep(&bd->v, &sk, s, t, is, it, u, d2);
     pb->len = sk.len;
     return 0;
@@ -924,8 +923,10 @@ static int pair_pass(npg_bd *bd)
                 continue;
             full = 1;
             const size_t need = (size_t)sk->len + sk->len / 2 + 64;
+            if (need > 0xffffffffu) /* the sink addresses at most 2^32 - 1 pairs */
+                return -1;
             npg_bd_pair *q = realloc(sk->v, need * sizeof *q);
-            if (!q || need > 0xffffffffu)
+            if (!q)
                 return -1;
             sk->v = q;
             sk->cap = (uint32_t)need;
@@ -1034,7 +1035,7 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
             break;
         if (rc < 0 || tries > 2) {
             fail_msg(bd, err, errlen,
-                     rc < 0 ? "out of memory in the pair search"
+                     rc < 0 ? "out of memory (or over 2^32 - 1 close pairs) in the pair search"
                             : "no valid cell list in the pair search");
             return 1;
         }

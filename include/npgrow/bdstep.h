@@ -296,20 +296,21 @@ typedef struct npg_bd_pair {
 } npg_bd_pair;
 
 /* Where a pass writes its pairs: v[0..cap), len counts every pair found (len > cap: the buffer
- * was too small, the caller grows it and repeats the pass). Threads may share a sink. */
+ * was too small, the caller grows it and repeats the pass). Threads may share a sink. The count
+ * is 64-bit so that it cannot wrap back below cap, whatever a pass finds. */
 typedef struct npg_bd_sink {
     npg_bd_pair *v;
     uint32_t cap;
-    uint32_t len;
+    unsigned long long len;
 } npg_bd_sink;
 
 static inline NPG_HD void npg_bd_emit(npg_bd_sink *sk, uint32_t s, uint32_t t, uint32_t is,
                                       uint32_t it, uint32_t kind, uint32_t prio)
 {
 #if defined(__CUDA_ARCH__)
-    const uint32_t i = atomicAdd(&sk->len, 1u);
+    const unsigned long long i = atomicAdd(&sk->len, 1ull);
 #else
-    const uint32_t i = __atomic_fetch_add(&sk->len, 1u, __ATOMIC_RELAXED);
+    const unsigned long long i = __atomic_fetch_add(&sk->len, 1ull, __ATOMIC_RELAXED);
 #endif
     if (i >= sk->cap)
         return;
