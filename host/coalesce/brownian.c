@@ -1029,11 +1029,21 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
     bd->pfire = fire;
     bd->hc_margin = MARGIN_STEPS * bd->sstep + 4.0 * SEP_TICKS * bd->tick;
     bd->pair_extent = fmax(bd->hc_margin, shell_reach(bd, bd->sstep)) + 1e-9;
-    /* Without reactions (the check for overlaps from growth) a pass keeps only pairs within
-     * R_i + R_j + hc_margin <= 2 rmax + hc_margin: that cutoff (plus 4 ticks for rounding) keeps
-     * the same pairs as r_cut, whose shell reach is 3-8 nm more at a coarse step, and scans
-     * fewer neighbour cells (a slot scans a neighbour only within cutoff + skin of its face). */
-    bd->pcut = fire ? bd->rcut : fmin(bd->rcut, 2.0 * bd->rmax + bd->hc_margin + 4.0 * bd->tick);
+    /* The pass's cutoff: the farthest pair it can keep, plus 4 ticks for rounding. It keeps the
+     * same pairs as r_cut (which also carries the hard core's margin for the grid's sake) and
+     * scans fewer neighbour cells (a slot scans a neighbour only within cutoff + skin of its
+     * face). Without reactions (the check for overlaps from growth) only contact pairs are kept,
+     * R_i + R_j + hc_margin <= 2 rmax + hc_margin; with them, npg_bd_keep's bound drops every
+     * pair beyond (R_i + l + R_j + l)(1 + 1e-6) - 2 l + pair_extent, its sizes from the float g
+     * (relative error < 2e-7: hence 1 + 4e-6 here). */
+    const double l = bd->p.coal.ligand;
+    if (!fire)
+        bd->pcut = fmin(bd->rcut, 2.0 * bd->rmax + bd->hc_margin + 4.0 * bd->tick);
+    else if (bd->p.coal.d_ref_r_ref > 0.0)
+        bd->pcut = fmin(bd->rcut, 2.0 * (bd->rmax + l) * (1.0 + 4e-6) - 2.0 * l + bd->pair_extent +
+                                      4.0 * bd->tick);
+    else
+        bd->pcut = bd->rcut;
     const double t0 = omp_get_wtime(), c0 = bd->st.t_cells;
     for (int tries = 0;; ++tries) {
         int rc = pair_pass(bd);
