@@ -428,6 +428,14 @@ namespace
 {
 struct EndStats {
     std::vector<double> particles, mean_n, var_n;
+    void add(npg_ensemble *e) // the ensemble's particle count, mean_n and var_n now
+    {
+        Red red(e);
+        npg_moments m = red.moments();
+        particles.push_back(m.particles);
+        mean_n.push_back(m.mean_n);
+        var_n.push_back(m.var_n);
+    }
 };
 
 EndStats end_stats(double epsilon, int R, uint32_t seed0, uint64_t particles)
@@ -441,11 +449,7 @@ EndStats end_stats(double epsilon, int R, uint32_t seed0, uint64_t particles)
         Ensemble en(l.cfg);
         EXPECT_EQ(en.rc, 0) << en.err;
         EXPECT_EQ(en.advance(l.cfg.t_end), 0) << en.err;
-        Red red(en.e);
-        npg_moments m = red.moments();
-        out.particles.push_back(m.particles);
-        out.mean_n.push_back(m.mean_n);
-        out.var_n.push_back(m.var_n);
+        out.add(en.e);
     }
     return out;
 }
@@ -460,6 +464,31 @@ void mean_sd(const std::vector<double> &x, double *m, double *sd)
         q += (y - s) * (y - s);
     *m = s;
     *sd = std::sqrt(q / (double)(x.size() - 1));
+}
+
+// Runs at setting a and at setting b, seed by seed (a seed shares the initial state): for the
+// particle count, mean_n and var_n, z = mean paired difference b - a / its standard error,
+// |z| < kZmax (Student t with R - 1 degrees of freedom).
+void expect_paired_same(const EndStats &a, const EndStats &b, const char *la, const char *lb)
+{
+    const size_t R = a.particles.size();
+    ASSERT_EQ(b.particles.size(), R);
+    const char *names[3] = {"particles", "mean_n", "var_n"};
+    const std::vector<double> *xa[3] = {&a.particles, &a.mean_n, &a.var_n};
+    const std::vector<double> *xb[3] = {&b.particles, &b.mean_n, &b.var_n};
+    for (int q = 0; q < 3; ++q) {
+        std::vector<double> diff(R);
+        for (size_t r = 0; r < R; ++r)
+            diff[r] = (*xb[q])[r] - (*xa[q])[r];
+        double ma, sa, md, sd;
+        mean_sd(*xa[q], &ma, &sa);
+        mean_sd(diff, &md, &sd);
+        const double z = md / (sd / std::sqrt((double)R));
+        std::printf("  %-9s %s: %.5g (run sd %.3g); %s - %s: %.3g +- %.3g (%.2f run sd), z = "
+                    "%.2f\n",
+                    names[q], la, ma, sa, lb, la, md, sd / std::sqrt((double)R), md / sa, z);
+        EXPECT_LT(std::fabs(z), kZmax) << names[q];
+    }
 }
 } // namespace
 
@@ -479,22 +508,7 @@ TEST(CoalEngine, HalvingEpsilonChangesNothingMeasurable)
     const int R = 12;
     const uint64_t N = 4000;
     EndStats a = end_stats(0.01, R, 100, N), b = end_stats(0.005, R, 100, N);
-    const char *names[3] = {"particles", "mean_n", "var_n"};
-    const std::vector<double> *xa[3] = {&a.particles, &a.mean_n, &a.var_n};
-    const std::vector<double> *xb[3] = {&b.particles, &b.mean_n, &b.var_n};
-    for (int q = 0; q < 3; ++q) {
-        std::vector<double> diff(R);
-        for (int r = 0; r < R; ++r)
-            diff[r] = (*xb[q])[r] - (*xa[q])[r];
-        double ma, sa, md, sd;
-        mean_sd(*xa[q], &ma, &sa);
-        mean_sd(diff, &md, &sd);
-        const double z = md / (sd / std::sqrt((double)R));
-        std::printf("  %-9s eps 0.01: %.5g (run sd %.3g); eps 0.005 - 0.01: %.3g +- %.3g "
-                    "(%.2f run sd), z = %.2f\n",
-                    names[q], ma, sa, md, sd / std::sqrt((double)R), md / sa, z);
-        EXPECT_LT(std::fabs(z), kZmax) << names[q];
-    }
+    expect_paired_same(a, b, "eps 0.01", "eps 0.005");
 }
 
 // Spatial coalescence's splitting: the monomer SSA and the dynamics alternate every
@@ -524,33 +538,14 @@ TEST(CoalEngine, BrownianSplitQuarteredChangesNothingMeasurableLong)
             EXPECT_EQ(en.rc, 0) << en.err;
             EXPECT_EQ(en.advance(l.cfg.t_end), 0) << en.err;
             *intervals += (double)en.state().intervals / R;
-            Red red(en.e);
-            npg_moments m = red.moments();
-            out.particles.push_back(m.particles);
-            out.mean_n.push_back(m.mean_n);
-            out.var_n.push_back(m.var_n);
+            out.add(en.e);
         }
         return out;
     };
     double ia, ib;
     EndStats a = stats(100, &ia), b = stats(25, &ib);
     std::printf("  synchronization intervals: %.0f at split_steps 100, %.0f at 25\n", ia, ib);
-    const char *names[3] = {"particles", "mean_n", "var_n"};
-    const std::vector<double> *xa[3] = {&a.particles, &a.mean_n, &a.var_n};
-    const std::vector<double> *xb[3] = {&b.particles, &b.mean_n, &b.var_n};
-    for (int q = 0; q < 3; ++q) {
-        std::vector<double> diff(R);
-        for (int r = 0; r < R; ++r)
-            diff[r] = (*xb[q])[r] - (*xa[q])[r];
-        double ma, sa, md, sd;
-        mean_sd(*xa[q], &ma, &sa);
-        mean_sd(diff, &md, &sd);
-        const double z = md / (sd / std::sqrt((double)R));
-        std::printf("  %-9s split 100: %.5g (run sd %.3g); split 25 - 100: %.3g +- %.3g, z = "
-                    "%.2f\n",
-                    names[q], ma, sa, md, sd / std::sqrt((double)R), z);
-        EXPECT_LT(std::fabs(z), kZmax) << names[q];
-    }
+    expect_paired_same(a, b, "split 100", "split 25");
     // the key sets the interval: 1 step per interval at 25 against 3 at 100 (measured: 1922
     // against 646 intervals; ignoring the key gives a ratio of 1)
     EXPECT_GT(ib, 2.5 * ia);
