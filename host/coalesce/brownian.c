@@ -117,7 +117,7 @@ struct npg_bd {
     double pdt, hc_margin;
     double mc;          /* this step's move scale sqrt(2 f dt) / tick (set by moves) */
     double pair_extent; /* beyond R_i + R_j, where a pair can matter: max(margin, l + shell) */
-    double pcut;        /* the pass's cutoff [nm]: rcut, or contact + margin without reactions */
+    double pcut;        /* the pass's cutoff [nm] <= rcut: the farthest pair it can keep */
     int pfire;
     uint64_t *mark, *taken; /* by slot: moved by the hard core this step; in a reaction */
     uint32_t *moved;
@@ -859,6 +859,8 @@ static int keep_pair(npg_bd *bd, pairbuf *pb, uint32_t s, uint32_t t, uint32_t i
                      const double u[3])
 {
     const double d2 = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
+    if (pb->len >= 0xffffffffu) /* the sink addresses at most 2^32 - 1 pairs */
+        return 1;
     if (pb->len == pb->cap && grow((void **)&pb->v, &pb->cap, pb->len + 1, sizeof *pb->v))
         return 1;
     npg_bd_sink sk = {pb->v, (uint32_t)(pb->cap > 0xffffffffu ? 0xffffffffu : pb->cap), pb->len};
@@ -1035,11 +1037,15 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
      * face). Without reactions (the check for overlaps from growth) only contact pairs are kept,
      * R_i + R_j + hc_margin <= 2 rmax + hc_margin; with them, npg_bd_keep's bound drops every
      * pair beyond (R_i + l + R_j + l)(1 + 1e-6) - 2 l + pair_extent, its sizes from the float g
-     * (relative error < 2e-7: hence 1 + 4e-6 here). */
+     * (relative error < 2e-7 while g is a normal float, g^2 >= 1e-60: hence 1 + 4e-6 here).
+     * bd->rmax is at least every alive radius here (sync_sizes, merges and insertions keep it). */
     const double l = bd->p.coal.ligand;
-    if (!fire)
+    const double g2min = bd->p.coal.d_ref_r_ref / (bd->rmax + l); /* the largest particle's g^2 */
+    if (bd->p.full_cutoff)
+        bd->pcut = bd->rcut;
+    else if (!fire)
         bd->pcut = fmin(bd->rcut, 2.0 * bd->rmax + bd->hc_margin + 4.0 * bd->tick);
-    else if (bd->p.coal.d_ref_r_ref > 0.0)
+    else if (g2min >= 1e-60)
         bd->pcut = fmin(bd->rcut, 2.0 * (bd->rmax + l) * (1.0 + 4e-6) - 2.0 * l + bd->pair_extent +
                                       4.0 * bd->tick);
     else

@@ -356,11 +356,11 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
 }
 
 /* Brownian mode: the monomer SSA and the dynamics alternate every coalescence.split_steps S
- * (default 100) BD steps of the default resolution (sqrt(2 D_max dt) = nu / 3); with a coarser
- * step (step_resolution r < 3) every k = max(1, round(S (r / 3)^2)) automatic steps, so that
- * the sizes' splitting interval stays about the same in time whatever the step. The interval
- * is k times the last advance's automatic step (not the step it took, which the rounding to
- * whole steps shortens: k times that would shrink the step from interval to interval). */
+ * (default 100) BD steps at step_resolution r >= 3 (the default 3: sqrt(2 D_max dt) = nu / 3);
+ * with a coarser step (r < 3) every k = max(1, round(S (r / 3)^2)) automatic steps, so that the
+ * sizes' splitting interval stays about what it is at r = 3 in time, whatever the step. The
+ * interval is k times the last advance's automatic step (not the step it took, which the rounding
+ * to whole steps shortens: k times that would shrink the step from interval to interval). */
 #define NPG_ENGINE_BD_RES 3.0
 
 /* Longest next interval from t allowed by coalescence (well-mixed: each particle expects at

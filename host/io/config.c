@@ -1409,8 +1409,9 @@ static int parse_coal_shell(const sect *s, npg_coal_config *c)
                       &c->step_resolution, &v)) ||
         (rc = get_int(s, "split_steps", 0, 1.0, 1e6,
                       "an integer in [1, 1e6] (with monomer exchange, the monomer SSA and the "
-                      "dynamics alternate every this many steps of the default resolution "
-                      "sqrt(2 D_max dt) = shell_width_nm / 3; default 100)",
+                      "dynamics alternate every this many Brownian steps; with step_resolution "
+                      "r < 3, every max(1, round(split_steps (r/3)^2)) steps, the same time; "
+                      "default 100)",
                       &c->split_steps, &v)))
         return rc;
     if (sampling == 1 && shell != NPG_SHELL_GAUSSIAN)
@@ -2460,7 +2461,7 @@ static void write_coalescence(FILE *f, const npg_config *cfg, int i0)
         put_num(f, i1, "step_resolution", c->step_resolution,
                 "automatic dt: sqrt(2 D_max dt) <= shell_width_nm / step_resolution");
         put_uint(f, i1, "split_steps", c->split_steps,
-                 "monomer SSA and dynamics alternate every this many steps at resolution 3");
+                 "monomer SSA and dynamics alternate every this many steps (r < 3: x (r/3)^2)");
     } else {
         fprintf(f, "%*skernel: %s  # pair (i, j) merges at rate K_ij P_ij / V\n", i1, "",
                 kernels[c->kernel]);

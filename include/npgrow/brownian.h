@@ -105,7 +105,9 @@ typedef struct npg_bd_params {
     int sampling;         /* NPG_BD_SAMPLE_END (0) or NPG_BD_SAMPLE_BRIDGE (gaussian shell) */
     int on_reaction;      /* NPG_BD_MERGE or NPG_BD_REMOVE */
     uint32_t seed;
-    int threads; /* OpenMP threads; 0: omp_get_max_threads() */
+    int threads;     /* OpenMP threads; 0: omp_get_max_threads() */
+    int full_cutoff; /* tests: every pair pass cuts at r_cut, the reference for the tighter
+                      * per-pass cutoff (the same pairs, so the same results bit for bit) */
 } npg_bd_params;
 
 typedef struct npg_bd_stats {

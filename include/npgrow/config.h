@@ -79,7 +79,7 @@ typedef struct npg_coal_config {
     int shell_sampling;             /* 0 end (default), 1 bridge (gaussian shell only) */
     double step_resolution;         /* automatic dt: sqrt(2 D_max dt) <= nu / this (3) */
     uint64_t split_steps; /* with monomer exchange: the monomer SSA and the dynamics alternate
-                           * every this many steps of the default resolution (100) */
+                           * every this many steps (100; step_resolution r < 3: x (r/3)^2) */
 } npg_coal_config;
 
 /* pair: the pair-correlation equation of `npgrow pair` (model.md 3.3-3.4; host/meanfield/pair.c).

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/bd_scenario.h"
 #include "npgrow/bdstep.h"
 #include "npgrow/brownian.h"
 
@@ -666,6 +667,37 @@ TEST(BrownianMerge, ThreadsBitIdentical)
     ASSERT_EQ(ev[0].size(), ev[1].size());
     for (size_t k = 0; k < ev[0].size(); ++k)
         EXPECT_EQ(std::memcmp(&ev[0][k], &ev[1][k], sizeof ev[0][k]), 0) << k;
+}
+
+// Each pair pass cuts at the farthest pair it can keep (close_pairs' pcut: contact + margin for
+// the growth check, npg_bd_keep's own bound with reactions), not at r_cut. It keeps the same
+// pairs, so the results are the same bit for bit as with r_cut (npg_bd_params.full_cutoff), in
+// the scenario of every serial path (merges and their pushes, growth overlaps, insertions, a
+// dissolution, regrids), with the gaussian shell at step ends and along the bridge, and with
+// the step shell. A cutoff that dropped the shell's reach fails here (checked: 2 R_max + l).
+TEST(BrownianMerge, PerPassCutoffKeepsThePairsOfRcut)
+{
+    const struct {
+        const char *name;
+        int sampling, shell;
+    } cases[] = {
+        {"gaussian shell, step ends", NPG_BD_SAMPLE_END, NPG_BD_SHELL_GAUSSIAN},
+        {"gaussian shell, bridge", NPG_BD_SAMPLE_BRIDGE, NPG_BD_SHELL_GAUSSIAN},
+        {"step shell", NPG_BD_SAMPLE_END, NPG_BD_SHELL_STEP},
+    };
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.name);
+        const BdRun a = bd_run_scenario(nullptr, 1, NPG_BD_MERGE, 77u, 2e-3, 400.0, 6.0, c.sampling,
+                                        c.shell, 0);
+        const BdRun b = bd_run_scenario(nullptr, 1, NPG_BD_MERGE, 77u, 2e-3, 400.0, 6.0, c.sampling,
+                                        c.shell, 1);
+        std::printf("  %s: %llu merges, %llu pushes, %llu close pairs, %llu regrids\n", c.name,
+                    (unsigned long long)a.st.reactions, (unsigned long long)a.st.pushes,
+                    (unsigned long long)a.st.close_pairs, (unsigned long long)a.st.regrids);
+        EXPECT_GT(a.st.reactions, 100u);
+        EXPECT_GT(a.st.pushes, 0u);
+        bd_expect_same(a, b);
+    }
 }
 
 // ---- free diffusion

@@ -39,9 +39,11 @@ inline int bd_record_event(void *ctx, const npg_wm_event *ev)
 // message (the test fails).
 typedef npg_bd_device *(*BdDeviceFactory)(uint64_t capacity, char *err, size_t errlen);
 
+// shell: NPG_BD_SHELL_GAUSSIAN or _STEP; full_cutoff: npg_bd_params.full_cutoff.
 inline BdRun bd_run_scenario(BdDeviceFactory make_device, int threads, int on_reaction,
                              uint32_t seed, double dt = 2e-3, double kappa_c = 400.0,
-                             double spacing = 6.0, int sampling = NPG_BD_SAMPLE_END)
+                             double spacing = 6.0, int sampling = NPG_BD_SAMPLE_END,
+                             int shell = NPG_BD_SHELL_GAUSSIAN, int full_cutoff = 0)
 {
     const uint64_t N = 6000, extra = 40;
     const double L = spacing * std::cbrt((double)N);
@@ -54,13 +56,14 @@ inline BdRun bd_run_scenario(BdDeviceFactory make_device, int threads, int on_re
     p.coal.sigma_c = 3.0;
     p.box_nm = L;
     p.shell_nm = 0.1;
-    p.shell = NPG_BD_SHELL_GAUSSIAN;
+    p.shell = shell;
     p.kappa_c = kappa_c;
     p.dt = dt;
     p.sampling = sampling;
     p.on_reaction = on_reaction;
     p.seed = seed;
     p.threads = threads;
+    p.full_cutoff = full_cutoff;
     BdRun r;
     char err[1024] = "";
     npg_bd *bd = nullptr;
