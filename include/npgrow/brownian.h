@@ -54,8 +54,11 @@
  * systems, r_cut = 2 R_max + l + 8 nu + a margin, plus 16 steps along the bridge) rebuilt by a
  * stable counting sort of cell indices only when a particle has left its cell's box extended by the
  * excursion e (a skin of 2 e; weaker than "moved more than e", so rebuilds are rarer: every ~60
- * steps at 10^6 particles). Slots are kept in cell order; ids stay the engine's. OpenMP over
- * particles; the result is the same, bit for bit, for any number of threads.
+ * steps at 10^6 particles). A pair pass scans at the farthest pair it can keep, which is below
+ * r_cut (the growth check: contact + margin; a step: the shell's reach or the margin, whichever
+ * is larger), so it reads fewer neighbour cells. Slots are kept in cell order; ids stay the
+ * engine's. OpenMP over particles; the result is the same, bit for bit, for any number of
+ * threads.
  *
  * Device: with npg_bd_attach (npgrow/bddevice.h) the parallel part of each step (moves, the
  * pair search over normal slots, rebuilds, sizes) runs on the device and this library runs the
