@@ -449,7 +449,7 @@ int npg_bd_create(npg_bd **out, const npg_bd_params *p, uint64_t capacity, char 
     }
     bd->p = *p;
     if (bd->p.dt_resolution == 0.0)
-        bd->p.dt_resolution = 3.0;
+        bd->p.dt_resolution = NPG_COAL_STEP_RESOLUTION;
     bd->capacity = capacity;
     bd->threads = p->threads > 0 ? p->threads : omp_get_max_threads();
     bd->L = p->box_nm;
@@ -665,10 +665,10 @@ static int regrid(npg_bd *bd, double rcut, double e_target, char *err, size_t er
         return 1;
     }
     bd->wd = wd;
-    for (uint64_t c = 0; c <= nc; ++c) /* ceil(c 2^32 / nc): u >= lo[c] iff cell(u) >= c */
-        lo[c] = (uint32_t)(((c << 32) + nc - 1) / nc);
+    for (uint64_t c = 0; c <= nc; ++c)
+        lo[c] = (uint32_t)npg_bd_cell_lo(c, (uint32_t)nc);
     for (uint64_t c = 0; c < nc; ++c)
-        wd[c] = (uint32_t)((((c + 1) << 32) + nc - 1) / nc - (((c << 32) + nc - 1) / nc));
+        wd[c] = (uint32_t)(npg_bd_cell_lo(c + 1, (uint32_t)nc) - npg_bd_cell_lo(c, (uint32_t)nc));
     bd->nc = (uint32_t)nc;
     bd->ncells = nc * nc * nc;
     bd->h = bd->L / (double)nc;
@@ -1035,9 +1035,9 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
      * same pairs as r_cut (which also carries the hard core's margin for the grid's sake) and
      * scans fewer neighbour cells (a slot scans a neighbour only within cutoff + skin of its
      * face). Without reactions (the check for overlaps from growth) only contact pairs are kept,
-     * R_i + R_j + hc_margin <= 2 rmax + hc_margin; with them, npg_bd_keep's bound drops every
-     * pair beyond (R_i + l + R_j + l)(1 + 1e-6) - 2 l + pair_extent, its sizes from the float g
-     * (relative error < 2e-7 while g is a normal float, g^2 >= 1e-60: hence 1 + 4e-6 here).
+     * R_i + R_j + hc_margin <= 2 rmax + hc_margin; with them, npg_bd_keep drops every pair
+     * beyond npg_bd_keep_reach of its R + l from the float g (relative error < 2e-7 while g is
+     * a normal float, g^2 >= 1e-60), at most 2 (rmax + l)(1 + 1e-6).
      * bd->rmax is at least every alive radius here (sync_sizes, merges and insertions keep it). */
     const double l = bd->p.coal.ligand;
     const double g2min = bd->p.coal.d_ref_r_ref / (bd->rmax + l); /* the largest particle's g^2 */
@@ -1046,8 +1046,9 @@ static int close_pairs(npg_bd *bd, const uint32_t *n, double dt, int fire, char 
     else if (!fire)
         bd->pcut = fmin(bd->rcut, 2.0 * bd->rmax + bd->hc_margin + 4.0 * bd->tick);
     else if (g2min >= 1e-60)
-        bd->pcut = fmin(bd->rcut, 2.0 * (bd->rmax + l) * (1.0 + 4e-6) - 2.0 * l + bd->pair_extent +
-                                      4.0 * bd->tick);
+        bd->pcut = fmin(bd->rcut,
+                        npg_bd_keep_reach(2.0 * (bd->rmax + l) * (1.0 + 1e-6), l, bd->pair_extent) +
+                            4.0 * bd->tick);
     else
         bd->pcut = bd->rcut;
     const double t0 = omp_get_wtime(), c0 = bd->st.t_cells;
@@ -1645,8 +1646,7 @@ static int place_try(npg_bd *bd, const uint32_t *n, const pcell *grid, const uin
         k[q] = axis_cells(cc, 1, npc, ax[q]);
         if (k[q] != 3)
             continue;
-        const uint64_t lo = (((uint64_t)cc << 32) + npc - 1) / npc,
-                       hi = (((uint64_t)(cc + 1) << 32) + npc - 1) / npc;
+        const uint64_t lo = npg_bd_cell_lo(cc, npc), hi = npg_bd_cell_lo(cc + 1, npc);
         const double dl = (double)((uint64_t)wc[q] - lo) * bd->tick,
                      dh = (double)(hi - (uint64_t)wc[q]) * bd->tick;
         const uint32_t below = ax[q][0];

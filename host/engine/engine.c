@@ -355,17 +355,15 @@ static int host_processes(npg_ensemble *e, double t0, double t1, int rebin, char
     return 0;
 }
 
-/* Brownian mode: the monomer SSA and the dynamics alternate every coalescence.split_steps S
+/* Longest next interval from t allowed by coalescence (well-mixed: each particle expects at
+ * most epsilon merges; brownian: see below) and by the source (at most max(1, epsilon alive)
+ * entries wait for its end).
+ * Brownian mode: the monomer SSA and the dynamics alternate every coalescence.split_steps S
  * (default 100) BD steps at step_resolution r >= 3 (the default 3: sqrt(2 D_max dt) = nu / 3);
  * with a coarser step (r < 3) every k = max(1, round(S (r / 3)^2)) automatic steps, so that the
  * sizes' splitting interval stays about what it is at r = 3 in time, whatever the step. The
  * interval is k times the last advance's automatic step (not the step it took, which the rounding
  * to whole steps shortens: k times that would shrink the step from interval to interval). */
-#define NPG_ENGINE_BD_RES 3.0
-
-/* Longest next interval from t allowed by coalescence (well-mixed: each particle expects at
- * most epsilon merges; brownian: split_steps steps of the dynamics) and by the source (at
- * most max(1, epsilon alive) entries wait for its end). */
 static double host_cap(npg_ensemble *e, double t, double dt)
 {
     double cap = dt;
@@ -381,7 +379,7 @@ static double host_cap(npg_ensemble *e, double t, double dt)
         npg_bd_stats bs;
         npg_bd_get_stats(e->bd, &bs);
         const double sr = e->cfg->coal.step_resolution;
-        const double res = (sr > 0.0 ? sr : NPG_ENGINE_BD_RES) / NPG_ENGINE_BD_RES;
+        const double res = (sr > 0.0 ? sr : NPG_COAL_STEP_RESOLUTION) / NPG_COAL_STEP_RESOLUTION;
         const double S = (double)e->cfg->coal.split_steps;
         double h = bs.dt_last, k = S;
         if (res < 1.0) { /* coarse: whole automatic steps (see above) */

@@ -22,6 +22,7 @@
 
 #include <yaml.h>
 
+#include "npgrow/coalesce.h" /* NPG_COAL_STEP_RESOLUTION */
 #include "npgrow/config.h"
 
 #include "util/yaml_limits.h"
@@ -1387,7 +1388,7 @@ static int parse_coal_shell(const sect *s, npg_coal_config *c)
     int rc, shell = NPG_SHELL_GAUSSIAN, sampling = 0;
     const yaml_node_t *v;
     c->shell_width_nm = 0.1;
-    c->step_resolution = 3.0;
+    c->step_resolution = NPG_COAL_STEP_RESOLUTION;
     c->split_steps = 100;
     if ((rc = get_num(s, "kappa_c_per_s", 1, 0.0, NPG_CFG_RATE_MAX, 0,
                       "a number in [0, 1e30] (shell hazard kappa_c [1/s] at full propensity; "

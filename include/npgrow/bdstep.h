@@ -128,6 +128,13 @@ static inline NPG_HD uint32_t npg_bd_cell(uint32_t u, uint32_t nc)
     return (uint32_t)(((uint64_t)u * nc) >> 32);
 }
 
+/* First coordinate [ticks] of cell c among nc per axis, ceil(c 2^32 / nc) (2^32 for c = nc):
+ * u >= npg_bd_cell_lo(c, nc) iff npg_bd_cell(u, nc) >= c. */
+static inline NPG_HD uint64_t npg_bd_cell_lo(uint64_t c, uint32_t nc)
+{
+    return ((c << 32) + nc - 1) / nc;
+}
+
 /* Cell index (cz nc + cy) nc + cx of a position among nc^3 cells. */
 static inline NPG_HD uint32_t npg_bd_cell_key(uint32_t x, uint32_t y, uint32_t z, uint32_t nc)
 {
@@ -372,6 +379,15 @@ static inline NPG_HD int npg_bd_fires(const npg_bd_view *v, uint32_t is, uint32_
     return npg_u01_closed0(w.x) < prob;
 }
 
+/* The farthest centre distance [nm] at which npg_bd_keep can keep a pair whose R + l sum to
+ * sum_rl [nm] (from the float diffusion factors: relative error < 2e-7, covered by the 1e-6),
+ * extent beyond contact (npg_bd_view.pair_extent). Increasing in sum_rl: with the largest
+ * particles' sum it bounds every kept pair, which makes the pass's cutoff. */
+static inline NPG_HD double npg_bd_keep_reach(double sum_rl, double ligand, double extent)
+{
+    return sum_rl * (1.0 + 1e-6) - 2.0 * ligand + extent;
+}
+
 /* A pair of alive slots s, t (ids is, it) closer than r_cut (separation u = x_t - x_s [nm],
  * squared distance d2 [nm^2]): kept as a contact pair when within hc_margin of contact, as a
  * reacting pair when it fires, else dropped. */
@@ -384,7 +400,7 @@ static inline NPG_HD void npg_bd_keep(const npg_bd_view *v, npg_bd_sink *sk, uin
          * shell can act, whatever the other sizes make r_cut */
         const double gs = (double)v->g[s], gt = (double)v->g[t];
         const double sum = v->coal.d_ref_r_ref * (1.0 / (gs * gs) + 1.0 / (gt * gt));
-        const double reach = sum * (1.0 + 1e-6) - 2.0 * v->coal.ligand + v->pair_extent;
+        const double reach = npg_bd_keep_reach(sum, v->coal.ligand, v->pair_extent);
         if (d2 >= reach * reach)
             return;
     }

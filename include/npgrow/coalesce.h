@@ -27,6 +27,10 @@
 #define NPG_COAL_BINS_PER_OCTAVE 8
 #define NPG_COAL_BINS            (32 * NPG_COAL_BINS_PER_OCTAVE + 1) /* n < 2^32 */
 
+/* Brownian mode's default automatic step: sqrt(2 D_max dt) = nu / this (the shell resolved;
+ * coalescence.step_resolution, npg_bd_params.dt_resolution). */
+#define NPG_COAL_STEP_RESOLUTION 3.0
+
 typedef struct npg_coal_params {
     int kernel;         /* npg_coal_kernel (config.h): 0 brownian, 1 constant, 2 additive */
     double k_const;     /* constant: [nm^3 / time unit] */

@@ -428,13 +428,18 @@ namespace
 {
 struct EndStats {
     std::vector<double> particles, mean_n, var_n;
-    void add(npg_ensemble *e) // the ensemble's particle count, mean_n and var_n now
+    // Runs cfg to t_end and adds its particle count, mean_n and var_n; its intervals.
+    uint64_t run(const npg_config &cfg, int threads = 1)
     {
-        Red red(e);
+        Ensemble en(cfg, threads);
+        EXPECT_EQ(en.rc, 0) << en.err;
+        EXPECT_EQ(en.advance(cfg.t_end), 0) << en.err;
+        Red red(en.e);
         npg_moments m = red.moments();
         particles.push_back(m.particles);
         mean_n.push_back(m.mean_n);
         var_n.push_back(m.var_n);
+        return en.state().intervals;
     }
 };
 
@@ -446,10 +451,7 @@ EndStats end_stats(double epsilon, int R, uint32_t seed0, uint64_t particles)
         Loaded l(
             d.write("c.yaml", pt_coalescence(particles, seed0 + r, epsilon, 2.0e-2, 1.40, false)));
         EXPECT_EQ(l.rc, 0) << l.err;
-        Ensemble en(l.cfg);
-        EXPECT_EQ(en.rc, 0) << en.err;
-        EXPECT_EQ(en.advance(l.cfg.t_end), 0) << en.err;
-        out.add(en.e);
+        out.run(l.cfg);
     }
     return out;
 }
@@ -534,11 +536,7 @@ TEST(CoalEngine, BrownianSplitQuarteredChangesNothingMeasurableLong)
             EXPECT_EQ(l.rc, 0) << l.err;
             l.cfg.seed = 10 + (uint32_t)r;
             l.cfg.coal.split_steps = S;
-            Ensemble en(l.cfg, 2);
-            EXPECT_EQ(en.rc, 0) << en.err;
-            EXPECT_EQ(en.advance(l.cfg.t_end), 0) << en.err;
-            *intervals += (double)en.state().intervals / R;
-            out.add(en.e);
+            *intervals += (double)out.run(l.cfg, 2) / R;
         }
         return out;
     };
