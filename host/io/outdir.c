@@ -475,9 +475,9 @@ static int take_lock(const char *outdir, char *err, size_t errlen)
             who[strcspn(who, "\n")] = '\0';
             close(fd);
             snprintf(err, errlen,
-                     "-o %s: another npgrow process%s%s is writing this result right now (lock "
+                     "-o %s: another npgrow process%s%s%s is writing this result right now (lock "
                      "%s): wait for it or choose another directory",
-                     outdir, *who ? " (pid " : "", *who ? who : "", lock);
+                     outdir, *who ? " (pid " : "", *who ? who : "", *who ? ")" : "", lock);
             return -1;
         }
         /* The holder before us may have unlinked the file after we opened it: the lock must be
